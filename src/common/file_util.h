@@ -1,0 +1,44 @@
+// The library's seam to the file system (POSIX). Every OS error becomes a
+// Status here, in PosixError, with the path in the message.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace octo {
+
+// Status for errno `err` while doing `what` ("cannot read /a/b").
+Status PosixError(const std::string& what, int err);
+
+// Reads a whole regular file. NotFound if it does not exist, PermissionDenied
+// if it cannot be opened, InvalidArgument if it is a directory.
+Result<std::string> ReadFile(const std::string& path);
+
+// Replaces `path` with `contents` atomically: a temporary file in the same
+// directory created with `mode`, written, fsync'd, renamed over `path`, and
+// the directory fsync'd. On failure `path` is unchanged.
+Status WriteFileAtomic(const std::string& path, const std::string& contents, mode_t mode);
+
+// Creates `path` and its parents (mode for the ones it creates). OK if it exists.
+Status MakeDirectories(const std::string& path, mode_t mode);
+
+bool FileExists(const std::string& path);
+
+// Removes a file; OK if it did not exist.
+Status RemoveFile(const std::string& path);
+
+// Names (not paths) of the regular files in `dir` ending in `suffix`, sorted.
+// An absent directory gives an empty list.
+Result<std::vector<std::string>> ListFiles(const std::string& dir, const std::string& suffix);
+
+// The absolute form of `path` (relative to the working directory), without
+// resolving links.
+std::string AbsolutePath(const std::string& path);
+
+std::string DirName(const std::string& path);
+
+}  // namespace octo

@@ -1,0 +1,268 @@
+#include "common/instance.h"
+
+#include <cstdlib>
+
+#include "common/encoding.h"
+#include "common/file_util.h"
+#include "common/key_store.h"
+#include "common/pkcs12.h"
+
+namespace octo {
+namespace {
+
+constexpr ProductTraits kServerTraits{
+    "OctopusServer", "OctopusServer", "Octopus Server", kServerCommonName, "octopusserver", ".masterkey",
+    "Octopus Master Key", "Octopus.Storage.MasterKeyFile", "Octopus.Server.Certificate",
+    "Octopus.Server.CertificateThumbprint", "Octopus.Server.PublicCertificate"};
+constexpr ProductTraits kTentacleTraits{
+    "Tentacle", "Tentacle", "Tentacle", kTentacleCommonName, "tentacle", ".machinekey",
+    "Tentacle machine key", "Tentacle.Security.MachineKeyFile", "Tentacle.Certificate",
+    "Tentacle.CertificateThumbprint", "Tentacle.PublicCertificate"};
+
+Result<InstanceRecord> ReadRecord(const std::string& path, const std::string& name) {
+  auto cfg = ConfigFile::Load(path);
+  if (!cfg.ok()) return cfg.status();
+  auto cfg_path = cfg->GetString("ConfigurationFilePath");
+  if (!cfg_path.ok()) return cfg_path.status();
+  if (cfg_path->empty()) return Corrupt(path + ": \"ConfigurationFilePath\" is missing");
+  auto rec_name = cfg->GetString("Name", name);
+  if (!rec_name.ok()) return rec_name.status();
+  return InstanceRecord{*rec_name, *cfg_path};
+}
+
+}  // namespace
+
+const ProductTraits& Traits(Product p) { return p == Product::kServer ? kServerTraits : kTentacleTraits; }
+
+std::string ConfigRoot() {
+  const char* env = std::getenv("OCTOPUS_CONFIG_ROOT");
+  if (env != nullptr && *env != '\0') return AbsolutePath(env);
+  return "/etc/octopus";
+}
+
+Status ValidateInstanceName(const std::string& name) {
+  if (name.empty()) return InvalidArgument("the instance name is empty");
+  if (name.size() > 100) return InvalidArgument("the instance name is longer than 100 characters");
+  if (name.front() == '.' || name.front() == ' ') {
+    return InvalidArgument("the instance name '" + name + "' must not start with '.' or a space");
+  }
+  if (name == "Instances") return InvalidArgument("'Instances' is reserved and cannot name an instance");
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ' ' ||
+              c == '.' || c == '_' || c == '-';
+    if (!ok) {
+      return InvalidArgument("the instance name '" + name +
+                             "' may hold only letters, digits, spaces, '.', '_' and '-'");
+    }
+  }
+  return Status::Ok();
+}
+
+InstanceRegistry::InstanceRegistry(Product product, std::string root)
+    : product_(product), root_(std::move(root)) {}
+
+std::string InstanceRegistry::RecordPath(const std::string& name) const {
+  return root_ + "/" + Traits(product_).directory + "/Instances/" + name + ".config";
+}
+
+std::string InstanceRegistry::DefaultHome(const std::string& name) const {
+  return root_ + "/" + Traits(product_).directory + "/" + name;
+}
+
+Result<InstanceRecord> InstanceRegistry::Find(const std::string& name) const {
+  OCTO_RETURN_IF_ERROR(ValidateInstanceName(name));
+  std::string path = RecordPath(name);
+  auto rec = ReadRecord(path, name);
+  if (!rec.ok() && rec.status().code() == StatusCode::kNotFound) {
+    return NotFound(std::string("there is no ") + Traits(product_).display_name + " instance named '" + name +
+                    "' (see list-instances; create one with create-instance)");
+  }
+  return rec;
+}
+
+Result<std::vector<InstanceRecord>> InstanceRegistry::List() const {
+  std::string dir = root_ + "/" + Traits(product_).directory + "/Instances";
+  auto names = ListFiles(dir, ".config");
+  if (!names.ok()) return names.status();
+  std::vector<InstanceRecord> out;
+  for (const auto& file : *names) {
+    std::string name = file.substr(0, file.size() - 7);
+    auto rec = ReadRecord(dir + "/" + file, name);
+    if (!rec.ok()) return rec.status();
+    out.push_back(*rec);
+  }
+  return out;
+}
+
+Status InstanceRegistry::Add(const InstanceRecord& record) const {
+  OCTO_RETURN_IF_ERROR(ValidateInstanceName(record.name));
+  std::string path = RecordPath(record.name);
+  if (FileExists(path)) {
+    return AlreadyExists(std::string("a ") + Traits(product_).display_name + " instance named '" + record.name +
+                         "' already exists");
+  }
+  OCTO_RETURN_IF_ERROR(MakeDirectories(DirName(path), 0755));
+  Json doc = Json::object();
+  doc["Name"] = record.name;
+  doc["ConfigurationFilePath"] = record.config_path;
+  return WriteFileAtomic(path, doc.dump(2) + "\n", 0644);
+}
+
+Status InstanceRegistry::Remove(const std::string& name) const {
+  OCTO_RETURN_IF_ERROR(Find(name).status());
+  return RemoveFile(RecordPath(name));
+}
+
+Result<Instance> Instance::Create(Product product, const CreateOptions& options) {
+  const ProductTraits& t = Traits(product);
+  InstanceRegistry registry(product);
+  OCTO_RETURN_IF_ERROR(ValidateInstanceName(options.name));
+  if (FileExists(registry.RecordPath(options.name))) {
+    return AlreadyExists(std::string("a ") + t.display_name + " instance named '" + options.name +
+                         "' already exists");
+  }
+  std::string home = options.home ? AbsolutePath(*options.home)
+                     : options.config_path ? DirName(AbsolutePath(*options.config_path))
+                                           : registry.DefaultHome(options.name);
+  std::string config_path = options.config_path
+                                ? AbsolutePath(*options.config_path)
+                                : home + "/" + t.config_prefix + "-" + options.name + ".config";
+  std::string key_path = DirName(config_path) + "/" + options.name + t.key_suffix;
+  if (FileExists(config_path)) {
+    return AlreadyExists("the configuration file " + config_path + " already exists; it was left as it is");
+  }
+  if (FileExists(key_path)) {
+    return AlreadyExists("the key file " + key_path + " already exists; it was left as it is");
+  }
+  OCTO_RETURN_IF_ERROR(MakeDirectories(home, 0700));
+  OCTO_RETURN_IF_ERROR(MakeDirectories(DirName(config_path), 0700));
+
+  Instance inst(product, options.name, ConfigFile::New(config_path));
+  inst.config_.Set(keys::kHome, home);
+  inst.config_.Set(t.key_file_key, key_path);
+  if (product == Product::kTentacle) {
+    inst.config_.Set(keys::kTrustedServers, Json::array());
+    inst.config_.Set(keys::kPort, kDefaultTentaclePort);
+    inst.config_.Set(keys::kListenIp, "");
+    inst.config_.Set(keys::kNoListen, false);
+    inst.config_.Set(keys::kApplicationDirectory,
+                     options.app_directory ? AbsolutePath(*options.app_directory) : home + "/Applications");
+  }
+  auto key = CreateKeyFile(key_path);
+  if (!key.ok()) return key.status();
+  if (product == Product::kServer) {
+    auto id = GenerateIdentity(t.common_name);
+    if (!id.ok()) {
+      (void)RemoveFile(key_path);
+      return id.status();
+    }
+    Status st = inst.SetIdentity(*id);
+    if (!st.ok()) {
+      (void)RemoveFile(key_path);
+      return st;
+    }
+  }
+  Status st = inst.Save();
+  if (st.ok()) st = registry.Add({options.name, config_path});
+  if (!st.ok()) {
+    (void)RemoveFile(key_path);
+    (void)RemoveFile(config_path);
+    return st;
+  }
+  return inst;
+}
+
+Result<Instance> Instance::Open(Product product, const std::string& name,
+                                const std::optional<std::string>& config_path) {
+  std::string path;
+  if (config_path) {
+    path = AbsolutePath(*config_path);
+  } else {
+    auto rec = InstanceRegistry(product).Find(name);
+    if (!rec.ok()) return rec.status();
+    path = rec->config_path;
+  }
+  auto cfg = ConfigFile::Load(path);
+  if (!cfg.ok()) {
+    if (cfg.status().code() == StatusCode::kNotFound) {
+      return NotFound("the configuration file " + path + " of instance '" + name + "' does not exist");
+    }
+    return cfg.status();
+  }
+  return Instance(product, name, std::move(cfg).value());
+}
+
+Result<std::string> Instance::KeyFilePath() const {
+  const ProductTraits& t = Traits(product_);
+  auto path = config_.GetString(t.key_file_key);
+  if (!path.ok()) return path.status();
+  if (path->empty()) return NotFound(config_.path() + ": no key file is configured (\"" + t.key_file_key + "\")");
+  return path;
+}
+
+Result<Secret> Instance::LoadKey() const {
+  const ProductTraits& t = Traits(product_);
+  auto path = KeyFilePath();
+  if (!path.ok()) return path.status();
+  auto key = LoadKeyFile(*path);
+  if (!key.ok() && key.status().code() == StatusCode::kNotFound) {
+    return NotFound(std::string("the ") + t.key_description + " file " + *path +
+                    " is missing; without it the stored certificate cannot be decrypted (restore the file from "
+                    "a backup, or import a certificate into a new instance)");
+  }
+  return key;
+}
+
+bool Instance::HasCertificate() const { return config_.Has(Traits(product_).certificate_key); }
+
+std::string Instance::StoredThumbprint() const {
+  auto tp = config_.GetString(Traits(product_).thumbprint_key);
+  return tp.ok() ? *tp : "";
+}
+
+Result<X509Ptr> Instance::Certificate() const {
+  const ProductTraits& t = Traits(product_);
+  if (!HasCertificate()) {
+    return NotFound(std::string("the ") + t.display_name + " instance '" + name_ + "' has no certificate yet");
+  }
+  auto b64 = config_.GetString(t.public_certificate_key);
+  if (!b64.ok()) return b64.status();
+  auto der = Base64Decode(*b64);
+  if (!der.ok()) return Corrupt(config_.path() + ": \"" + t.public_certificate_key + "\" is not base64");
+  auto cert = CertificateFromDer(*der);
+  if (!cert.ok()) return cert.status().WithContext(config_.path());
+  return cert;
+}
+
+Result<Identity> Instance::LoadIdentity() const {
+  const ProductTraits& t = Traits(product_);
+  if (!HasCertificate()) {
+    return NotFound(std::string("the ") + t.display_name + " instance '" + name_ + "' has no certificate yet");
+  }
+  auto sealed = config_.GetString(t.certificate_key);
+  if (!sealed.ok()) return sealed.status();
+  auto key = LoadKey();
+  if (!key.ok()) return key.status();
+  auto pfx = Unseal(*key, *sealed, t.certificate_key);
+  if (!pfx.ok()) return pfx.status().WithContext(std::string("cannot decrypt the stored certificate with the ") +
+                                                 t.key_description);
+  auto read = ReadPfx(pfx->value(), Secret());
+  if (!read.ok()) return read.status().WithContext("the stored certificate is damaged");
+  return std::move(read->identity);
+}
+
+Status Instance::SetIdentity(const Identity& identity) {
+  const ProductTraits& t = Traits(product_);
+  auto key = LoadKey();
+  if (!key.ok()) return key.status();
+  auto pfx = WritePfx(identity, Secret(), PfxEncoding::kUnencryptedForSealing);
+  if (!pfx.ok()) return pfx.status();
+  auto sealed = Seal(*key, pfx->value(), t.certificate_key);
+  if (!sealed.ok()) return sealed.status();
+  config_.Set(t.certificate_key, *sealed);
+  config_.Set(t.thumbprint_key, Thumbprint(identity.certificate.get()));
+  config_.Set(t.public_certificate_key, Base64Encode(CertificateToDer(identity.certificate.get())));
+  return Status::Ok();
+}
+
+}  // namespace octo

@@ -1,0 +1,56 @@
+#include "frontend/certificate_io.h"
+
+#include <iostream>
+
+#include "common/file_util.h"
+#include "frontend/cli.h"
+
+namespace octo::cli {
+
+Result<Identity> LoadIdentityForCommand(const Instance& instance) {
+  auto id = instance.LoadIdentity();
+  if (!id.ok() && id.status().code() == StatusCode::kPermissionDenied) {
+    auto cert = instance.Certificate();
+    std::string subject = cert.ok() ? Describe(cert->get()).subject
+                                    : std::string("CN=") + Traits(instance.product()).common_name;
+    std::cerr << "The X509 certificate " << subject << " was loaded but the private key was not loaded."
+              << std::endl;
+    return Status(StatusCode::kPermissionDenied,
+                  id.status().message() + " (run the command elevated, as the user that owns the instance)");
+  }
+  return id;
+}
+
+void AddPfxEncodingOption(CLI::App* sub, PfxEncoding* encoding) {
+  *encoding = PfxEncoding::kModern;
+  sub->add_option("--pfx-encoding", *encoding,
+                  "modern: AES-256-CBC, PBKDF2, SHA-256 MAC; compatible: 3DES with a SHA-1 MAC, for Windows "
+                  "Server 2016 and older")
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, PfxEncoding>{{"modern", PfxEncoding::kModern},
+                                             {"compatible", PfxEncoding::kCompatible}},
+          CLI::ignore_case))
+      ->default_str("modern");
+}
+
+Status WritePfxFile(const std::string& path, const Identity& identity, const Secret& password,
+                    PfxEncoding encoding) {
+  auto pfx = WritePfx(identity, password, encoding);
+  if (!pfx.ok()) return pfx.status();
+  return WriteFileAtomic(path, pfx->value(), 0600);
+}
+
+Result<PfxReadResult> ReadPfxFile(const std::string& path, const Secret& password) {
+  auto bytes = ReadFile(path);
+  if (!bytes.ok()) return bytes.status();
+  if (bytes->empty()) return Corrupt("cannot import " + path + ": the file is empty");
+  auto read = ReadPfx(*bytes, password);
+  if (!read.ok()) return read.status().WithContext("cannot import " + path);
+  return read;
+}
+
+void PrintWarnings(const std::vector<std::string>& warnings) {
+  for (const auto& w : warnings) Warn(w);
+}
+
+}  // namespace octo::cli

@@ -1,0 +1,93 @@
+#include "frontend/cli.h"
+
+#include <iostream>
+
+namespace octo::cli {
+
+int Fail(const Status& status) {
+  std::cerr << "Error: " << status.message() << std::endl;
+  return kExitFailed;
+}
+
+int UsageError(const std::string& message) {
+  std::cerr << "Error: " << message << std::endl;
+  return kExitUsage;
+}
+
+void Warn(const std::string& message) { std::cerr << "Warning: " << message << std::endl; }
+
+void AddInstanceOptions(CLI::App* sub, InstanceOptions* opts, Product product) {
+  opts->instance = Traits(product).default_instance;
+  sub->add_option("--instance", opts->instance, "Name of the instance to use")
+      ->default_str(Traits(product).default_instance);
+  sub->add_option("--config", opts->config, "Path of the instance's configuration file (bypasses the registry)");
+}
+
+void AddFormatOption(CLI::App* sub, std::string* format) {
+  *format = "text";
+  sub->add_option("--format", *format, "Output format")
+      ->check(CLI::IsMember({"text", "json"}, CLI::ignore_case))
+      ->transform([](std::string s) {
+        for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        return s;
+      })
+      ->default_str("text");
+}
+
+Result<Instance> OpenInstance(Product product, const InstanceOptions& opts) {
+  return Instance::Open(product, opts.instance, opts.config);
+}
+
+CLI::App* CommandTable::Add(const std::string& name, const std::string& description, std::function<int()> run,
+                            const std::string& alias) {
+  CLI::App* sub = app_->add_subcommand(name, description);
+  if (!alias.empty()) sub->alias(alias);
+  commands_.emplace_back(sub, std::move(run));
+  return sub;
+}
+
+std::vector<std::string> NormaliseArgs(int argc, char** argv, const std::vector<std::string>& long_names) {
+  std::vector<std::string> out;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a.size() > 2 && a[0] == '-' && a[1] != '-') {
+      std::string name = a.substr(1, a.find('=') == std::string::npos ? std::string::npos : a.find('=') - 1);
+      for (const auto& n : long_names) {
+        if (n == name) {
+          a = "-" + a;
+          break;
+        }
+      }
+    }
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+int CommandTable::Run(int argc, char** argv) {
+  app_->require_subcommand(1, 1);
+  app_->set_help_all_flag("--help-all", "Show help for every command");
+  std::vector<std::string> long_names = {"pw", "instance", "config", "format", "help"};
+  std::vector<std::string> args = NormaliseArgs(argc, argv, long_names);
+  std::reverse(args.begin(), args.end());  // CLI11 takes them reversed
+  try {
+    app_->parse(args);
+  } catch (const CLI::CallForHelp& e) {
+    return app_->exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app_->exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "Error: " << e.what() << std::endl;
+    CLI::App* failing = app_;
+    for (auto* sub : app_->get_subcommands()) failing = sub;
+    std::cerr << "Run '" << app_->get_name() << (failing == app_ ? "" : " " + failing->get_name())
+              << " --help' for the options." << std::endl;
+    return kExitUsage;
+  }
+  for (auto& [sub, run] : commands_) {
+    if (sub->parsed()) return run();
+  }
+  return UsageError("no command given");
+}
+
+}  // namespace octo::cli

@@ -1,0 +1,69 @@
+// Shared plumbing of the two executables: exit codes, error lines, the
+// options every command takes, and the dispatch from a parsed command line
+// to a command's run function.
+//
+// Console contract: mirrored product lines go to standard output; warnings
+// ("Warning: ...") and errors ("Error: ...", one line) go to standard error.
+// Exit codes: 0 success, 1 the operation failed, 2 usage error.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/instance.h"
+#include "common/status.h"
+
+namespace octo::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;
+inline constexpr int kExitUsage = 2;
+
+// Prints "Error: <message>" and returns kExitFailed.
+int Fail(const Status& status);
+// Prints "Error: <message>" and returns kExitUsage.
+int UsageError(const std::string& message);
+void Warn(const std::string& message);
+
+// --instance and --config, taken by every command that works on an instance.
+struct InstanceOptions {
+  std::string instance;
+  std::optional<std::string> config;
+};
+void AddInstanceOptions(CLI::App* sub, InstanceOptions* opts, Product product);
+
+// --format text|json.
+void AddFormatOption(CLI::App* sub, std::string* format);
+
+// Opens the instance named by `opts`.
+Result<Instance> OpenInstance(Product product, const InstanceOptions& opts);
+
+// The table of commands of one executable.
+class CommandTable {
+ public:
+  explicit CommandTable(CLI::App* app, Product product) : app_(app), product_(product) {}
+
+  // Adds a subcommand; `run` is called when it is the one parsed.
+  CLI::App* Add(const std::string& name, const std::string& description, std::function<int()> run,
+                const std::string& alias = "");
+  CLI::App* app() { return app_; }
+  Product product() const { return product_; }
+
+  // Parses argv and runs the chosen command. Returns the exit code.
+  int Run(int argc, char** argv);
+
+ private:
+  CLI::App* app_;
+  Product product_;
+  std::vector<std::pair<CLI::App*, std::function<int()>>> commands_;
+};
+
+// Rewrites the single-dash long options the real products accept
+// ("-pw SECRET", "-instance X") into CLI11's "--pw", "--instance".
+std::vector<std::string> NormaliseArgs(int argc, char** argv, const std::vector<std::string>& long_names);
+
+}  // namespace octo::cli

@@ -1,0 +1,12 @@
+// Octopus.Server's own commands (the shared ones are in frontend/).
+#pragma once
+
+#include "frontend/cli.h"
+
+namespace octo::server {
+
+void SetupNewCertificate(cli::CommandTable& table);
+void SetupImportCertificate(cli::CommandTable& table);
+void SetupShowMasterKey(cli::CommandTable& table);
+
+}  // namespace octo::server

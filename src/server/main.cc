@@ -1,0 +1,18 @@
+// Octopus.Server: the library plus a table of commands.
+#include "frontend/common_commands.h"
+#include "server/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app("Octopus.Server: certificate and trust commands of the Octopus Server", "Octopus.Server");
+  octo::cli::CommandTable table(&app, octo::Product::kServer);
+  octo::cli::SetupCreateInstance(table);
+  octo::cli::SetupDeleteInstance(table);
+  octo::cli::SetupListInstances(table);
+  octo::server::SetupNewCertificate(table);
+  octo::cli::SetupExportCertificate(table);
+  octo::server::SetupImportCertificate(table);
+  octo::cli::SetupShowThumbprint(table);
+  octo::server::SetupShowMasterKey(table);
+  octo::cli::SetupVersion(table);
+  return table.Run(argc, argv);
+}

@@ -1,0 +1,79 @@
+// Octopus.Server new-certificate: --export-pfx writes a new certificate to a
+// file and changes nothing else (step 2 of the rotation); --replace swaps a
+// new certificate in at once.
+#include <iostream>
+#include <memory>
+
+#include "common/file_util.h"
+#include "frontend/certificate_io.h"
+#include "frontend/common_commands.h"
+#include "frontend/password.h"
+#include "server/commands.h"
+
+namespace octo::server {
+namespace {
+
+struct NewCertificateOptions {
+  cli::InstanceOptions instance;
+  std::optional<std::string> export_pfx;
+  bool replace = false;
+  cli::PasswordOptions password;
+  PfxEncoding encoding = PfxEncoding::kModern;
+};
+
+int Run(const NewCertificateOptions& o) {
+  if (!o.export_pfx && !o.replace) {
+    return cli::UsageError("new-certificate needs --export-pfx FILE (write the new certificate to a file) or "
+                           "--replace (install it at once)");
+  }
+  Secret pw;
+  if (o.export_pfx) {
+    auto r = cli::ResolvePassword(o.password, cli::PasswordNeed::kRequired);
+    if (!r.ok()) return cli::UsageError(r.status().message());
+    pw = std::move(r).value();
+  } else if (cli::PasswordGiven(o.password)) {
+    return cli::UsageError("a PFX password is only used with --export-pfx");
+  }
+  std::cout << cli::kCheckingMasterKey << std::endl;
+  auto inst = cli::OpenInstance(Product::kServer, o.instance);
+  if (!inst.ok()) return cli::Fail(inst.status());
+  if (o.replace) {  // the new certificate is sealed with the Master Key: check it first
+    auto key = inst->LoadKey();
+    if (!key.ok()) return cli::Fail(key.status());
+  }
+  std::cout << "Generating certificate..." << std::endl;
+  auto id = GenerateIdentity(kServerCommonName);
+  if (!id.ok()) return cli::Fail(id.status());
+  const std::string new_tp = Thumbprint(id->certificate.get());
+  std::cout << "The Octopus Server currently uses a certificate with thumbprint: " << inst->StoredThumbprint()
+            << std::endl;
+  std::cout << "A new certificate has been generated with thumbprint: " << new_tp << std::endl;
+  if (o.export_pfx) {
+    if (Status st = cli::WritePfxFile(AbsolutePath(*o.export_pfx), *id, pw, o.encoding); !st.ok()) {
+      return cli::Fail(st);
+    }
+    std::cout << "The new certificate has been written to " << *o.export_pfx << "." << std::endl;
+  }
+  if (o.replace) {
+    if (Status st = inst->SetIdentity(*id); !st.ok()) return cli::Fail(st);
+    if (Status st = inst->Save(); !st.ok()) return cli::Fail(st);
+    std::cout << "The new certificate has been installed." << std::endl;
+    std::cout << "These changes require a restart of the Octopus Server." << std::endl;
+  }
+  return cli::kExitOk;
+}
+
+}  // namespace
+
+void SetupNewCertificate(cli::CommandTable& table) {
+  auto o = std::make_shared<NewCertificateOptions>();
+  CLI::App* sub = table.Add("new-certificate", "Generates a new certificate: to a file, or replacing the current one",
+                            [o] { return Run(*o); });
+  cli::AddInstanceOptions(sub, &o->instance, Product::kServer);
+  sub->add_option("--export-pfx", o->export_pfx, "Write the new certificate to this PFX file; change nothing else");
+  sub->add_flag("--replace", o->replace, "Install the new certificate now (the old one is discarded)");
+  cli::AddPasswordOptions(sub, &o->password);
+  cli::AddPfxEncodingOption(sub, &o->encoding);
+}
+
+}  // namespace octo::server

@@ -1,0 +1,16 @@
+// Tentacle's own commands (the shared ones are in frontend/).
+#pragma once
+
+#include "frontend/cli.h"
+
+namespace octo::tentacle {
+
+void SetupNewCertificate(cli::CommandTable& table);
+void SetupImportCertificate(cli::CommandTable& table);
+void SetupConfigure(cli::CommandTable& table);
+void SetupUpdateTrust(cli::CommandTable& table);
+void SetupShowConfiguration(cli::CommandTable& table);
+
+inline constexpr char kRestartNeeded[] = "These changes require a restart of the Tentacle.";
+
+}  // namespace octo::tentacle
