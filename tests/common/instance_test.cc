@@ -1,0 +1,136 @@
+#include "common/instance.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include "common/key_store.h"
+#include "support/temp_dir.h"
+
+namespace octo {
+namespace {
+
+using testing::ReadTestFile;
+using testing::TempDir;
+
+class InstanceTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ::setenv("OCTOPUS_CONFIG_ROOT", root_.path().c_str(), 1); }
+  void TearDown() override { ::unsetenv("OCTOPUS_CONFIG_ROOT"); }
+  TempDir root_;
+};
+
+mode_t Mode(const std::string& path) {
+  struct stat st {};
+  EXPECT_EQ(stat(path.c_str(), &st), 0) << path;
+  return st.st_mode & 0777;
+}
+
+TEST_F(InstanceTest, ConfigRootComesFromTheEnvironment) {
+  EXPECT_EQ(ConfigRoot(), root_.path());
+  ::unsetenv("OCTOPUS_CONFIG_ROOT");
+  EXPECT_EQ(ConfigRoot(), "/etc/octopus");
+}
+
+TEST_F(InstanceTest, ServerCreateMakesKeyCertificateConfigAndRegistryEntry) {
+  auto inst = Instance::Create(Product::kServer, {"OctopusServer", {}, {}, {}});
+  ASSERT_TRUE(inst.ok()) << inst.status().message();
+  const std::string home = root_.path() + "/OctopusServer/OctopusServer";
+  EXPECT_EQ(inst->config_path(), home + "/octopusserver-OctopusServer.config");
+  EXPECT_EQ(Mode(home), 0700u);
+  EXPECT_EQ(Mode(inst->config_path()), 0600u);
+  EXPECT_EQ(Mode(home + "/OctopusServer.masterkey"), 0600u);
+  EXPECT_EQ(ReadTestFile(root_.path() + "/OctopusServer/Instances/OctopusServer.config"),
+            "{\n  \"Name\": \"OctopusServer\",\n  \"ConfigurationFilePath\": \"" + inst->config_path() + "\"\n}\n");
+  ASSERT_TRUE(inst->HasCertificate());
+  auto id = inst->LoadIdentity();
+  ASSERT_TRUE(id.ok()) << id.status().message();
+  EXPECT_EQ(Describe(id->certificate.get()).subject, "CN=Octopus Portal");
+  EXPECT_EQ(Thumbprint(id->certificate.get()), inst->StoredThumbprint());
+  // The private key is never in the config in clear.
+  std::string text = ReadTestFile(inst->config_path());
+  EXPECT_EQ(text.find("PRIVATE KEY"), std::string::npos);
+  EXPECT_NE(text.find("\"Octopus.Server.Certificate\": \"v1:"), std::string::npos);
+}
+
+TEST_F(InstanceTest, TentacleCreateHasDefaultsAndNoCertificateYet) {
+  auto inst = Instance::Create(Product::kTentacle, {"Tentacle", {}, {}, {}});
+  ASSERT_TRUE(inst.ok()) << inst.status().message();
+  EXPECT_FALSE(inst->HasCertificate());
+  EXPECT_EQ(*inst->config().GetInt(keys::kPort, 0), 10933);
+  EXPECT_EQ(*inst->config().GetBool(keys::kNoListen, true), false);
+  EXPECT_EQ(inst->config().GetArray(keys::kTrustedServers)->size(), 0u);
+  EXPECT_EQ(inst->LoadIdentity().status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(InstanceTest, CreateNeverOverwrites) {
+  ASSERT_TRUE(Instance::Create(Product::kServer, {"A", {}, {}, {}}).ok());
+  std::string before = ReadTestFile(root_.path() + "/OctopusServer/A/octopusserver-A.config");
+  auto again = Instance::Create(Product::kServer, {"A", {}, {}, {}});
+  EXPECT_EQ(again.status().code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(ReadTestFile(root_.path() + "/OctopusServer/A/octopusserver-A.config"), before);
+}
+
+TEST_F(InstanceTest, OpenByNameAndByConfigPath) {
+  TempDir elsewhere;
+  auto made = Instance::Create(Product::kTentacle, {"T2", elsewhere.Path("t.config"), {}, {}});
+  ASSERT_TRUE(made.ok()) << made.status().message();
+  EXPECT_EQ(made->config_path(), elsewhere.Path("t.config"));
+  EXPECT_EQ(*made->KeyFilePath(), elsewhere.Path("T2.machinekey"));
+  auto by_name = Instance::Open(Product::kTentacle, "T2", {});
+  ASSERT_TRUE(by_name.ok());
+  EXPECT_EQ(by_name->config_path(), elsewhere.Path("t.config"));
+  auto by_path = Instance::Open(Product::kTentacle, "whatever", elsewhere.Path("t.config"));
+  ASSERT_TRUE(by_path.ok());
+  auto missing = Instance::Open(Product::kTentacle, "Nope", {});
+  EXPECT_EQ(missing.status().message(),
+            "there is no Tentacle instance named 'Nope' (see list-instances; create one with create-instance)");
+}
+
+TEST_F(InstanceTest, MissingKeyFileIsReportedNotRegenerated) {
+  auto inst = Instance::Create(Product::kServer, {"S", {}, {}, {}});
+  ASSERT_TRUE(inst.ok());
+  const std::string key = *inst->KeyFilePath();
+  ASSERT_EQ(::unlink(key.c_str()), 0);
+  auto id = inst->LoadIdentity();
+  ASSERT_FALSE(id.ok());
+  EXPECT_EQ(id.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(id.status().message().find("the Octopus Master Key file " + key + " is missing"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(key));
+}
+
+TEST_F(InstanceTest, AnotherKeyCannotOpenTheCertificate) {
+  auto inst = Instance::Create(Product::kServer, {"S", {}, {}, {}});
+  ASSERT_TRUE(inst.ok());
+  const std::string key = *inst->KeyFilePath();
+  ASSERT_EQ(::unlink(key.c_str()), 0);
+  ASSERT_TRUE(CreateKeyFile(key).ok());
+  auto id = inst->LoadIdentity();
+  ASSERT_FALSE(id.ok());
+  EXPECT_EQ(id.status().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_F(InstanceTest, RegistryListsAndRemoves) {
+  ASSERT_TRUE(Instance::Create(Product::kTentacle, {"B", {}, {}, {}}).ok());
+  ASSERT_TRUE(Instance::Create(Product::kTentacle, {"A", {}, {}, {}}).ok());
+  InstanceRegistry reg(Product::kTentacle);
+  auto list = reg.List();
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].name, "A");
+  EXPECT_EQ((*list)[1].name, "B");
+  ASSERT_TRUE(reg.Remove("A").ok());
+  EXPECT_EQ(reg.List()->size(), 1u);
+  EXPECT_EQ(reg.Remove("A").code(), StatusCode::kNotFound);
+  EXPECT_EQ(InstanceRegistry(Product::kServer).List()->size(), 0u);
+}
+
+TEST(ValidateInstanceName, AcceptsAndRejects) {
+  for (const char* good : {"Tentacle", "My Tentacle", "t-1.prod_2"}) EXPECT_TRUE(ValidateInstanceName(good).ok()) << good;
+  for (const char* bad : {"", ".hidden", " lead", "a/b", "../x", "Instances", "tab\there"}) {
+    EXPECT_EQ(ValidateInstanceName(bad).code(), StatusCode::kInvalidArgument) << bad;
+  }
+  EXPECT_FALSE(ValidateInstanceName(std::string(101, 'a')).ok());
+}
+
+}  // namespace
+}  // namespace octo

@@ -1,0 +1,71 @@
+// CliTest: a fixture whose instances live under a fresh temporary
+// OCTOPUS_CONFIG_ROOT, with helpers that run the built executables there.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "support/process.h"
+#include "support/temp_dir.h"
+
+namespace octo::testing {
+
+class CliTest : public ::testing::Test {
+ protected:
+  // Runs Octopus.Server / Tentacle with `args` and OCTOPUS_CONFIG_ROOT set.
+  ProcessResult Server(std::vector<std::string> args, ProcessOptions options = {}) {
+    return Run(ServerBin(), std::move(args), std::move(options));
+  }
+  ProcessResult Tentacle(std::vector<std::string> args, ProcessOptions options = {}) {
+    return Run(TentacleBin(), std::move(args), std::move(options));
+  }
+  ProcessResult Run(const std::string& bin, std::vector<std::string> args, ProcessOptions options) {
+    args.insert(args.begin(), bin);
+    options.env["OCTOPUS_CONFIG_ROOT"] = root_.path();
+    return RunProcess(args, options);
+  }
+
+  // Runs a command that must succeed, failing the test with its output if not.
+  ProcessResult MustServer(std::vector<std::string> args, ProcessOptions options = {}) {
+    auto r = Server(args, std::move(options));
+    EXPECT_EQ(r.exit_code, 0) << "Octopus.Server failed:\n" << r.out << r.err;
+    return r;
+  }
+  ProcessResult MustTentacle(std::vector<std::string> args, ProcessOptions options = {}) {
+    auto r = Tentacle(args, std::move(options));
+    EXPECT_EQ(r.exit_code, 0) << "Tentacle failed:\n" << r.out << r.err;
+    return r;
+  }
+
+  const std::string& root() const { return root_.path(); }
+  std::string Path(const std::string& name) const { return work_.Path(name); }
+
+  // Paths of the default instances' files (see src/common/instance.h).
+  std::string ServerConfig(const std::string& name = "OctopusServer") const {
+    return root_.path() + "/OctopusServer/" + name + "/octopusserver-" + name + ".config";
+  }
+  std::string ServerKey(const std::string& name = "OctopusServer") const {
+    return root_.path() + "/OctopusServer/" + name + "/" + name + ".masterkey";
+  }
+  std::string TentacleConfig(const std::string& name = "Tentacle") const {
+    return root_.path() + "/Tentacle/" + name + "/tentacle-" + name + ".config";
+  }
+  std::string TentacleKey(const std::string& name = "Tentacle") const {
+    return root_.path() + "/Tentacle/" + name + "/" + name + ".machinekey";
+  }
+
+  // The thumbprint `show-thumbprint --format json` reports.
+  std::string ServerThumbprint(const std::string& instance = "OctopusServer");
+  std::string TentacleThumbprint(const std::string& instance = "Tentacle");
+
+ private:
+  TempDir root_;
+  TempDir work_;
+};
+
+// The "Thumbprint" value of a JSON object printed on one line.
+std::string JsonField(const std::string& json, const std::string& key);
+
+}  // namespace octo::testing

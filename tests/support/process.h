@@ -1,0 +1,43 @@
+// Running a program as a user would: arguments, extra environment, standard
+// input; capturing exit code, standard output and standard error. Every run
+// has a deadline; a program still running then is killed and the result says
+// so.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace octo::testing {
+
+struct ProcessResult {
+  int exit_code = -1;  // -1 if it did not exit normally (killed, timed out)
+  bool timed_out = false;
+  std::string out;
+  std::string err;
+
+  // Standard output split into lines, without the newlines.
+  std::vector<std::string> OutLines() const;
+  std::vector<std::string> ErrLines() const;
+};
+
+struct ProcessOptions {
+  std::map<std::string, std::string> env;  // set (added to the inherited environment)
+  std::vector<std::string> unset_env;
+  std::string stdin_data;
+  int timeout_seconds = 60;
+};
+
+ProcessResult RunProcess(const std::vector<std::string>& argv, const ProcessOptions& options = {});
+
+// Splits text into lines (no trailing empty line).
+std::vector<std::string> SplitLines(const std::string& text);
+
+// The path of the built executables.
+std::string ServerBin();
+std::string TentacleBin();
+
+// Whether a program is on PATH.
+bool HaveProgram(const std::string& name);
+
+}  // namespace octo::testing

@@ -1,0 +1,30 @@
+// TempDir: a fresh directory under $TMPDIR, removed with everything in it
+// when the object dies.
+#pragma once
+
+#include <string>
+
+namespace octo::testing {
+
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::string& path() const { return path_; }
+  std::string Path(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// Writes `contents` to `path` (mode 0644), failing the test on error.
+void WriteTestFile(const std::string& path, const std::string& contents);
+// Reads a whole file; "" (and a test failure) if it cannot.
+std::string ReadTestFile(const std::string& path);
+// SHA-256 of a file's bytes, hex; "" if it cannot be read.
+std::string HashFile(const std::string& path);
+
+}  // namespace octo::testing
