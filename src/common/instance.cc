@@ -98,7 +98,7 @@ Status InstanceRegistry::Add(const InstanceRecord& record) const {
   OCTO_RETURN_IF_ERROR(ValidateInstanceName(record.name));
   std::string path = RecordPath(record.name);
   if (FileExists(path)) {
-    return AlreadyExists(std::string("a ") + Traits(product_).display_name + " instance named '" + record.name +
+    return AlreadyExists(std::string("the ") + Traits(product_).display_name + " instance '" + record.name +
                          "' already exists");
   }
   OCTO_RETURN_IF_ERROR(MakeDirectories(DirName(path), 0755));
@@ -118,7 +118,7 @@ Result<Instance> Instance::Create(Product product, const CreateOptions& options)
   InstanceRegistry registry(product);
   OCTO_RETURN_IF_ERROR(ValidateInstanceName(options.name));
   if (FileExists(registry.RecordPath(options.name))) {
-    return AlreadyExists(std::string("a ") + t.display_name + " instance named '" + options.name +
+    return AlreadyExists(std::string("the ") + t.display_name + " instance '" + options.name +
                          "' already exists");
   }
   std::string home = options.home ? AbsolutePath(*options.home)

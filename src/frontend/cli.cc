@@ -69,6 +69,15 @@ int CommandTable::Run(int argc, char** argv) {
   app_->set_help_all_flag("--help-all", "Show help for every command");
   std::vector<std::string> long_names = {"pw", "instance", "config", "format", "help"};
   std::vector<std::string> args = NormaliseArgs(argc, argv, long_names);
+  if (!args.empty() && !args[0].empty() && args[0][0] != '-') {
+    bool known = false;
+    for (auto& [sub, run] : commands_) known = known || sub->check_name(args[0]);
+    if (!known) {
+      std::cerr << "Error: '" << args[0] << "' is not a command of " << app_->get_name() << std::endl;
+      std::cerr << "Run '" << app_->get_name() << " --help' for the commands." << std::endl;
+      return kExitUsage;
+    }
+  }
   std::reverse(args.begin(), args.end());  // CLI11 takes them reversed
   try {
     app_->parse(args);

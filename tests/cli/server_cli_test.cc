@@ -1,1 +1,338 @@
+// Octopus.Server, run as a user would: exit codes, exact lines, files.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <functional>
+#include <nlohmann/json.hpp>
+
+#include "common/encoding.h"
+#include "common/pkcs12.h"
+#include "support/cli_fixture.h"
+
+namespace octo::testing {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+constexpr char kChecking[] = "Checking the Octopus Master Key has been configured.";
+
+class ServerCli : public CliTest {
+ protected:
+  void SetUp() override { MustServer({"create-instance", "--instance", "OctopusServer"}); }
+
+  // Thumbprint of the certificate in a PFX file, read with our library.
+  std::string PfxThumbprint(const std::string& path, const std::string& password) {
+    auto r = ReadPfx(ReadTestFile(path), Secret(password));
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return r.ok() ? Thumbprint(r->identity.certificate.get()) : "";
+  }
+};
+
+mode_t Mode(const std::string& path) {
+  struct stat st {};
+  EXPECT_EQ(stat(path.c_str(), &st), 0) << path;
+  return st.st_mode & 0777;
+}
+
+TEST_F(CliTest, ServerCreateInstancePrintsWhatItMade) {
+  auto r = MustServer({"create-instance", "--instance", "Main"});
+  auto lines = r.OutLines();
+  ASSERT_EQ(lines.size(), 5u) << r.out;
+  EXPECT_EQ(lines[0], "Creating installation for instance 'Main'...");
+  EXPECT_EQ(lines[1], "Saving instance: Main");
+  EXPECT_EQ(lines[2], "Configuration file: " + ServerConfig("Main"));
+  EXPECT_EQ(lines[3], "The Octopus Master Key was written to " + ServerKey("Main") + ".");
+  EXPECT_EQ(lines[4], "A new certificate has been generated with thumbprint: " + ServerThumbprint("Main"));
+  EXPECT_EQ(Mode(ServerConfig("Main")), 0600u);
+  EXPECT_EQ(Mode(ServerKey("Main")), 0600u);
+  EXPECT_EQ(r.err, "");
+}
+
+TEST_F(ServerCli, CreateInstanceTwiceFailsAndKeepsTheFirst) {
+  const std::string config = HashFile(ServerConfig()), key = HashFile(ServerKey());
+  auto r = Server({"create-instance"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "Error: the Octopus Server instance 'OctopusServer' already exists\n");
+  EXPECT_EQ(HashFile(ServerConfig()), config);
+  EXPECT_EQ(HashFile(ServerKey()), key);
+}
+
+TEST_F(ServerCli, ShowThumbprintTextJsonAndExportFile) {
+  const std::string tp = ServerThumbprint();
+  ASSERT_EQ(tp.size(), 40u);
+  auto text = MustServer({"show-thumbprint"});
+  EXPECT_THAT(text.OutLines(), ElementsAre("The thumbprint of this Octopus Server is: " + tp,
+                                           "The certificate's signature algorithm is: sha256RSA"));
+  auto json = MustServer({"show-thumbprint", "--format=json"});
+  auto j = nlohmann::json::parse(json.out);
+  EXPECT_EQ(j["Thumbprint"], tp);
+  EXPECT_EQ(j["SignatureAlgorithm"], "sha256RSA");
+  EXPECT_EQ(j["Subject"], "CN=Octopus Portal");
+  EXPECT_EQ(j["Sha256Fingerprint"].get<std::string>().size(), 64u);
+  EXPECT_TRUE(j.contains("NotBefore") && j.contains("NotAfter"));
+  MustServer({"show-thumbprint", "-e", Path("tp.txt")});
+  EXPECT_EQ(ReadTestFile(Path("tp.txt")), tp + "\n");
+  MustServer({"show-thumbprint", "--export-file", Path("tp.json"), "--format", "JSON"});
+  EXPECT_EQ(nlohmann::json::parse(ReadTestFile(Path("tp.json")))["Thumbprint"], tp);
+}
+
+TEST_F(ServerCli, ExportCertificateWritesAPfxOfTheCurrentCertificate) {
+  auto r = MustServer({"export-certificate", "--instance", "OctopusServer", "--export-pfx=" + Path("old.pfx"),
+                       "--pfx-password", "MySecretPassword"});
+  EXPECT_THAT(r.OutLines(), ElementsAre(kChecking, "Exporting certificate...",
+                                        "The certificate has been written to " + Path("old.pfx") + "."));
+  EXPECT_EQ(PfxThumbprint(Path("old.pfx"), "MySecretPassword"), ServerThumbprint());
+  EXPECT_EQ(Mode(Path("old.pfx")), 0600u);
+}
+
+TEST_F(ServerCli, NewCertificateToAFileChangesNothingElse) {
+  const std::string before = HashFile(ServerConfig()), old_tp = ServerThumbprint();
+  auto r = MustServer({"new-certificate", "--instance", "OctopusServer", "--export-pfx=" + Path("new.pfx"),
+                       "--pfx-password", "MySecretPassword"});
+  const std::string new_tp = PfxThumbprint(Path("new.pfx"), "MySecretPassword");
+  EXPECT_NE(new_tp, old_tp);
+  EXPECT_THAT(r.OutLines(),
+              ElementsAre(kChecking, "Generating certificate...",
+                          "The Octopus Server currently uses a certificate with thumbprint: " + old_tp,
+                          "A new certificate has been generated with thumbprint: " + new_tp,
+                          "The new certificate has been written to " + Path("new.pfx") + "."));
+  EXPECT_EQ(HashFile(ServerConfig()), before);
+  EXPECT_EQ(ServerThumbprint(), old_tp);
+}
+
+TEST_F(ServerCli, NewCertificateReplaceInstallsItAtOnce) {
+  const std::string old_tp = ServerThumbprint();
+  auto r = MustServer({"new-certificate", "--replace"});
+  const std::string new_tp = ServerThumbprint();
+  EXPECT_NE(new_tp, old_tp);
+  EXPECT_THAT(r.OutLines(),
+              ElementsAre(kChecking, "Generating certificate...",
+                          "The Octopus Server currently uses a certificate with thumbprint: " + old_tp,
+                          "A new certificate has been generated with thumbprint: " + new_tp,
+                          "The new certificate has been installed.",
+                          "These changes require a restart of the Octopus Server."));
+}
+
+TEST_F(ServerCli, ImportCertificateSwapsTheCertificate) {
+  MustServer({"new-certificate", "--export-pfx", Path("new.pfx"), "--pfx-password", "pw"});
+  const std::string old_tp = ServerThumbprint(), new_tp = PfxThumbprint(Path("new.pfx"), "pw");
+  auto r = MustServer({"import-certificate", "--instance", "OctopusServer", "--from-file=" + Path("new.pfx"),
+                       "--pfx-password", "pw"});
+  EXPECT_THAT(r.OutLines(),
+              ElementsAre("Importing the certificate stored in PFX file in " + Path("new.pfx") +
+                              " using the provided password...",
+                          kChecking,
+                          "The certificate CN=Octopus Portal was updated; old thumbprint = " + old_tp +
+                              ", new thumbprint = " + new_tp,
+                          "Certificate imported successfully.", "These changes require a restart of the Octopus Server."));
+  EXPECT_EQ(ServerThumbprint(), new_tp);
+  // The imported key is usable: export it again and compare.
+  MustServer({"export-certificate", "--export-pfx", Path("again.pfx"), "--pw", "x"});
+  EXPECT_EQ(PfxThumbprint(Path("again.pfx"), "x"), new_tp);
+}
+
+TEST_F(ServerCli, SingleDashLongOptionsOfTheRealProductWork) {
+  MustServer({"new-certificate", "--export-pfx", Path("new.pfx"), "--pfx-password", "pw"});
+  MustServer({"import-certificate", "-instance", "OctopusServer", "-f", Path("new.pfx"), "-pw", "pw"});
+  EXPECT_EQ(ServerThumbprint(), PfxThumbprint(Path("new.pfx"), "pw"));
+}
+
+TEST_F(ServerCli, PasswordFromFileEnvironmentAndStandardInput) {
+  WriteTestFile(Path("pw.txt"), "from-file\n");
+  MustServer({"export-certificate", "--export-pfx", Path("a.pfx"), "--pfx-password-file", Path("pw.txt")});
+  EXPECT_EQ(PfxThumbprint(Path("a.pfx"), "from-file"), ServerThumbprint());
+  ProcessOptions env;
+  env.env["PFX_PW"] = "from-env";
+  MustServer({"export-certificate", "--export-pfx", Path("b.pfx"), "--pfx-password-env", "PFX_PW"}, env);
+  EXPECT_EQ(PfxThumbprint(Path("b.pfx"), "from-env"), ServerThumbprint());
+  ProcessOptions in;
+  in.stdin_data = "from-stdin\n";
+  MustServer({"export-certificate", "--export-pfx", Path("c.pfx"), "--pfx-password-stdin"}, in);
+  EXPECT_EQ(PfxThumbprint(Path("c.pfx"), "from-stdin"), ServerThumbprint());
+  MustServer({"import-certificate", "-f", Path("c.pfx"), "--pfx-password-stdin"}, in);
+}
+
+TEST_F(ServerCli, ShowMasterKeyPrintsTheKeyFile) {
+  auto r = MustServer({"show-master-key"});
+  EXPECT_EQ(r.out, ReadTestFile(ServerKey()));
+  auto j = MustServer({"show-master-key", "--format", "json"});
+  std::string key = ReadTestFile(ServerKey());
+  key.pop_back();
+  EXPECT_EQ(JsonField(j.out, "MasterKey"), key);
+}
+
+TEST_F(ServerCli, MissingMasterKeyIsReportedAndNotRegenerated) {
+  ASSERT_EQ(::unlink(ServerKey().c_str()), 0);
+  const std::string config = HashFile(ServerConfig());
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"export-certificate", "--export-pfx", Path("x.pfx"), "--pfx-password", "pw"},
+        std::vector<std::string>{"new-certificate", "--replace"}, std::vector<std::string>{"show-master-key"}}) {
+    auto r = Server(args);
+    EXPECT_EQ(r.exit_code, 1) << args[0];
+    EXPECT_THAT(r.err, HasSubstr("Error: the Octopus Master Key file " + ServerKey() + " is missing")) << args[0];
+    EXPECT_FALSE(std::filesystem::exists(ServerKey())) << args[0];
+    EXPECT_EQ(HashFile(ServerConfig()), config) << args[0];
+  }
+  EXPECT_FALSE(std::filesystem::exists(Path("x.pfx")));
+}
+
+TEST_F(ServerCli, UnreadableKeyGivesTheMirroredWarning) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run a command as another user (CI runs as root)";
+  ASSERT_TRUE(HaveProgram("setpriv"));
+  // Let "nobody" reach and read the config, but not the key file (0600 root).
+  for (auto p = std::filesystem::path(ServerConfig()).parent_path(); p.string().size() > 1; p = p.parent_path()) {
+    std::filesystem::permissions(p, std::filesystem::perms::others_exec, std::filesystem::perm_options::add);
+  }
+  std::filesystem::permissions(ServerConfig(), std::filesystem::perms::others_read, std::filesystem::perm_options::add);
+  std::filesystem::permissions(Path(""), std::filesystem::perms::all, std::filesystem::perm_options::add);
+  const std::string config = HashFile(ServerConfig());
+  auto r = RunProcess({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", ServerBin(),
+                       "export-certificate", "--export-pfx", Path("x.pfx"), "--pfx-password", "pw"},
+                      [&] {
+                        ProcessOptions o;
+                        o.env["OCTOPUS_CONFIG_ROOT"] = root();
+                        return o;
+                      }());
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  auto err = r.ErrLines();
+  ASSERT_EQ(err.size(), 2u) << r.err;
+  EXPECT_EQ(err[0], "The X509 certificate CN=Octopus Portal was loaded but the private key was not loaded.");
+  EXPECT_EQ(err[1], "Error: cannot read " + ServerKey() +
+                        ": Permission denied (run the command elevated, as the user that owns the instance)");
+  EXPECT_EQ(HashFile(ServerConfig()), config);
+  EXPECT_FALSE(std::filesystem::exists(Path("x.pfx")));
+}
+
+struct ImportFailure {
+  const char* name;
+  std::function<void(const std::string& dir)> prepare;  // makes dir/in.pfx
+  std::vector<std::string> password;                     // password options
+  std::string error;                                     // after "Error: ", DIR replaced
+};
+
+TEST_F(ServerCli, ImportFailuresChangeNothing) {
+  MustServer({"new-certificate", "--export-pfx", Path("good.pfx"), "--pfx-password", "right"});
+  const std::string good = ReadTestFile(Path("good.pfx"));
+  std::vector<ImportFailure> cases = {
+      {"wrong password", [&](const std::string& d) { WriteTestFile(d + "/in.pfx", good); }, {"--pfx-password", "wrong"},
+       "cannot import DIR/in.pfx: the password is not correct for this PFX"},
+      {"no password", [&](const std::string& d) { WriteTestFile(d + "/in.pfx", good); }, {},
+       "cannot import DIR/in.pfx: the PFX is protected by a password, and none was given"},
+      {"missing file", [](const std::string&) {}, {"--pfx-password", "x"},
+       "cannot read DIR/in.pfx: No such file or directory"},
+      {"empty file", [](const std::string& d) { WriteTestFile(d + "/in.pfx", ""); }, {"--pfx-password", "x"},
+       "cannot import DIR/in.pfx: the file is empty"},
+      {"text file", [](const std::string& d) { WriteTestFile(d + "/in.pfx", "hello, world\n"); }, {"--pfx-password", "x"},
+       "cannot import DIR/in.pfx: it is not a PFX (PKCS#12) file, nor base64 text of one"},
+      {"truncated", [&](const std::string& d) { WriteTestFile(d + "/in.pfx", good.substr(0, good.size() / 2)); },
+       {"--pfx-password", "right"}, "cannot import DIR/in.pfx: it is not a PFX (PKCS#12) file"},
+      {"directory", [](const std::string& d) { std::filesystem::create_directory(d + "/in.pfx"); },
+       {"--pfx-password", "x"}, "cannot read DIR/in.pfx: it is a directory, not a file"},
+  };
+  const std::string config = HashFile(ServerConfig()), tp = ServerThumbprint();
+  for (const auto& c : cases) {
+    TempDir dir;
+    c.prepare(dir.path());
+    std::vector<std::string> args = {"import-certificate", "--from-file", dir.Path("in.pfx")};
+    args.insert(args.end(), c.password.begin(), c.password.end());
+    auto r = Server(args);
+    std::string expected = c.error;
+    expected.replace(expected.find("DIR"), 3, dir.path());
+    EXPECT_EQ(r.exit_code, 1) << c.name;
+    EXPECT_EQ(r.err, "Error: " + expected + "\n") << c.name;
+    EXPECT_EQ(HashFile(ServerConfig()), config) << c.name;
+  }
+  EXPECT_EQ(ServerThumbprint(), tp);
+}
+
+struct UsageCase {
+  std::vector<std::string> args;
+  std::string first_error_line;
+};
+
+TEST_F(ServerCli, UsageErrorsExitTwoWithOneClearLine) {
+  std::vector<UsageCase> cases = {
+      {{"no-such-command"}, "Error: 'no-such-command' is not a command of Octopus.Server"},
+      {{"show-thumbprint", "--bogus"}, "Error: The following argument was not expected: --bogus"},
+      {{"show-thumbprint", "--format", "xml"}, "Error: --format: xml not in {text,json}"},
+      {{"export-certificate", "--pfx-password", "x"}, "Error: --export-pfx is required"},
+      {{"export-certificate", "--export-pfx", "/tmp/never.pfx"},
+       "Error: a PFX password is required: give --pfx-password, --pfx-password-file, --pfx-password-env or "
+       "--pfx-password-stdin (standard input is not a terminal, so there is no prompt)"},
+      {{"export-certificate", "--export-pfx", "/tmp/never.pfx", "--pfx-password", ""},
+       "Error: the PFX password must not be empty"},
+      {{"export-certificate", "--export-pfx", "/tmp/never.pfx", "--pfx-password", "a", "--pfx-password-env", "B"},
+       "Error: give the PFX password one way only: --pfx-password, --pfx-password-file, --pfx-password-env or "
+       "--pfx-password-stdin"},
+      {{"export-certificate", "--export-pfx", "/tmp/never.pfx", "--pfx-password-env", "OCTO_UNSET_VARIABLE"},
+       "Error: the environment variable OCTO_UNSET_VARIABLE is not set"},
+      {{"new-certificate"},
+       "Error: new-certificate needs --export-pfx FILE (write the new certificate to a file) or --replace (install "
+       "it at once)"},
+      {{"new-certificate", "--replace", "--pfx-password", "x"}, "Error: a PFX password is only used with --export-pfx"},
+      {{"create-instance", "--instance", "bad/name"},
+       "Error: the instance name 'bad/name' may hold only letters, digits, spaces, '.', '_' and '-'"},
+      {{}, "Error: A subcommand is required"},
+  };
+  const std::string config = HashFile(ServerConfig());
+  for (const auto& c : cases) {
+    auto r = Server(c.args);
+    EXPECT_EQ(r.exit_code, 2) << ::testing::PrintToString(c.args) << r.err;
+    ASSERT_FALSE(r.ErrLines().empty()) << ::testing::PrintToString(c.args);
+    EXPECT_EQ(r.ErrLines()[0], c.first_error_line) << ::testing::PrintToString(c.args);
+    EXPECT_EQ(r.out, "") << ::testing::PrintToString(c.args);
+  }
+  EXPECT_EQ(HashFile(ServerConfig()), config);
+  EXPECT_FALSE(std::filesystem::exists("/tmp/never.pfx"));
+}
+
+TEST_F(ServerCli, UnknownInstanceFails) {
+  auto r = Server({"show-thumbprint", "--instance", "Nope"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err,
+            "Error: there is no Octopus Server instance named 'Nope' (see list-instances; create one with "
+            "create-instance)\n");
+}
+
+TEST_F(ServerCli, ListAndDeleteInstances) {
+  MustServer({"create-instance", "--instance", "Second"});
+  auto text = MustServer({"list-instances"});
+  EXPECT_THAT(text.OutLines(), ElementsAre("Instance 'OctopusServer' uses configuration '" + ServerConfig() + "'.",
+                                           "Instance 'Second' uses configuration '" + ServerConfig("Second") + "'."));
+  auto json = nlohmann::json::parse(MustServer({"list-instances", "--format", "json"}).out);
+  ASSERT_EQ(json.size(), 2u);
+  EXPECT_EQ(json[1]["InstanceName"], "Second");
+  EXPECT_EQ(json[1]["ConfigurationFilePath"], ServerConfig("Second"));
+  auto del = MustServer({"delete-instance", "--instance", "Second"});
+  EXPECT_EQ(del.OutLines()[0], "Deleted instance: Second");
+  EXPECT_EQ(nlohmann::json::parse(MustServer({"list-instances", "--format", "json"}).out).size(), 1u);
+  EXPECT_TRUE(std::filesystem::exists(ServerKey("Second")));  // files are kept: the key must never be lost
+  EXPECT_EQ(Server({"delete-instance", "--instance", "Second"}).exit_code, 1);
+}
+
+TEST_F(ServerCli, EveryCommandHasHelp) {
+  for (const char* cmd : {"create-instance", "delete-instance", "list-instances", "new-certificate",
+                          "export-certificate", "import-certificate", "show-thumbprint", "show-master-key",
+                          "version"}) {
+    auto r = Server({cmd, "--help"});
+    EXPECT_EQ(r.exit_code, 0) << cmd;
+    EXPECT_THAT(r.out, HasSubstr("Usage: Octopus.Server " + std::string(cmd))) << cmd;
+  }
+  auto top = Server({"--help"});
+  EXPECT_EQ(top.exit_code, 0);
+  EXPECT_THAT(top.out, HasSubstr("import-certificate"));
+}
+
+TEST_F(ServerCli, Version) {
+  auto r = MustServer({"version"});
+  EXPECT_THAT(r.out, ::testing::MatchesRegex("Octopus\\.Server [0-9]+\\.[0-9]+\\.[0-9]+\n"));
+  auto j = nlohmann::json::parse(MustServer({"version", "--format", "json"}).out);
+  EXPECT_EQ(j["Name"], "Octopus.Server");
+}
+
+}  // namespace
+}  // namespace octo::testing
