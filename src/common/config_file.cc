@@ -35,7 +35,9 @@ Result<ConfigFile> ConfigFile::Load(const std::string& path) {
                    ": not valid JSON (" + detail + ")");
   }
   if (!doc.is_object()) return Corrupt(path + ": line 1: the configuration must be a JSON object");
-  if (doc.contains(kSchemaVersionKey)) {
+  if (!doc.contains(kSchemaVersionKey)) {
+    doc[kSchemaVersionKey] = kConfigSchemaVersion;  // written on the next save
+  } else {
     const Json& v = doc[kSchemaVersionKey];
     if (!v.is_number_integer()) return Corrupt(path + ": \"SchemaVersion\" must be a whole number");
     if (v.get<int>() > kConfigSchemaVersion || v.get<int>() < 1) {

@@ -27,7 +27,7 @@ Result<InstanceRecord> ReadRecord(const std::string& path, const std::string& na
   if (cfg_path->empty()) return Corrupt(path + ": \"ConfigurationFilePath\" is missing");
   auto rec_name = cfg->GetString("Name", name);
   if (!rec_name.ok()) return rec_name.status();
-  return InstanceRecord{*rec_name, *cfg_path};
+  return InstanceRecord{*rec_name, *cfg_path, ""};
 }
 
 }  // namespace
@@ -88,8 +88,7 @@ Result<std::vector<InstanceRecord>> InstanceRegistry::List() const {
   for (const auto& file : *names) {
     std::string name = file.substr(0, file.size() - 7);
     auto rec = ReadRecord(dir + "/" + file, name);
-    if (!rec.ok()) return rec.status();
-    out.push_back(*rec);
+    out.push_back(rec.ok() ? *rec : InstanceRecord{name, "", rec.status().message()});
   }
   return out;
 }
@@ -109,7 +108,8 @@ Status InstanceRegistry::Add(const InstanceRecord& record) const {
 }
 
 Status InstanceRegistry::Remove(const std::string& name) const {
-  OCTO_RETURN_IF_ERROR(Find(name).status());
+  OCTO_RETURN_IF_ERROR(ValidateInstanceName(name));
+  if (!FileExists(RecordPath(name))) return Find(name).status();
   return RemoveFile(RecordPath(name));
 }
 
@@ -129,7 +129,14 @@ Result<Instance> Instance::Create(Product product, const CreateOptions& options)
                                 : home + "/" + t.config_prefix + "-" + options.name + ".config";
   std::string key_path = DirName(config_path) + "/" + options.name + t.key_suffix;
   if (FileExists(config_path)) {
-    return AlreadyExists("the configuration file " + config_path + " already exists; it was left as it is");
+    // An instance deleted from the registry (its files are kept), or set up
+    // by hand: register it again as it is, creating and overwriting nothing.
+    auto existing = ConfigFile::Load(config_path);
+    if (!existing.ok()) return existing.status();
+    Instance inst(product, options.name, std::move(existing).value());
+    inst.adopted_ = true;
+    OCTO_RETURN_IF_ERROR(registry.Add({options.name, config_path, ""}));
+    return inst;
   }
   if (FileExists(key_path)) {
     return AlreadyExists("the key file " + key_path + " already exists; it was left as it is");
@@ -163,7 +170,7 @@ Result<Instance> Instance::Create(Product product, const CreateOptions& options)
     }
   }
   Status st = inst.Save();
-  if (st.ok()) st = registry.Add({options.name, config_path});
+  if (st.ok()) st = registry.Add({options.name, config_path, ""});
   if (!st.ok()) {
     (void)RemoveFile(key_path);
     (void)RemoveFile(config_path);

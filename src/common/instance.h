@@ -4,7 +4,8 @@
 // Layout (ROOT is $OCTOPUS_CONFIG_ROOT, or /etc/octopus):
 //   ROOT/<Product>/Instances/<name>.config   {"Name", "ConfigurationFilePath"}
 //   <home>/<product>-<name>.config           the JSON instance config (0600)
-//   <home>/<name>.masterkey | .machinekey    the 32-byte key (0600)
+//   <config dir>/<name>.masterkey|.machinekey the 32-byte key (0600), beside
+//                                            the config; its path is in it
 // with <home> = ROOT/<Product>/<name> unless --home or --config say otherwise.
 // The certificate is stored sealed with the key (see key_store.h); its public
 // half and thumbprint are stored in clear, so showing the thumbprint needs no
@@ -61,6 +62,7 @@ Status ValidateInstanceName(const std::string& name);
 struct InstanceRecord {
   std::string name;
   std::string config_path;
+  std::string error;  // set by List() when the registry file cannot be read
 };
 
 class InstanceRegistry {
@@ -70,9 +72,12 @@ class InstanceRegistry {
   std::string RecordPath(const std::string& name) const;
   // NotFound "there is no Tentacle instance named 'X'" when absent.
   Result<InstanceRecord> Find(const std::string& name) const;
+  // Every registered instance, by name. A registry file that cannot be read
+  // is listed with `error` set rather than hiding the others.
   Result<std::vector<InstanceRecord>> List() const;
   Status Add(const InstanceRecord& record) const;  // AlreadyExists if the name is taken
-  Status Remove(const std::string& name) const;    // NotFound if absent
+  // Removes the registry file, even a damaged one; NotFound if absent.
+  Status Remove(const std::string& name) const;
 
   std::string DefaultHome(const std::string& name) const;
 
@@ -91,8 +96,10 @@ struct CreateOptions {
 class Instance {
  public:
   // Registers a new instance: home (0700), key file, config. The Server's
-  // also gets its first certificate. AlreadyExists if the name is taken or the
-  // config or key file is already there (nothing is overwritten).
+  // also gets its first certificate. AlreadyExists if the name is taken, or
+  // if the key file is there without a config. When the config file already
+  // exists it is registered as it is (adopted() is true) and nothing is
+  // created or overwritten.
   static Result<Instance> Create(Product product, const CreateOptions& options);
 
   // Opens an instance by name through the registry, or by config path when
@@ -123,6 +130,9 @@ class Instance {
 
   Status Save() const { return config_.Save(); }
 
+  // True when Create() registered an existing configuration file.
+  bool adopted() const { return adopted_; }
+
  private:
   Instance(Product product, std::string name, ConfigFile config)
       : product_(product), name_(std::move(name)), config_(std::move(config)) {}
@@ -130,6 +140,7 @@ class Instance {
   Product product_;
   std::string name_;
   ConfigFile config_;
+  bool adopted_ = false;
 };
 
 }  // namespace octo

@@ -39,6 +39,62 @@ std::vector<std::string> Warnings(X509* cert) {
   return out;
 }
 
+// PKCS12_parse refuses a password when the file has no MAC ("mac absent"),
+// though such files exist (`openssl pkcs12 -nomac`, some Java tools). This
+// walks the bags itself for that case, decrypting with the password.
+int ParseWithoutMac(PKCS12* p12, const char* pass, EVP_PKEY** key, X509** cert, STACK_OF(X509)** ca) {
+  STACK_OF(PKCS7)* safes = PKCS12_unpack_authsafes(p12);
+  if (safes == nullptr) return 0;
+  *ca = sk_X509_new_null();
+  bool ok = true;
+  for (int i = 0; ok && i < sk_PKCS7_num(safes); ++i) {
+    PKCS7* p7 = sk_PKCS7_value(safes, i);
+    STACK_OF(PKCS12_SAFEBAG)* bags = nullptr;
+    switch (OBJ_obj2nid(p7->type)) {
+      case NID_pkcs7_data: bags = PKCS12_unpack_p7data(p7); break;
+      case NID_pkcs7_encrypted: bags = PKCS12_unpack_p7encdata(p7, pass, -1); break;
+      default: continue;
+    }
+    if (bags == nullptr) {
+      ok = false;
+      break;
+    }
+    for (int j = 0; ok && j < sk_PKCS12_SAFEBAG_num(bags); ++j) {
+      const PKCS12_SAFEBAG* bag = sk_PKCS12_SAFEBAG_value(bags, j);
+      switch (PKCS12_SAFEBAG_get_nid(bag)) {
+        case NID_keyBag:
+          if (*key == nullptr) *key = EVP_PKCS82PKEY(PKCS12_SAFEBAG_get0_p8inf(bag));
+          break;
+        case NID_pkcs8ShroudedKeyBag:
+          if (*key == nullptr) {
+            PKCS8_PRIV_KEY_INFO* p8 = PKCS12_decrypt_skey(bag, pass, -1);
+            if (p8 == nullptr) {
+              ok = false;
+            } else {
+              *key = EVP_PKCS82PKEY(p8);
+              PKCS8_PRIV_KEY_INFO_free(p8);
+            }
+          }
+          break;
+        case NID_certBag:
+          if (X509* c = PKCS12_SAFEBAG_get1_cert(bag)) sk_X509_push(*ca, c);
+          break;
+        default:
+          break;
+      }
+    }
+    sk_PKCS12_SAFEBAG_pop_free(bags, PKCS12_SAFEBAG_free);
+  }
+  sk_PKCS7_pop_free(safes, PKCS7_free);
+  *cert = nullptr;
+  return ok ? 1 : 0;
+}
+
+int Parse(PKCS12* p12, const char* pass, EVP_PKEY** key, X509** cert, STACK_OF(X509)** ca) {
+  if (!PKCS12_mac_present(p12) && pass != nullptr && *pass != '\0') return ParseWithoutMac(p12, pass, key, cert, ca);
+  return PKCS12_parse(p12, pass, key, cert, ca);
+}
+
 }  // namespace
 
 const char* PfxEncodingName(PfxEncoding e) {
@@ -93,11 +149,22 @@ Result<PfxReadResult> ReadPfx(const std::string& input, const Secret& password) 
   EVP_PKEY* raw_key = nullptr;
   X509* raw_cert = nullptr;
   STACK_OF(X509)* raw_ca = nullptr;
-  int parsed = PKCS12_parse(p12.get(), pass, &raw_key, &raw_cert, &raw_ca);
+  int parsed = Parse(p12.get(), pass, &raw_key, &raw_cert, &raw_ca);
   if (parsed != 1) {
     // RC2-40 and friends live in the legacy provider: load it and try again.
     ClearOpenSslErrors();
-    if (LoadLegacyProvider()) parsed = PKCS12_parse(p12.get(), pass, &raw_key, &raw_cert, &raw_ca);
+    EVP_PKEY_free(raw_key);
+    X509_free(raw_cert);
+    sk_X509_pop_free(raw_ca, X509_free);
+    raw_key = nullptr;
+    raw_cert = nullptr;
+    raw_ca = nullptr;
+    if (LoadLegacyProvider()) parsed = Parse(p12.get(), pass, &raw_key, &raw_cert, &raw_ca);
+  }
+  if (parsed != 1) {
+    EVP_PKEY_free(raw_key);
+    X509_free(raw_cert);
+    sk_X509_pop_free(raw_ca, X509_free);
   }
   if (parsed != 1) {
     return OpenSslError(PKCS12_mac_present(p12.get()) ? "cannot decrypt the PFX"

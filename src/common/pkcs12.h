@@ -39,8 +39,8 @@ struct PfxReadResult {
 // Parses PFX bytes (DER, or base64 of the DER). `password` may be empty: an
 // empty and an absent password are both tried.
 // Errors: Corrupt "not a PFX file", WrongPassword, InvalidArgument "contains
-// no private key" / "contains no certificate" / "the private key does not
-// match any certificate".
+// no private key" / "contains no certificate" / "the private key in the
+// PFX does not match its certificate".
 Result<PfxReadResult> ReadPfx(const std::string& bytes, const Secret& password);
 
 // Encodes `identity` (key, certificate and chain) as DER PFX.

@@ -42,6 +42,7 @@ Result<TrustReport> ApplyTrustChanges(ConfigFile& config, const TrustChanges& ch
   if (!loaded.ok()) return loaded.status();
   Json list = std::move(loaded).value();
   TrustReport report;
+  const Json before = list;
   if (changes.reset) {
     report.reset = true;
     report.reset_count = list.size();
@@ -50,7 +51,8 @@ Result<TrustReport> ApplyTrustChanges(ConfigFile& config, const TrustChanges& ch
   for (const auto& tp : changes.remove) {
     auto it = std::find_if(list.begin(), list.end(), [&](const Json& e) { return e["Thumbprint"] == tp; });
     if (it == list.end()) {
-      if (std::find(report.removed.begin(), report.removed.end(), tp) == report.removed.end()) {
+      const bool gone_with_reset = changes.reset && Contains(before, tp);
+      if (!gone_with_reset && std::find(report.removed.begin(), report.removed.end(), tp) == report.removed.end()) {
         report.not_trusted.push_back(tp);
       }
       continue;

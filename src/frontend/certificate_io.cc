@@ -23,13 +23,14 @@ Result<Identity> LoadIdentityForCommand(const Instance& instance) {
 
 void AddPfxEncodingOption(CLI::App* sub, PfxEncoding* encoding) {
   *encoding = PfxEncoding::kModern;
-  sub->add_option("--pfx-encoding", *encoding,
-                  "modern: AES-256-CBC, PBKDF2, SHA-256 MAC; compatible: 3DES with a SHA-1 MAC, for Windows "
-                  "Server 2016 and older")
-      ->transform(CLI::CheckedTransformer(
-          std::map<std::string, PfxEncoding>{{"modern", PfxEncoding::kModern},
-                                             {"compatible", PfxEncoding::kCompatible}},
-          CLI::ignore_case))
+  sub->add_option_function<std::string>(
+         "--pfx-encoding",
+         [encoding](const std::string& v) {
+           *encoding = v == "compatible" ? PfxEncoding::kCompatible : PfxEncoding::kModern;
+         },
+         "modern: AES-256-CBC, PBKDF2, SHA-256 MAC; compatible: 3DES with a SHA-1 MAC, for Windows Server 2016 "
+         "and older")
+      ->transform(CLI::IsMember({"modern", "compatible"}, CLI::ignore_case))
       ->default_str("modern");
 }
 

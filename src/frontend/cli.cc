@@ -16,11 +16,19 @@ int UsageError(const std::string& message) {
 
 void Warn(const std::string& message) { std::cerr << "Warning: " << message << std::endl; }
 
-void AddInstanceOptions(CLI::App* sub, InstanceOptions* opts, Product product) {
+void AddInstanceOptions(CLI::App* sub, InstanceOptions* opts, Product product, bool with_config) {
   opts->instance = Traits(product).default_instance;
   sub->add_option("--instance", opts->instance, "Name of the instance to use")
-      ->default_str(Traits(product).default_instance);
-  sub->add_option("--config", opts->config, "Path of the instance's configuration file (bypasses the registry)");
+      ->default_str(Traits(product).default_instance)
+      ->check(CLI::Validator(
+          [](std::string& name) {
+            Status st = ValidateInstanceName(name);
+            return st.ok() ? std::string() : st.message();
+          },
+          "NAME", "instance name"));
+  if (with_config) {
+    sub->add_option("--config", opts->config, "Path of the instance's configuration file (bypasses the registry)");
+  }
 }
 
 void AddFormatOption(CLI::App* sub, std::string* format) {
@@ -46,18 +54,20 @@ CLI::App* CommandTable::Add(const std::string& name, const std::string& descript
   return sub;
 }
 
-std::vector<std::string> NormaliseArgs(int argc, char** argv, const std::vector<std::string>& long_names) {
+std::vector<std::string> NormaliseArgs(const std::vector<std::string>& args, const CLI::App* command) {
   std::vector<std::string> out;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a.size() > 2 && a[0] == '-' && a[1] != '-') {
+  const CLI::Option* waiting_for_value = nullptr;  // the previous option, if its value is the next argument
+  for (const std::string& arg : args) {
+    std::string a = arg;
+    const bool is_value = waiting_for_value != nullptr;
+    waiting_for_value = nullptr;
+    if (!is_value && command != nullptr && a.size() > 2 && a[0] == '-' && a[1] != '-' && std::isalpha(static_cast<unsigned char>(a[1]))) {
       std::string name = a.substr(1, a.find('=') == std::string::npos ? std::string::npos : a.find('=') - 1);
-      for (const auto& n : long_names) {
-        if (n == name) {
-          a = "-" + a;
-          break;
-        }
-      }
+      if (command->get_option_no_throw("--" + name) != nullptr) a = "-" + a;
+    }
+    if (!is_value && command != nullptr && a.rfind("--", 0) == 0 && a.find('=') == std::string::npos) {
+      const CLI::Option* opt = command->get_option_no_throw(a);
+      if (opt != nullptr && opt->get_items_expected_min() > 0) waiting_for_value = opt;
     }
     out.push_back(std::move(a));
   }
@@ -67,12 +77,17 @@ std::vector<std::string> NormaliseArgs(int argc, char** argv, const std::vector<
 int CommandTable::Run(int argc, char** argv) {
   app_->require_subcommand(1, 1);
   app_->set_help_all_flag("--help-all", "Show help for every command");
-  std::vector<std::string> long_names = {"pw", "instance", "config", "format", "help"};
-  std::vector<std::string> args = NormaliseArgs(argc, argv, long_names);
+  std::vector<std::string> args(argv + 1, argv + argc);
   if (!args.empty() && !args[0].empty() && args[0][0] != '-') {
-    bool known = false;
-    for (auto& [sub, run] : commands_) known = known || sub->check_name(args[0]);
-    if (!known) {
+    CLI::App* command = nullptr;
+    for (auto& [sub, run] : commands_) {
+      if (sub->check_name(args[0])) command = sub;
+    }
+    if (command != nullptr) {
+      std::vector<std::string> rest = NormaliseArgs({args.begin() + 1, args.end()}, command);
+      args.resize(1);
+      args.insert(args.end(), rest.begin(), rest.end());
+    } else {
       std::cerr << "Error: '" << args[0] << "' is not a command of " << app_->get_name() << std::endl;
       std::cerr << "Run '" << app_->get_name() << " --help' for the commands." << std::endl;
       return kExitUsage;

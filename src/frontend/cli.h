@@ -34,7 +34,8 @@ struct InstanceOptions {
   std::string instance;
   std::optional<std::string> config;
 };
-void AddInstanceOptions(CLI::App* sub, InstanceOptions* opts, Product product);
+// An invalid instance name is a usage error (exit 2) for every command.
+void AddInstanceOptions(CLI::App* sub, InstanceOptions* opts, Product product, bool with_config = true);
 
 // --format text|json.
 void AddFormatOption(CLI::App* sub, std::string* format);
@@ -63,7 +64,9 @@ class CommandTable {
 };
 
 // Rewrites the single-dash long options the real products accept
-// ("-pw SECRET", "-instance X") into CLI11's "--pw", "--instance".
-std::vector<std::string> NormaliseArgs(int argc, char** argv, const std::vector<std::string>& long_names);
+// ("-pw SECRET", "-instance X") into CLI11's "--pw", "--instance", for the
+// options `command` has. An argument that is the value of the option before
+// it ("--pfx-password -pw") is never rewritten.
+std::vector<std::string> NormaliseArgs(const std::vector<std::string>& args, const CLI::App* command);
 
 }  // namespace octo::cli

@@ -45,10 +45,14 @@ int RunCreateInstance(Product product, const CreateInstanceOptions& o) {
   create.config_path = o.instance.config;
   create.home = o.home;
   create.app_directory = o.app;
-  if (Status st = ValidateInstanceName(create.name); !st.ok()) return UsageError(st.message());
   std::cout << "Creating installation for instance '" << create.name << "'..." << std::endl;
   auto inst = Instance::Create(product, create);
   if (!inst.ok()) return Fail(inst.status());
+  if (inst->adopted()) {
+    std::cout << "Saving instance: " << create.name << std::endl;
+    std::cout << "Using the existing configuration file " << inst->config_path() << "." << std::endl;
+    return kExitOk;
+  }
   auto key = inst->KeyFilePath();
   std::cout << "Saving instance: " << create.name << std::endl;
   std::cout << "Configuration file: " << inst->config_path() << std::endl;
@@ -61,29 +65,39 @@ int RunCreateInstance(Product product, const CreateInstanceOptions& o) {
 
 int RunDeleteInstance(Product product, const InstanceOptions& o) {
   InstanceRegistry registry(product);
-  auto rec = registry.Find(o.instance);
-  if (!rec.ok()) return Fail(rec.status());
+  auto rec = registry.Find(o.instance);  // a damaged entry can still be deleted
   if (Status st = registry.Remove(o.instance); !st.ok()) return Fail(st);
   std::cout << "Deleted instance: " << o.instance << std::endl;
-  std::cout << "The configuration file " << rec->config_path
-            << " and its key file were kept; remove them yourself once they are no longer needed." << std::endl;
+  if (rec.ok()) {
+    std::cout << "The configuration file " << rec->config_path
+              << " and its key file were kept; remove them yourself once they are no longer needed." << std::endl;
+  }
   return kExitOk;
 }
 
 int RunListInstances(Product product, const std::string& format) {
   auto list = InstanceRegistry(product).List();
   if (!list.ok()) return Fail(list.status());
+  std::vector<InstanceRecord> good;
+  for (const auto& r : *list) {
+    if (r.error.empty()) {
+      good.push_back(r);
+    } else {
+      Warn("instance '" + r.name + "' cannot be listed: " + r.error + " (delete-instance removes the entry)");
+    }
+  }
+  const int exit_code = good.size() == list->size() ? kExitOk : kExitFailed;
   if (format == "json") {
     Json arr = Json::array();
-    for (const auto& r : *list) arr.push_back({{"InstanceName", r.name}, {"ConfigurationFilePath", r.config_path}});
+    for (const auto& r : good) arr.push_back({{"InstanceName", r.name}, {"ConfigurationFilePath", r.config_path}});
     std::cout << arr.dump(2) << std::endl;
-    return kExitOk;
+    return exit_code;
   }
   if (list->empty()) std::cout << "There are no " << Traits(product).display_name << " instances." << std::endl;
-  for (const auto& r : *list) {
+  for (const auto& r : good) {
     std::cout << "Instance '" << r.name << "' uses configuration '" << r.config_path << "'." << std::endl;
   }
-  return kExitOk;
+  return exit_code;
 }
 
 struct ShowThumbprintOptions {
@@ -161,7 +175,7 @@ void SetupDeleteInstance(CommandTable& table) {
   Product p = table.product();
   CLI::App* sub = table.Add("delete-instance", "Removes an instance from the registry (its files are kept)",
                             [p, o] { return RunDeleteInstance(p, *o); });
-  AddInstanceOptions(sub, o.get(), p);
+  AddInstanceOptions(sub, o.get(), p, /*with_config=*/false);
 }
 
 void SetupListInstances(CommandTable& table) {

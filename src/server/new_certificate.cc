@@ -37,26 +37,27 @@ int Run(const NewCertificateOptions& o) {
   std::cout << cli::kCheckingMasterKey << std::endl;
   auto inst = cli::OpenInstance(Product::kServer, o.instance);
   if (!inst.ok()) return cli::Fail(inst.status());
-  if (o.replace) {  // the new certificate is sealed with the Master Key: check it first
-    auto key = inst->LoadKey();
-    if (!key.ok()) return cli::Fail(key.status());
-  }
+  auto key = inst->LoadKey();  // the Master Key must be there, as the real Server checks
+  if (!key.ok()) return cli::Fail(key.status());
   std::cout << "Generating certificate..." << std::endl;
   auto id = GenerateIdentity(kServerCommonName);
   if (!id.ok()) return cli::Fail(id.status());
-  const std::string new_tp = Thumbprint(id->certificate.get());
-  std::cout << "The Octopus Server currently uses a certificate with thumbprint: " << inst->StoredThumbprint()
-            << std::endl;
-  std::cout << "A new certificate has been generated with thumbprint: " << new_tp << std::endl;
+  // Write first, print after: a thumbprint is shown only for a certificate that was kept.
   if (o.export_pfx) {
     if (Status st = cli::WritePfxFile(AbsolutePath(*o.export_pfx), *id, pw, o.encoding); !st.ok()) {
       return cli::Fail(st);
     }
-    std::cout << "The new certificate has been written to " << *o.export_pfx << "." << std::endl;
   }
+  const std::string old_tp = inst->StoredThumbprint();
   if (o.replace) {
     if (Status st = inst->SetIdentity(*id); !st.ok()) return cli::Fail(st);
     if (Status st = inst->Save(); !st.ok()) return cli::Fail(st);
+  }
+  std::cout << "The Octopus Server currently uses a certificate with thumbprint: " << old_tp << std::endl;
+  std::cout << "A new certificate has been generated with thumbprint: " << Thumbprint(id->certificate.get())
+            << std::endl;
+  if (o.export_pfx) std::cout << "The new certificate has been written to " << *o.export_pfx << "." << std::endl;
+  if (o.replace) {
     std::cout << "The new certificate has been installed." << std::endl;
     std::cout << "These changes require a restart of the Octopus Server." << std::endl;
   }

@@ -2,6 +2,7 @@
 // the listening settings.
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <iostream>
 #include <memory>
 
@@ -115,7 +116,10 @@ int RunConfigure(const ConfigureOptions& o) {
     std::cout << "Adding " << report->added.size() << " trusted Octopus Servers" << std::endl;
   }
   if (o.port) std::cout << "Services listen port: " << *o.port << std::endl;
-  if (o.listen_ip) std::cout << "Services listen IP address: " << *o.listen_ip << std::endl;
+  if (o.listen_ip) {
+    std::cout << "Services listen IP address: " << (o.listen_ip->empty() ? "all addresses" : *o.listen_ip)
+              << std::endl;
+  }
   if (no_listen) std::cout << (*no_listen ? "Tentacle will not listen on a port" : "Tentacle will listen on a port")
                            << std::endl;
   if (o.home) std::cout << "Home directory set to: " << AbsolutePath(*o.home) << std::endl;
@@ -137,6 +141,15 @@ int RunUpdateTrust(const UpdateTrustOptions& o) {
   if (!new_tp.ok()) return cli::UsageError("--newThumbprint: " + new_tp.status().message());
   auto inst = cli::OpenInstance(Product::kTentacle, o.instance);
   if (!inst.ok()) return cli::Fail(inst.status());
+  if (*old_tp == *new_tp) {
+    auto trusted = TrustedThumbprints(inst->config());
+    if (!trusted.ok()) return cli::Fail(trusted.status());
+    if (std::find(trusted->begin(), trusted->end(), *old_tp) == trusted->end()) {
+      return cli::Fail(NotFound("the Octopus Server with thumbprint " + *old_tp + " is not trusted"));
+    }
+    std::cout << "The Octopus Server with thumbprint " << *old_tp << " is already trusted." << std::endl;
+    return cli::kExitOk;
+  }
   if (Status st = UpdateTrust(inst->config(), *old_tp, *new_tp); !st.ok()) return cli::Fail(st);
   if (Status st = inst->Save(); !st.ok()) return cli::Fail(st);
   std::cout << "Updating the trusted Octopus Server thumbprint " << *old_tp << " to " << *new_tp << std::endl;

@@ -275,7 +275,11 @@ TEST_F(ServerCli, UsageErrorsExitTwoWithOneClearLine) {
        "it at once)"},
       {{"new-certificate", "--replace", "--pfx-password", "x"}, "Error: a PFX password is only used with --export-pfx"},
       {{"create-instance", "--instance", "bad/name"},
-       "Error: the instance name 'bad/name' may hold only letters, digits, spaces, '.', '_' and '-'"},
+       "Error: --instance: the instance name 'bad/name' may hold only letters, digits, spaces, '.', '_' and '-'"},
+      {{"show-thumbprint", "--instance", ".hidden"},
+       "Error: --instance: the instance name '.hidden' must not start with '.' or a space"},
+      {{"export-certificate", "--export-pfx", "/tmp/never.pfx", "--pw", "x", "--pfx-encoding", "0"},
+       "Error: --pfx-encoding: 0 not in {modern,compatible}"},
       {{}, "Error: A subcommand is required"},
   };
   const std::string config = HashFile(ServerConfig());

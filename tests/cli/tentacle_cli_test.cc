@@ -264,5 +264,60 @@ TEST_F(TentacleCli, ConfigOptionBypassesTheRegistry) {
   EXPECT_EQ(Trusted(), std::vector<std::string>{});  // the default instance is untouched
 }
 
+TEST_F(TentacleCli, AValueThatLooksLikeAnOptionIsKeptAsItIs) {
+  MustTentacle({"export-certificate", "--export-pfx", Path("t.pfx"), "--pw", "-pw"});
+  auto read = ReadPfx(ReadTestFile(Path("t.pfx")), Secret("-pw"));
+  ASSERT_TRUE(read.ok()) << read.status().message();
+  EXPECT_EQ(Thumbprint(read->identity.certificate.get()), TentacleThumbprint());
+  // ...while the real products' single-dash options are understood.
+  MustTentacle({"configure", "-instance", "Tentacle", "-trust", kA});
+  EXPECT_EQ(Trusted(), std::vector<std::string>{kA});
+}
+
+TEST_F(TentacleCli, UpdateTrustToTheSameThumbprintChangesNothing) {
+  MustTentacle({"configure", "--trust", kA});
+  const std::string config = HashFile(TentacleConfig());
+  auto r = MustTentacle({"update-trust", "--oldThumbprint", kA, "--newThumbprint", kA});
+  EXPECT_EQ(r.out, "The Octopus Server with thumbprint " + kA + " is already trusted.\n");
+  EXPECT_EQ(HashFile(TentacleConfig()), config);
+}
+
+TEST_F(TentacleCli, ResetAndRemoveInOneCallDoesNotComplain) {
+  MustTentacle({"configure", "--trust", kA});
+  auto r = MustTentacle({"configure", "--reset-trust", "--remove-trust", kA, "--listenIpAddress", ""});
+  EXPECT_THAT(r.OutLines(), ElementsAre("Removing all trusted Octopus Servers...",
+                                        "Services listen IP address: all addresses", kRestart));
+  EXPECT_EQ(Trusted(), std::vector<std::string>{});
+}
+
+TEST_F(TentacleCli, ADamagedRegistryEntryHidesNoOtherAndCanBeDeleted) {
+  MustTentacle({"create-instance", "--instance", "Second"});
+  WriteTestFile(root() + "/Tentacle/Instances/Broken.config", "{bad");
+  auto list = Tentacle({"list-instances"});
+  EXPECT_EQ(list.exit_code, 1);
+  EXPECT_THAT(list.OutLines(), ElementsAre("Instance 'Second' uses configuration '" + TentacleConfig("Second") + "'.",
+                                           "Instance 'Tentacle' uses configuration '" + TentacleConfig() + "'."));
+  EXPECT_THAT(list.err, HasSubstr("Warning: instance 'Broken' cannot be listed: " + root() +
+                                  "/Tentacle/Instances/Broken.config: line 1, column 2: not valid JSON"));
+  auto del = MustTentacle({"delete-instance", "--instance", "Broken"});
+  EXPECT_EQ(del.out, "Deleted instance: Broken\n");
+  EXPECT_EQ(MustTentacle({"list-instances"}).OutLines().size(), 2u);
+}
+
+TEST_F(TentacleCli, CreateInstanceAdoptsTheConfigOfADeletedInstance) {
+  MustTentacle({"configure", "--trust", kA});
+  const std::string tp = TentacleThumbprint();
+  const std::string config = HashFile(TentacleConfig()), key = HashFile(TentacleKey());
+  MustTentacle({"delete-instance"});
+  EXPECT_EQ(Tentacle({"show-thumbprint"}).exit_code, 1);
+  auto r = MustTentacle({"create-instance", "--config", TentacleConfig()});
+  EXPECT_THAT(r.OutLines(), ElementsAre("Creating installation for instance 'Tentacle'...", "Saving instance: Tentacle",
+                                        "Using the existing configuration file " + TentacleConfig() + "."));
+  EXPECT_EQ(TentacleThumbprint(), tp);
+  EXPECT_EQ(Trusted(), std::vector<std::string>{kA});
+  EXPECT_EQ(HashFile(TentacleConfig()), config);
+  EXPECT_EQ(HashFile(TentacleKey()), key);
+}
+
 }  // namespace
 }  // namespace octo::testing

@@ -160,3 +160,27 @@ TEST(ReadPfx, WarnsAboutSha1SignaturesAndShortKeys) {
 
 }  // namespace
 }  // namespace octo
+
+namespace octo {
+namespace {
+
+TEST(ReadPfx, ReadsAPasswordProtectedPfxWithoutAMac) {  // `openssl pkcs12 -nomac`
+  const Identity& id = TestIdentity();
+  Pkcs12Ptr p12(PKCS12_create("pw", nullptr, id.key.get(), id.certificate.get(), nullptr, NID_aes_256_cbc,
+                              NID_aes_256_cbc, 2048, -1, 0));
+  ASSERT_TRUE(p12);
+  ASSERT_FALSE(PKCS12_mac_present(p12.get()));
+  unsigned char* der = nullptr;
+  int len = i2d_PKCS12(p12.get(), &der);
+  std::string bytes(reinterpret_cast<char*>(der), static_cast<size_t>(len));
+  OPENSSL_free(der);
+  auto r = ReadPfx(bytes, Secret("pw"));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(Thumbprint(r->identity.certificate.get()), Thumbprint(id.certificate.get()));
+  auto wrong = ReadPfx(bytes, Secret("wrong"));
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.status().code(), StatusCode::kWrongPassword);
+}
+
+}  // namespace
+}  // namespace octo

@@ -53,7 +53,8 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"remove_missing", {kA}, {false, {kB}, {}}, {kA}, {}, {}, {kB}, {}, 0},
         Case{"remove_then_add_same", {kA}, {false, {kA}, {kA}}, {kA}, {kA}, {kA}, {}, {}, 0},
         Case{"reset_then_add", {kA, kB}, {true, {}, {kC}}, {kC}, {kC}, {}, {}, {}, 2},
-        Case{"reset_then_remove_is_not_trusted", {kA}, {true, {kA}, {}}, {}, {}, {}, {kA}, {}, 1},
+        Case{"reset_then_remove_what_it_took", {kA}, {true, {kA}, {}}, {}, {}, {}, {}, {}, 1},
+        Case{"reset_then_remove_unknown", {kA}, {true, {kB}, {}}, {}, {}, {}, {kB}, {}, 1},
         Case{"rotation_overlap", {kA}, {false, {}, {kB}}, {kA, kB}, {kB}, {}, {}, {}, 0}),
     [](const auto& info) { return std::string(info.param.name); });
 
