@@ -142,6 +142,7 @@ Result<std::vector<std::string>> ListFiles(const std::string& dir, const std::st
   }
   while (dirent* e = ::readdir(d)) {
     std::string name = e->d_name;
+    if (e->d_type != DT_REG && e->d_type != DT_UNKNOWN) continue;
     if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
       names.push_back(name);
     }

@@ -31,7 +31,7 @@ bool FileExists(const std::string& path);
 // Removes a file; OK if it did not exist.
 Status RemoveFile(const std::string& path);
 
-// Names (not paths) of the entries in `dir` ending in `suffix`, sorted.
+// Names (not paths) of the regular files in `dir` ending in `suffix`, sorted.
 // An absent directory gives an empty list.
 Result<std::vector<std::string>> ListFiles(const std::string& dir, const std::string& suffix);
 

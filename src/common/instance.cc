@@ -87,6 +87,7 @@ Result<std::vector<InstanceRecord>> InstanceRegistry::List() const {
   std::vector<InstanceRecord> out;
   for (const auto& file : *names) {
     std::string name = file.substr(0, file.size() - 7);
+    if (!ValidateInstanceName(name).ok()) continue;  // not ours: editor backups, hidden files
     auto rec = ReadRecord(dir + "/" + file, name);
     out.push_back(rec.ok() ? *rec : InstanceRecord{name, "", rec.status().message()});
   }
@@ -133,6 +134,14 @@ Result<Instance> Instance::Create(Product product, const CreateOptions& options)
     // by hand: register it again as it is, creating and overwriting nothing.
     auto existing = ConfigFile::Load(config_path);
     if (!existing.ok()) return existing.status();
+    if (!existing->Has(t.key_file_key)) {
+      return InvalidArgument("the configuration file " + config_path + " is not a configuration of the " + t.display_name +
+                             " (it has no \"" + t.key_file_key + "\")");
+    }
+    if (options.home || options.app_directory) {
+      return InvalidArgument("the configuration file " + config_path +
+                             " already exists: --home and --app cannot change it here (use configure)");
+    }
     Instance inst(product, options.name, std::move(existing).value());
     inst.adopted_ = true;
     OCTO_RETURN_IF_ERROR(registry.Add({options.name, config_path, ""}));

@@ -65,7 +65,7 @@ std::vector<std::string> NormaliseArgs(const std::vector<std::string>& args, con
       std::string name = a.substr(1, a.find('=') == std::string::npos ? std::string::npos : a.find('=') - 1);
       if (command->get_option_no_throw("--" + name) != nullptr) a = "-" + a;
     }
-    if (!is_value && command != nullptr && a.rfind("--", 0) == 0 && a.find('=') == std::string::npos) {
+    if (!is_value && command != nullptr && a.size() > 1 && a[0] == '-' && a.find('=') == std::string::npos) {
       const CLI::Option* opt = command->get_option_no_throw(a);
       if (opt != nullptr && opt->get_items_expected_min() > 0) waiting_for_value = opt;
     }
@@ -93,9 +93,10 @@ int CommandTable::Run(int argc, char** argv) {
       return kExitUsage;
     }
   }
-  std::reverse(args.begin(), args.end());  // CLI11 takes them reversed
+  std::vector<const char*> cargs = {argv[0]};
+  for (const auto& a : args) cargs.push_back(a.c_str());
   try {
-    app_->parse(args);
+    app_->parse(static_cast<int>(cargs.size()), cargs.data());
   } catch (const CLI::CallForHelp& e) {
     return app_->exit(e);
   } catch (const CLI::CallForAllHelp& e) {

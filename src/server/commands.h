@@ -8,5 +8,8 @@ namespace octo::server {
 void SetupNewCertificate(cli::CommandTable& table);
 void SetupImportCertificate(cli::CommandTable& table);
 void SetupShowMasterKey(cli::CommandTable& table);
+void SetupRun(cli::CommandTable& table);
+void SetupHealthCheck(cli::CommandTable& table);
+void SetupTargets(cli::CommandTable& table);
 
 }  // namespace octo::server

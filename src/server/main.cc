@@ -1,5 +1,6 @@
 // Octopus.Server: the library plus a table of commands.
 #include "frontend/common_commands.h"
+#include "frontend/service_command.h"
 #include "server/commands.h"
 
 int main(int argc, char** argv) {
@@ -13,6 +14,10 @@ int main(int argc, char** argv) {
   octo::server::SetupImportCertificate(table);
   octo::cli::SetupShowThumbprint(table);
   octo::server::SetupShowMasterKey(table);
+  octo::server::SetupTargets(table);
+  octo::server::SetupHealthCheck(table);
+  octo::server::SetupRun(table);
+  octo::cli::SetupService(table);
   octo::cli::SetupVersion(table);
   return table.Run(argc, argv);
 }

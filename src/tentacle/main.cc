@@ -1,5 +1,6 @@
 // Tentacle: the library plus a table of commands.
 #include "frontend/common_commands.h"
+#include "frontend/service_command.h"
 #include "tentacle/commands.h"
 
 int main(int argc, char** argv) {
@@ -15,6 +16,8 @@ int main(int argc, char** argv) {
   octo::tentacle::SetupConfigure(table);
   octo::tentacle::SetupUpdateTrust(table);
   octo::tentacle::SetupShowConfiguration(table);
+  octo::tentacle::SetupAgent(table);
+  octo::cli::SetupService(table);
   octo::cli::SetupVersion(table);
   return table.Run(argc, argv);
 }

@@ -1,0 +1,40 @@
+// The message protocol spoken over the TLS channel (see docs/protocol.md).
+//
+//   client -> "MX-CLIENT 1.0\r\n\r\n"      server -> "MX-SERVER 1.0\r\n\r\n"
+//   then frames both ways: 4-byte big-endian length N (1..kMaxFrame), then N
+//   bytes of UTF-8 JSON. A request is {"Method": "..."}; a response is an
+//   object, with "Error" when the request could not be served.
+// A client whose first two bytes are not "MX" is answered with a small
+// HTTP/1.0 page and closed, as the real Tentacle does for browsers.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/config_file.h"
+#include "common/status.h"
+
+namespace octo {
+
+inline constexpr char kClientIdentification[] = "MX-CLIENT 1.0";
+inline constexpr char kServerIdentification[] = "MX-SERVER 1.0";
+inline constexpr size_t kMaxFrame = 64 * 1024;
+inline constexpr size_t kMaxIdentificationLine = 64;
+
+// The page a browser gets.
+std::string HttpWelcomePage();
+
+// Encodes a frame. InvalidArgument if the JSON is larger than kMaxFrame.
+Result<std::string> EncodeFrame(const Json& message);
+
+// Reads the 4-byte header: the payload length, or InvalidArgument when it is
+// 0 or larger than `max`.
+Result<uint32_t> ParseFrameHeader(const std::string& header, size_t max = kMaxFrame);
+
+// Parses a frame's payload: a JSON object, or InvalidArgument.
+Result<Json> ParseFramePayload(const std::string& payload);
+
+// Checks an identification line ("MX-CLIENT 1.0"); InvalidArgument otherwise.
+Status CheckIdentification(const std::string& line, const char* expected);
+
+}  // namespace octo

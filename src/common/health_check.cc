@@ -1,0 +1,157 @@
+#include "common/health_check.h"
+
+#include <atomic>
+#include <ctime>
+#include <thread>
+
+#include "common/channel.h"
+
+namespace octo {
+namespace {
+
+std::string NowIso() {
+  std::time_t now = std::time(nullptr);
+  struct tm tm {};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// The check itself; returns the reason it failed, or "" when healthy.
+std::string Check(SSL_CTX* ctx, const std::string& ours, const Target& t, Deadline deadline, std::string* version) {
+  auto hp = ParseHttpsUrl(t.address);
+  if (!hp.ok()) return hp.status().message();
+  auto fd = ConnectTcp(*hp, deadline);
+  if (!fd.ok()) {
+    const std::string m = fd.status().message();
+    if (m == "timed out") return "The Tentacle at " + t.address + " could not be reached: the connection timed out";
+    if (m.find("Connection refused") != std::string::npos) {
+      return "The Tentacle at " + t.address +
+             " refused the connection (No connection could be made because the target machine actively refused "
+             "it): is the Tentacle running and listening on that port?";
+    }
+    return "The Tentacle at " + t.address + " could not be reached: " + m;
+  }
+  auto stream = TlsStream::Connect(std::move(fd).value(), ctx, deadline);
+  if (!stream.ok()) {
+    if (stream.status().message() == "timed out") {
+      return "The Tentacle at " + t.address + " did not complete the TLS handshake in time (timed out)";
+    }
+    return RefusedOurCertificateText(t.address, ours);
+  }
+  TlsStream& s = *stream;
+  if (s.peer_thumbprint() != t.thumbprint) {
+    s.Close(DeadlineIn(std::chrono::milliseconds(200)));
+    return UnexpectedCertificateText(t.address, t.thumbprint, s.peer_thumbprint(), s.peer_subject());
+  }
+  // With TLS 1.3 the server judges our certificate after our side of the
+  // handshake is done: its refusal shows up on the first read.
+  Status st = s.Write(std::string(kClientIdentification) + "\r\n\r\n", deadline);
+  auto line = st.ok() ? s.ReadLine(kMaxIdentificationLine, deadline) : Result<std::string>(st);
+  if (!line.ok()) {
+    if (line.status().message() == "timed out") {
+      return "The Tentacle at " + t.address + " did not answer in time (timed out)";
+    }
+    return RefusedOurCertificateText(t.address, ours);
+  }
+  auto blank = s.ReadLine(kMaxIdentificationLine, deadline);
+  if (!CheckIdentification(*line, kServerIdentification).ok() || !blank.ok() || !blank->empty()) {
+    return "The service at " + t.address + " is not a Tentacle (it did not identify as " + kServerIdentification +
+           ")";
+  }
+  auto frame = EncodeFrame(Json{{"Method", "Health"}});
+  st = frame.ok() ? s.Write(*frame, deadline) : frame.status();
+  auto header = st.ok() ? s.Read(4, deadline) : Result<std::string>(st);
+  auto len = header.ok() ? ParseFrameHeader(*header) : Result<uint32_t>(header.status());
+  auto payload = len.ok() ? s.Read(*len, deadline) : Result<std::string>(len.status());
+  auto response = payload.ok() ? ParseFramePayload(*payload) : Result<Json>(payload.status());
+  s.Close(DeadlineIn(std::chrono::milliseconds(200)));
+  if (!response.ok()) {
+    return "The Tentacle at " + t.address + " did not answer the health request: " + response.status().message();
+  }
+  if (response->value("Status", "") != "Healthy") {
+    return "The Tentacle at " + t.address + " answered the health request with an error: " +
+           response->value("Error", std::string("no status"));
+  }
+  *version = response->value("Version", "");
+  return "";
+}
+
+}  // namespace
+
+std::string UnexpectedCertificateText(const std::string& url, const std::string& expected,
+                                      const std::string& actual, const std::string& subject) {
+  return "The server at " + url +
+         " presented an unexpected security certificate. We expected the server to present a certificate with the "
+         "thumbprint '" +
+         expected + "'. Instead, it presented a certificate with a thumbprint of '" + actual + "' and subject '" +
+         subject +
+         "'. This usually happens when the client has been configured to expect the server to have the wrong "
+         "certificate, or when the certificate on the server has been regenerated and the client has not been "
+         "updated. It may also happen if someone is performing a man-in-the-middle attack on the remote machine, "
+         "or if a proxy server is intercepting requests. Please check the certificate used on the server, and "
+         "verify that the client has been configured correctly.";
+}
+
+std::string RefusedOurCertificateText(const std::string& url, const std::string& ours) {
+  return "The server " + url +
+         " aborted the connection before it was fully established. This usually means that the server rejected "
+         "the certificate that we provided. We provided a certificate with a thumbprint of '" +
+         ours + "'.";
+}
+
+Json HealthResult::ToJson() const {
+  Json j = Json::object();
+  j["Name"] = name;
+  j["Address"] = address;
+  j["Healthy"] = healthy;
+  j["Reason"] = reason;
+  j["TentacleVersion"] = version;
+  j["ElapsedMilliseconds"] = elapsed_ms;
+  j["CheckedAt"] = checked_at;
+  return j;
+}
+
+HealthResult HealthResult::FromJson(const Json& j) {
+  HealthResult r;
+  r.name = j.value("Name", "");
+  r.address = j.value("Address", "");
+  r.healthy = j.value("Healthy", false);
+  r.reason = j.value("Reason", "");
+  r.version = j.value("TentacleVersion", "");
+  r.elapsed_ms = j.value("ElapsedMilliseconds", 0.0);
+  r.checked_at = j.value("CheckedAt", "");
+  return r;
+}
+
+HealthResult CheckTarget(SSL_CTX* client_ctx, const std::string& our_thumbprint, const Target& target,
+                         const HealthCheckOptions& options) {
+  HealthResult r;
+  r.name = target.name;
+  r.address = target.address;
+  r.checked_at = NowIso();
+  auto start = Clock::now();
+  r.reason = Check(client_ctx, our_thumbprint, target, start + options.timeout, &r.version);
+  r.healthy = r.reason.empty();
+  r.elapsed_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  return r;
+}
+
+std::vector<HealthResult> CheckTargets(SSL_CTX* client_ctx, const std::string& our_thumbprint,
+                                       const std::vector<Target>& targets, const HealthCheckOptions& options) {
+  std::vector<HealthResult> results(targets.size());
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i = next++; i < targets.size(); i = next++) {
+      results[i] = CheckTarget(client_ctx, our_thumbprint, targets[i], options);
+    }
+  };
+  size_t n = std::min(std::max<size_t>(options.parallelism, 1), targets.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < n; ++i) threads.emplace_back(worker);
+  for (auto& t : threads) t.join();
+  return results;
+}
+
+}  // namespace octo

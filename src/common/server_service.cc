@@ -1,0 +1,139 @@
+#include "common/server_service.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <ctime>
+
+#include "common/config_file.h"
+#include "common/control.h"
+#include "common/targets.h"
+
+namespace octo {
+
+ServerService::ServerService(ServerServiceOptions options, Identity identity, std::shared_ptr<spdlog::logger> log)
+    : options_(std::move(options)), identity_(std::move(identity)), log_(std::move(log)) {
+  thumbprint_ = Thumbprint(identity_.certificate.get());
+}
+
+ServerService::~ServerService() { Stop(); }
+
+Status ServerService::Start() {
+  auto ctx = MakeTlsContext(TlsRole::kClient, identity_);
+  if (!ctx.ok()) return ctx.status();
+  client_ctx_ = std::move(ctx).value();
+  auto sock = ListenUnix(options_.socket_path, 0600);
+  if (!sock.ok()) return sock.status();
+  control_ = std::move(sock).value();
+  std::time_t now = std::time(nullptr);
+  struct tm tm {};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  started_at_ = buf;
+  control_thread_ = std::thread([this] { ControlLoop(); });
+  periodic_thread_ = std::thread([this] { PeriodicLoop(); });
+  return Status::Ok();
+}
+
+void ServerService::Stop() {
+  if (stopping_.exchange(true)) return;
+  cv_.notify_all();
+  if (control_thread_.joinable()) control_thread_.join();
+  if (periodic_thread_.joinable()) periodic_thread_.join();
+  control_.reset();
+  ::unlink(options_.socket_path.c_str());
+}
+
+void ServerService::Wait() {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [this] { return stopping_.load(); });
+}
+
+Result<std::vector<HealthResult>> ServerService::CheckNow(const std::vector<std::string>& names) {
+  auto config = ConfigFile::Load(options_.config_path);
+  if (!config.ok()) return config.status();
+  auto targets = LoadTargets(*config);
+  if (!targets.ok()) return targets.status();
+  std::vector<Target> chosen;
+  if (names.empty()) {
+    chosen = *targets;
+  } else {
+    for (const auto& n : names) {
+      auto it = std::find_if(targets->begin(), targets->end(), [&](const Target& t) { return t.name == n; });
+      if (it == targets->end()) return NotFound("there is no deployment target named '" + n + "'");
+      chosen.push_back(*it);
+    }
+  }
+  auto results = CheckTargets(client_ctx_.get(), thumbprint_, chosen, options_.check);
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& r : results) {
+    last_[r.name] = r;
+    if (r.healthy) {
+      log_->info("Health check: {} at {} is healthy ({:.1f} ms)", r.name, r.address, r.elapsed_ms);
+    } else {
+      log_->warn("Health check: {} at {} is unhealthy: {}", r.name, r.address, r.reason);
+    }
+  }
+  return results;
+}
+
+void ServerService::PeriodicLoop() {
+  if (options_.interval.count() <= 0) return;
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_.load()) {
+    if (cv_.wait_for(lock, options_.interval, [this] { return stopping_.load(); })) break;
+    lock.unlock();
+    auto r = CheckNow({});
+    if (!r.ok()) log_->warn("Periodic health check failed: {}", r.status().message());
+    lock.lock();
+  }
+}
+
+void ServerService::ControlLoop() {
+  while (!stopping_.load()) {
+    pollfd p{control_.get(), POLLIN, 0};
+    if (::poll(&p, 1, 200) <= 0) continue;
+    int c = ::accept4(control_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (c < 0) continue;
+    std::thread([this, fd = Fd(c)]() mutable { HandleClient(std::move(fd)); }).detach();
+  }
+}
+
+void ServerService::HandleClient(Fd fd) {
+  auto line = ReadLineFd(fd.get(), kMaxControlLine, DeadlineIn(std::chrono::seconds(10)));
+  if (!line.ok()) return;
+  Json request = Json::parse(*line, nullptr, false);
+  Json reply = request.is_object() ? Handle(request) : Json{{"Error", "the request is not a JSON object"}};
+  (void)WriteAllFd(fd.get(), reply.dump() + "\n", DeadlineIn(std::chrono::seconds(10)));
+}
+
+Json ServerService::Handle(const Json& request) {
+  const std::string command = request.value("Command", "");
+  if (command == "status") {
+    return Json{{"Thumbprint", thumbprint_}, {"Pid", ::getpid()}, {"StartedAt", started_at_}};
+  }
+  if (command == "health-check") {
+    std::vector<std::string> names;
+    if (request.contains("Names") && request["Names"].is_array()) {
+      for (const auto& n : request["Names"]) {
+        if (n.is_string()) names.push_back(n.get<std::string>());
+      }
+    }
+    auto results = CheckNow(names);
+    if (!results.ok()) return Json{{"Error", results.status().message()}};
+    Json arr = Json::array();
+    for (const auto& r : *results) arr.push_back(r.ToJson());
+    return Json{{"Results", arr}};
+  }
+  if (command == "last-results") {
+    std::lock_guard<std::mutex> lock(mu_);
+    Json arr = Json::array();
+    for (const auto& [name, r] : last_) arr.push_back(r.ToJson());
+    return Json{{"Results", arr}};
+  }
+  return Json{{"Error", "unknown command '" + command + "'"}};
+}
+
+}  // namespace octo

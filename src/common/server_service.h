@@ -1,0 +1,72 @@
+// ServerService: the running Octopus Server, as far as Tentacles see it.
+//
+// It holds the certificate it loaded at start until it is restarted (as the
+// real Server does after import-certificate), checks its deployment targets
+// periodically and on request, keeps the last result of each, and answers
+// the CLI on the control socket (control.h):
+//   {"Command":"status"}                    -> {"Thumbprint", "Pid", "StartedAt", "Targets"}
+//   {"Command":"health-check","Names":[..]} -> {"Results":[HealthResult...]}
+//   {"Command":"last-results"}              -> {"Results":[...]}
+// Targets are read from the config file at each check, so add-target and
+// update-target take effect without a restart.
+#pragma once
+
+#include <spdlog/logger.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/health_check.h"
+#include "common/net.h"
+#include "common/tls.h"
+
+namespace octo {
+
+struct ServerServiceOptions {
+  std::string config_path;
+  std::string socket_path;
+  std::chrono::seconds interval{60};  // periodic checks; 0 = only on request
+  HealthCheckOptions check;
+};
+
+class ServerService {
+ public:
+  ServerService(ServerServiceOptions options, Identity identity, std::shared_ptr<spdlog::logger> log);
+  ~ServerService();
+
+  Status Start();
+  void Stop();
+  void Wait();
+
+  // Checks the named targets (all when `names` is empty) now. NotFound for
+  // an unknown name.
+  Result<std::vector<HealthResult>> CheckNow(const std::vector<std::string>& names);
+
+ private:
+  void ControlLoop();
+  void PeriodicLoop();
+  void HandleClient(Fd fd);
+  Json Handle(const Json& request);
+
+  ServerServiceOptions options_;
+  Identity identity_;
+  std::string thumbprint_;
+  std::shared_ptr<spdlog::logger> log_;
+  SslCtxPtr client_ctx_;
+  Fd control_;
+  std::thread control_thread_;
+  std::thread periodic_thread_;
+  std::atomic<bool> stopping_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, HealthResult> last_;
+  std::string started_at_;
+};
+
+}  // namespace octo

@@ -1,0 +1,32 @@
+#include "common/service_log.h"
+
+#include <spdlog/sinks/rotating_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "common/file_util.h"
+
+namespace octo {
+
+Result<std::shared_ptr<spdlog::logger>> MakeServiceLogger(const std::string& name, const std::string& file,
+                                                          bool console) {
+  OCTO_RETURN_IF_ERROR(MakeDirectories(DirName(file), 0700));
+  std::vector<spdlog::sink_ptr> sinks;
+  try {
+    sinks.push_back(std::make_shared<spdlog::sinks::rotating_file_sink_mt>(file, 10 * 1024 * 1024, 5));
+  } catch (const spdlog::spdlog_ex& e) {
+    return Internal(std::string("cannot open the log file ") + file + ": " + e.what());
+  }
+  if (console) {
+    auto out = std::make_shared<spdlog::sinks::stdout_sink_mt>();
+    out->set_pattern("%v");
+    sinks.push_back(out);
+  }
+  auto log = std::make_shared<spdlog::logger>(name, sinks.begin(), sinks.end());
+  sinks[0]->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");
+  log->set_level(spdlog::level::info);
+  log->flush_on(spdlog::level::info);
+  return log;
+}
+
+}  // namespace octo

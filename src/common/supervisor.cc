@@ -1,0 +1,183 @@
+#include "common/supervisor.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <thread>
+
+#include "common/file_util.h"
+#include "common/net.h"
+
+namespace octo {
+namespace {
+
+int ReadyFd() {
+  const char* v = std::getenv(kReadyFdVariable);
+  if (v == nullptr) return -1;
+  int fd = std::atoi(v);
+  ::unsetenv(kReadyFdVariable);
+  return fd > 2 ? fd : -1;
+}
+
+int g_ready_fd = -2;  // -2: not looked up yet
+
+void Notify(const std::string& line) {
+  if (g_ready_fd == -2) g_ready_fd = ReadyFd();
+  if (g_ready_fd < 0) return;
+  (void)!::write(g_ready_fd, line.data(), line.size());
+  ::close(g_ready_fd);
+  g_ready_fd = -1;
+}
+
+std::string ReadLink(const std::string& path) {
+  char buf[4096];
+  ssize_t n = ::readlink(path.c_str(), buf, sizeof buf - 1);
+  if (n <= 0) return "";
+  buf[n] = '\0';
+  std::string s = buf;
+  const std::string deleted = " (deleted)";
+  if (s.size() > deleted.size() && s.compare(s.size() - deleted.size(), deleted.size(), deleted) == 0) {
+    s.resize(s.size() - deleted.size());
+  }
+  return s;
+}
+
+bool Alive(int pid) {
+  if (pid <= 0 || ::kill(pid, 0) != 0) return false;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string content((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  auto close = content.rfind(')');
+  if (close != std::string::npos && close + 2 < content.size()) {
+    char state = content[close + 2];
+    if (state == 'Z' || state == 'X') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string SelfExecutable() { return ReadLink("/proc/self/exe"); }
+
+void NotifyReady() { Notify("READY " + std::to_string(::getpid()) + "\n"); }
+
+void NotifyFailed(const std::string& message) {
+  std::string one_line = message;
+  for (auto& c : one_line) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  Notify("ERROR " + one_line + "\n");
+}
+
+Status WritePidFile(const std::string& path) {
+  return WriteFileAtomic(path, std::to_string(::getpid()) + "\n", 0644);
+}
+
+std::optional<int> RunningPid(const std::string& pid_file, const std::string& executable) {
+  auto text = ReadFile(pid_file);
+  if (!text.ok()) return std::nullopt;
+  int pid = std::atoi(text->c_str());
+  if (!Alive(pid)) return std::nullopt;
+  if (!executable.empty()) {
+    std::string exe = ReadLink("/proc/" + std::to_string(pid) + "/exe");
+    if (!exe.empty() && exe != executable) return std::nullopt;  // the pid was reused
+  }
+  return pid;
+}
+
+Result<int> StartService(const ServiceProcess& service, std::chrono::milliseconds timeout) {
+  if (auto pid = RunningPid(service.pid_file, service.argv[0])) {
+    return FailedPrecondition("it is already running (pid " + std::to_string(*pid) + ")");
+  }
+  int pipefd[2];
+  if (::pipe2(pipefd, O_CLOEXEC) != 0) return PosixError("pipe", errno);
+  int log = ::open(service.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (log < 0) {
+    int e = errno;
+    ::close(pipefd[0]);
+    ::close(pipefd[1]);
+    return PosixError("cannot open the log file " + service.log_file, e);
+  }
+  pid_t child = ::fork();
+  if (child < 0) return PosixError("fork", errno);
+  if (child == 0) {
+    ::setsid();
+    if (::fork() != 0) ::_exit(0);  // the grandchild is the service, reparented away from us
+    int devnull = ::open("/dev/null", O_RDONLY);
+    ::dup2(devnull, 0);
+    ::dup2(log, 1);
+    ::dup2(log, 2);
+    int ready = ::dup(pipefd[1]);  // without O_CLOEXEC: it survives exec
+    ::setenv(kReadyFdVariable, std::to_string(ready).c_str(), 1);
+    std::vector<char*> args;
+    for (const auto& a : service.argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    std::fprintf(stderr, "cannot run %s: %s\n", args[0], std::strerror(errno));
+    ::_exit(127);
+  }
+  ::close(pipefd[1]);
+  ::close(log);
+  int status = 0;
+  ::waitpid(child, &status, 0);  // the intermediate child exits at once
+  Fd reader(pipefd[0]);
+  SetNonBlocking(reader.get());
+  Deadline deadline = DeadlineIn(timeout);
+  std::string got;
+  for (;;) {
+    Status w = WaitFd(reader.get(), POLLIN, deadline);
+    if (!w.ok()) return FailedPrecondition("it did not report ready within " + std::to_string(timeout.count() / 1000) +
+                                           " seconds (see " + service.log_file + ")");
+    char buf[512];
+    ssize_t n = ::read(reader.get(), buf, sizeof buf);
+    if (n > 0) {
+      got.append(buf, static_cast<size_t>(n));
+      if (got.find('\n') != std::string::npos) break;
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+    break;  // closed without a word: it exited
+  }
+  if (got.rfind("READY ", 0) == 0) return std::atoi(got.c_str() + 6);
+  if (got.rfind("ERROR ", 0) == 0) {
+    std::string msg = got.substr(6);
+    if (!msg.empty() && msg.back() == '\n') msg.pop_back();
+    return FailedPrecondition(msg);
+  }
+  return FailedPrecondition("it exited during start-up (see " + service.log_file + ")");
+}
+
+Result<bool> StopService(const std::string& pid_file, const std::string& executable,
+                         std::chrono::milliseconds grace) {
+  auto pid = RunningPid(pid_file, executable);
+  if (!pid) {
+    (void)RemoveFile(pid_file);
+    return false;
+  }
+  if (::kill(*pid, SIGTERM) != 0 && errno != ESRCH) return PosixError("cannot stop pid " + std::to_string(*pid), errno);
+  Deadline deadline = DeadlineIn(grace);
+  while (Alive(*pid) && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  if (Alive(*pid)) {
+    ::kill(*pid, SIGKILL);
+    Deadline hard = DeadlineIn(std::chrono::milliseconds(5000));
+    while (Alive(*pid) && Clock::now() < hard) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  (void)RemoveFile(pid_file);
+  return true;
+}
+
+}  // namespace octo
+
+namespace octo {
+bool StartedBySupervisor() {
+  if (g_ready_fd == -2) g_ready_fd = ReadyFd();
+  return g_ready_fd >= 0;
+}
+}  // namespace octo

@@ -1,0 +1,164 @@
+#include "common/tentacle_agent.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/channel.h"
+#include "common/version.h"
+
+namespace octo {
+
+TentacleAgent::TentacleAgent(AgentOptions options, Identity identity, std::shared_ptr<spdlog::logger> log)
+    : options_(std::move(options)), identity_(std::move(identity)), log_(std::move(log)) {
+  thumbprint_ = Thumbprint(identity_.certificate.get());
+}
+
+TentacleAgent::~TentacleAgent() {
+  Stop(std::chrono::milliseconds(2000));
+  // Connection threads use this object; each ends within its deadlines.
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [this] { return active_.load() == 0; });
+  lock.unlock();
+  if (wake_pipe_[0] >= 0) ::close(wake_pipe_[0]);
+  if (wake_pipe_[1] >= 0) ::close(wake_pipe_[1]);
+}
+
+Status TentacleAgent::Start() {
+  auto ctx = MakeTlsContext(TlsRole::kServer, identity_);
+  if (!ctx.ok()) return ctx.status();
+  ctx_ = std::move(ctx).value();
+  auto fd = ListenTcp(options_.listen_ip, options_.port);
+  if (!fd.ok()) return fd.status();
+  listener_ = std::move(fd).value();
+  port_ = LocalPort(listener_.get());
+  if (::pipe2(wake_pipe_, O_CLOEXEC | O_NONBLOCK) != 0) return Internal("cannot create a pipe");
+  started_ = Clock::now();
+  acceptor_ = std::thread([this] { AcceptLoop(); });
+  return Status::Ok();
+}
+
+void TentacleAgent::AcceptLoop() {
+  while (!stopping_.load()) {
+    pollfd fds[2] = {{listener_.get(), POLLIN, 0}, {wake_pipe_[0], POLLIN, 0}};
+    int n = ::poll(fds, 2, 1000);
+    if (n <= 0 || (fds[1].revents & POLLIN)) continue;
+    for (;;) {
+      int c = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+      if (c < 0) break;
+      Fd conn(c);
+      std::string peer = PeerAddress(conn.get());
+      if (active_.load() >= options_.max_connections) {
+        log_->warn("Refused a connection from {}: {} connections are open already", peer, options_.max_connections);
+        continue;
+      }
+      ++active_;
+      std::thread([this, fd = std::move(conn), peer]() mutable {
+        Serve(std::move(fd), peer);
+        std::lock_guard<std::mutex> lock(mu_);
+        --active_;
+        cv_.notify_all();
+      }).detach();
+    }
+  }
+}
+
+void TentacleAgent::Serve(Fd fd, std::string peer) {
+  const auto accept = [this](const std::string& tp) { return options_.trusted_thumbprints.count(tp) > 0; };
+  std::string refused;
+  auto stream =
+      TlsStream::Accept(std::move(fd), ctx_.get(), accept, DeadlineIn(options_.handshake_timeout), &refused);
+  ++served_;
+  if (!stream.ok()) {
+    if (stream.status().code() == StatusCode::kPermissionDenied) {
+      log_->warn(
+          "A client at {} connected, and attempted a message exchange, but it presented a client certificate with "
+          "the thumbprint '{}' which is not in the list of thumbprints that we trust",
+          peer, refused);
+    } else {
+      log_->info("A connection from {} ended during the TLS handshake: {}", peer, stream.status().message());
+    }
+    return;
+  }
+  TlsStream& s = *stream;
+  auto read_deadline = [this] { return DeadlineIn(options_.read_timeout); };
+  auto first = s.Read(2, read_deadline());
+  if (!first.ok()) {
+    log_->info("A connection from {} closed before sending anything: {}", peer, first.status().message());
+    return;
+  }
+  if (*first != "MX") {
+    (void)s.Write(HttpWelcomePage(), read_deadline());
+    s.Close(DeadlineIn(std::chrono::milliseconds(500)));
+    log_->info("Sent the welcome page to {} (not an Octopus Server)", peer);
+    return;
+  }
+  if (s.peer_thumbprint().empty()) {
+    log_->warn("A client at {} attempted a message exchange without presenting a client certificate", peer);
+    return;
+  }
+  auto rest = s.ReadLine(kMaxIdentificationLine, read_deadline());
+  auto blank = rest.ok() ? s.ReadLine(kMaxIdentificationLine, read_deadline()) : rest;
+  Status ident = rest.ok() ? CheckIdentification("MX" + *rest, kClientIdentification) : rest.status();
+  if (ident.ok() && !blank.ok()) ident = blank.status();
+  if (ident.ok() && !blank->empty()) ident = InvalidArgument("expected a blank line after the identification");
+  if (!ident.ok()) {
+    log_->warn("A client at {} sent a bad identification: {}", peer, ident.message());
+    return;
+  }
+  if (!s.Write(std::string(kServerIdentification) + "\r\n\r\n", read_deadline()).ok()) return;
+
+  while (!stopping_.load()) {
+    auto header = s.Read(4, read_deadline());
+    if (!header.ok()) break;  // the client is done (or gone)
+    auto len = ParseFrameHeader(*header, options_.max_frame);
+    if (!len.ok()) {
+      log_->warn("A client at {} sent a bad frame: {}", peer, len.status().message());
+      break;
+    }
+    auto payload = s.Read(*len, read_deadline());
+    if (!payload.ok()) break;
+    auto request = ParseFramePayload(*payload);
+    Json response = Json::object();
+    if (!request.ok()) {
+      response["Error"] = request.status().message();
+    } else if (request->value("Method", "") == "Health") {
+      response["Status"] = "Healthy";
+      response["Version"] = ProjectVersion();
+      response["Thumbprint"] = thumbprint_;
+      response["UptimeSeconds"] =
+          std::chrono::duration<double>(Clock::now() - started_).count();
+      response["ClientThumbprint"] = s.peer_thumbprint();
+    } else {
+      response["Error"] = "unknown method '" + request->value("Method", std::string()) + "'";
+    }
+    auto frame = EncodeFrame(response);
+    if (!frame.ok() || !s.Write(*frame, read_deadline()).ok()) break;
+    if (!request.ok()) break;
+  }
+  s.Close(DeadlineIn(std::chrono::milliseconds(500)));
+}
+
+void TentacleAgent::Stop(std::chrono::milliseconds grace) {
+  bool was = stopping_.exchange(true);
+  if (!was) {
+    if (wake_pipe_[1] >= 0) (void)!::write(wake_pipe_[1], "x", 1);
+    if (acceptor_.joinable()) acceptor_.join();
+    listener_.reset();
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, grace, [this] { return active_.load() == 0; });
+    stopped_ = true;
+    cv_.notify_all();
+    return;
+  }
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [this] { return stopped_; });
+}
+
+void TentacleAgent::Wait() {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [this] { return stopped_; });
+}
+
+}  // namespace octo

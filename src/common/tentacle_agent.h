@@ -1,0 +1,85 @@
+// TentacleAgent: the listening Tentacle service.
+//
+// Accepts TLS connections, lets through only clients whose certificate
+// thumbprint is in the trusted set fixed at construction (as the real agent,
+// trust changes need a restart), speaks the channel protocol (channel.h) and
+// answers health requests. Every connection runs on its own thread with
+// deadlines on the handshake and every read, and at most `max_connections`
+// are served at once; slow or broken clients cannot block the others.
+// Thread-safe: Stop() may be called from any thread (or a signal handler's
+// helper thread).
+#pragma once
+
+#include <spdlog/logger.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "common/certificate.h"
+#include "common/net.h"
+#include "common/tls.h"
+
+namespace octo {
+
+struct AgentOptions {
+  std::string listen_ip;  // "" = every address
+  int port = 10933;       // 0 = pick a free port (tests)
+  std::set<std::string> trusted_thumbprints;
+  std::chrono::milliseconds handshake_timeout{10000};
+  std::chrono::milliseconds read_timeout{30000};
+  size_t max_connections = 256;
+  size_t max_frame = 64 * 1024;
+};
+
+class TentacleAgent {
+ public:
+  // `identity` must hold the certificate and key; `log` receives one line per
+  // event (never a key or password).
+  TentacleAgent(AgentOptions options, Identity identity, std::shared_ptr<spdlog::logger> log);
+  ~TentacleAgent();
+  TentacleAgent(const TentacleAgent&) = delete;
+  TentacleAgent& operator=(const TentacleAgent&) = delete;
+
+  // Binds and starts accepting. Errors: the port is in use, the address is
+  // not local, the certificate cannot be used for TLS.
+  Status Start();
+  // The port listened on (after Start).
+  int port() const { return port_; }
+  // Stops accepting, then waits up to `grace` for open connections.
+  void Stop(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
+  // Blocks until Stop() has finished.
+  void Wait();
+
+  // Connections served so far, and open now (for tests and benchmarks).
+  size_t served() const { return served_.load(); }
+  size_t active() const { return active_.load(); }
+
+ private:
+  void AcceptLoop();
+  void Serve(Fd fd, std::string peer);
+
+  AgentOptions options_;
+  Identity identity_;
+  std::string thumbprint_;
+  std::shared_ptr<spdlog::logger> log_;
+  SslCtxPtr ctx_;
+  Fd listener_;
+  int port_ = 0;
+  int wake_pipe_[2] = {-1, -1};
+  std::thread acceptor_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<size_t> active_{0};
+  std::atomic<size_t> served_{0};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopped_ = false;
+  Clock::time_point started_;
+};
+
+}  // namespace octo

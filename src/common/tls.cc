@@ -1,0 +1,190 @@
+#include "common/tls.h"
+
+#include <openssl/err.h>
+#include <poll.h>
+
+namespace octo {
+namespace {
+
+constexpr char kTls12Ciphers[] =
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:"
+    "ECDHE-RSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256";
+constexpr char kTls13Suites[] = "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256";
+
+// Per-handshake state reached from the verify callback through SSL app data.
+struct VerifyState {
+  const std::function<bool(const std::string&)>* accept = nullptr;  // null: accept any
+  std::string refused;
+};
+
+int VerifyCallback(int /*preverify_ok*/, X509_STORE_CTX* store) {
+  // Self-signed certificates never verify against a CA store; that is
+  // expected. Only the end-entity certificate's thumbprint matters.
+  if (X509_STORE_CTX_get_error_depth(store) != 0) return 1;
+  auto* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  auto* state = ssl != nullptr ? static_cast<VerifyState*>(SSL_get_app_data(ssl)) : nullptr;
+  if (state == nullptr || state->accept == nullptr) return 1;
+  X509* cert = X509_STORE_CTX_get_current_cert(store);
+  if (cert == nullptr) return 0;
+  std::string tp = Thumbprint(cert);
+  if ((*state->accept)(tp)) return 1;
+  state->refused = tp;
+  X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION);
+  return 0;
+}
+
+}  // namespace
+
+Result<SslCtxPtr> MakeTlsContext(TlsRole role, const Identity& identity) {
+  SslCtxPtr ctx(SSL_CTX_new(role == TlsRole::kServer ? TLS_server_method() : TLS_client_method()));
+  if (!ctx) return OpenSslError("cannot create a TLS context");
+  SSL_CTX* c = ctx.get();
+  if (SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION) != 1 || SSL_CTX_set_cipher_list(c, kTls12Ciphers) != 1 ||
+      SSL_CTX_set_ciphersuites(c, kTls13Suites) != 1) {
+    return OpenSslError("cannot set the TLS versions and ciphers");
+  }
+  if (SSL_CTX_use_certificate(c, identity.certificate.get()) != 1 ||
+      SSL_CTX_use_PrivateKey(c, identity.key.get()) != 1 || SSL_CTX_check_private_key(c) != 1) {
+    return OpenSslError("cannot use the certificate for TLS");
+  }
+  SSL_CTX_set_options(c, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
+  SSL_CTX_set_num_tickets(c, 0);
+  SSL_CTX_set_mode(c, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  SSL_CTX_set_verify(c, SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE, VerifyCallback);
+  return ctx;
+}
+
+TlsStream::TlsStream(TlsStream&&) noexcept = default;
+TlsStream& TlsStream::operator=(TlsStream&&) noexcept = default;
+TlsStream::~TlsStream() = default;
+
+Status TlsStream::Drive(int rc, Deadline deadline, const char* what) {
+  int err = SSL_get_error(ssl_.get(), rc);
+  switch (err) {
+    case SSL_ERROR_WANT_READ:
+      return WaitFd(fd_.get(), POLLIN, deadline);
+    case SSL_ERROR_WANT_WRITE:
+      return WaitFd(fd_.get(), POLLOUT, deadline);
+    case SSL_ERROR_ZERO_RETURN:
+      ERR_clear_error();
+      return FailedPrecondition("the connection was closed");
+    case SSL_ERROR_SYSCALL:
+      if (ERR_peek_error() == 0) {
+        return FailedPrecondition(errno != 0 && rc < 0 ? std::string("the connection was reset: ") + strerror(errno)
+                                                       : std::string("the connection was closed"));
+      }
+      [[fallthrough]];
+    default:
+      return OpenSslError(std::string(what) + " failed", StatusCode::kFailedPrecondition);
+  }
+}
+
+Result<TlsStream> TlsStream::Accept(Fd fd, SSL_CTX* ctx, const std::function<bool(const std::string&)>& accept,
+                                    Deadline deadline, std::string* refused) {
+  TlsStream s;
+  s.fd_ = std::move(fd);
+  SetNonBlocking(s.fd_.get());
+  s.ssl_.reset(SSL_new(ctx));
+  if (!s.ssl_ || SSL_set_fd(s.ssl_.get(), s.fd_.get()) != 1) return OpenSslError("cannot start TLS");
+  VerifyState state{&accept, {}};
+  SSL_set_app_data(s.ssl_.get(), &state);
+  for (;;) {
+    int rc = SSL_accept(s.ssl_.get());
+    if (rc == 1) break;
+    Status st = s.Drive(rc, deadline, "the TLS handshake");
+    if (!st.ok()) {
+      SSL_set_app_data(s.ssl_.get(), nullptr);
+      if (!state.refused.empty()) {
+        if (refused != nullptr) *refused = state.refused;
+        return PermissionDenied("the client certificate " + state.refused + " is not trusted");
+      }
+      return st;
+    }
+  }
+  SSL_set_app_data(s.ssl_.get(), nullptr);
+  if (X509* peer = SSL_get0_peer_certificate(s.ssl_.get())) {
+    s.peer_thumbprint_ = Thumbprint(peer);
+    s.peer_subject_ = Describe(peer).subject;
+  }
+  return s;
+}
+
+Result<TlsStream> TlsStream::Connect(Fd fd, SSL_CTX* ctx, Deadline deadline) {
+  TlsStream s;
+  s.fd_ = std::move(fd);
+  SetNonBlocking(s.fd_.get());
+  s.ssl_.reset(SSL_new(ctx));
+  if (!s.ssl_ || SSL_set_fd(s.ssl_.get(), s.fd_.get()) != 1) return OpenSslError("cannot start TLS");
+  SSL_set_app_data(s.ssl_.get(), nullptr);
+  for (;;) {
+    int rc = SSL_connect(s.ssl_.get());
+    if (rc == 1) break;
+    OCTO_RETURN_IF_ERROR(s.Drive(rc, deadline, "the TLS handshake"));
+  }
+  if (X509* peer = SSL_get0_peer_certificate(s.ssl_.get())) {
+    s.peer_thumbprint_ = Thumbprint(peer);
+    s.peer_subject_ = Describe(peer).subject;
+  }
+  return s;
+}
+
+Status TlsStream::Write(const std::string& data, Deadline deadline) {
+  size_t off = 0;
+  while (off < data.size()) {
+    size_t written = 0;
+    int rc = SSL_write_ex(ssl_.get(), data.data() + off, data.size() - off, &written);
+    if (rc == 1) {
+      off += written;
+      continue;
+    }
+    OCTO_RETURN_IF_ERROR(Drive(rc, deadline, "sending"));
+  }
+  return Status::Ok();
+}
+
+Result<std::string> TlsStream::Read(size_t n, Deadline deadline) {
+  std::string out(n, '\0');
+  size_t off = 0;
+  while (off < n) {
+    size_t got = 0;
+    int rc = SSL_read_ex(ssl_.get(), out.data() + off, n - off, &got);
+    if (rc == 1) {
+      off += got;
+      continue;
+    }
+    OCTO_RETURN_IF_ERROR(Drive(rc, deadline, "receiving"));
+  }
+  return out;
+}
+
+Result<std::string> TlsStream::ReadLine(size_t max, Deadline deadline) {
+  std::string line;
+  for (;;) {
+    auto c = Read(1, deadline);
+    if (!c.ok()) return c.status();
+    if ((*c)[0] == '\n') break;
+    if (line.size() >= max) return InvalidArgument("the line is longer than " + std::to_string(max) + " bytes");
+    line.push_back((*c)[0]);
+  }
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
+}
+
+void TlsStream::Close(Deadline deadline) {
+  if (!ssl_) return;
+  for (int i = 0; i < 4; ++i) {
+    int rc = SSL_shutdown(ssl_.get());
+    if (rc != 0 && rc != -1) break;
+    if (rc == 0) break;  // close_notify sent; not waiting for the peer's
+    if (!Drive(rc, deadline, "closing").ok()) break;
+  }
+  ERR_clear_error();
+  ssl_.reset();
+  fd_.reset();
+}
+
+std::string TlsStream::protocol() const { return ssl_ ? SSL_get_version(ssl_.get()) : ""; }
+std::string TlsStream::cipher() const { return ssl_ ? SSL_get_cipher_name(ssl_.get()) : ""; }
+
+}  // namespace octo

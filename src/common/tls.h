@@ -1,0 +1,75 @@
+// Mutual TLS for the Server-Tentacle channel, with OpenSSL.
+//
+// Both sides present their own self-signed certificate. Chains, names and
+// dates are ignored: the only check is the peer's thumbprint. TLS 1.2 is the
+// minimum (1.3 preferred), ECDHE with AES-GCM or ChaCha20 only, no session
+// resumption (every connection proves its certificate).
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/certificate.h"
+#include "common/net.h"
+
+namespace octo {
+
+using SslCtxPtr = std::unique_ptr<SSL_CTX, OsslDeleter<SSL_CTX_free>>;
+using SslPtr = std::unique_ptr<SSL, OsslDeleter<SSL_free>>;
+
+enum class TlsRole { kServer, kClient };
+
+// A context presenting `identity`. A kServer context requests (but does not
+// require) a client certificate; which ones are accepted is decided per
+// connection by TlsStream::Accept's `accept` function.
+Result<SslCtxPtr> MakeTlsContext(TlsRole role, const Identity& identity);
+
+// One TLS connection over a non-blocking socket; every operation has a
+// deadline. Not thread-safe; one thread per stream.
+class TlsStream {
+ public:
+  // Runs the server side of the handshake. `accept` is called with the
+  // client certificate's thumbprint during the handshake; returning false
+  // aborts it with a TLS alert (the client sees its certificate refused).
+  // A client without a certificate is let through (peer_thumbprint() is "").
+  // A refused certificate gives PermissionDenied, with its thumbprint in
+  // `*refused` when that is not null.
+  static Result<TlsStream> Accept(Fd fd, SSL_CTX* ctx, const std::function<bool(const std::string&)>& accept,
+                                  Deadline deadline, std::string* refused = nullptr);
+  // Runs the client side of the handshake. Any server certificate is let
+  // through; check peer_thumbprint() before sending anything.
+  static Result<TlsStream> Connect(Fd fd, SSL_CTX* ctx, Deadline deadline);
+
+  TlsStream(TlsStream&&) noexcept;
+  TlsStream& operator=(TlsStream&&) noexcept;
+  ~TlsStream();
+
+  Status Write(const std::string& data, Deadline deadline);
+  // Reads exactly `n` bytes. FailedPrecondition "the connection was closed"
+  // on a clean close before that.
+  Result<std::string> Read(size_t n, Deadline deadline);
+  // Reads up to and including '\n', at most `max` bytes; returns it without "\r\n".
+  Result<std::string> ReadLine(size_t max, Deadline deadline);
+  // Sends close_notify (best effort, bounded) and closes.
+  void Close(Deadline deadline);
+
+  const std::string& peer_thumbprint() const { return peer_thumbprint_; }
+  const std::string& peer_subject() const { return peer_subject_; }
+  std::string protocol() const;  // "TLSv1.3"
+  std::string cipher() const;
+  int fd() const { return fd_.get(); }
+
+ private:
+  TlsStream() = default;
+  Status Drive(int rc, Deadline deadline, const char* what);
+
+  Fd fd_;
+  SslPtr ssl_;
+  std::string peer_thumbprint_;
+  std::string peer_subject_;
+};
+
+}  // namespace octo

@@ -1,0 +1,28 @@
+// `service`: start, stop, restart and query an instance's service with the
+// built-in supervisor, or install it as a systemd unit (then start, stop and
+// restart go through systemctl). Shared by both executables.
+#pragma once
+
+#include <string>
+
+#include "common/instance.h"
+#include "frontend/cli.h"
+
+namespace octo::cli {
+
+// Where an instance's running service keeps its files.
+struct ServicePaths {
+  std::string home;
+  std::string pid_file;     // <home>/service.pid
+  std::string output_log;   // <home>/Logs/service-output.log (standard output and error)
+  std::string socket;       // <home>/service.sock (Server only)
+  std::string log_file;     // <home>/Logs/OctopusServer.txt | OctopusTentacle.txt
+};
+ServicePaths PathsFor(const Instance& instance);
+
+// Exit code of `service --status` for a stopped service.
+inline constexpr int kExitStopped = 3;
+
+void SetupService(CommandTable& table);
+
+}  // namespace octo::cli

@@ -1,0 +1,130 @@
+// Octopus.Server run: the Server's service process, and health-check, which
+// asks the running service to check its deployment targets now.
+#include <iostream>
+#include <memory>
+
+#include "common/control.h"
+#include "common/file_util.h"
+#include "common/server_service.h"
+#include "common/service_log.h"
+#include "common/supervisor.h"
+#include "common/version.h"
+#include "frontend/certificate_io.h"
+#include "frontend/common_commands.h"
+#include "frontend/service_command.h"
+#include "frontend/signals.h"
+#include "server/commands.h"
+
+namespace octo::server {
+namespace {
+
+inline constexpr char kIntervalKey[] = "Octopus.Server.HealthCheckIntervalSeconds";
+
+struct RunOptions {
+  cli::InstanceOptions instance;
+  std::optional<int> interval;
+};
+
+int StartupFailure(const Status& st) {
+  NotifyFailed(st.message());
+  return cli::Fail(st);
+}
+
+int RunServer(const RunOptions& o) {
+  cli::BlockStopSignals();
+  const bool console = !StartedBySupervisor();
+  auto inst = cli::OpenInstance(Product::kServer, o.instance);
+  if (!inst.ok()) return StartupFailure(inst.status());
+  const cli::ServicePaths paths = cli::PathsFor(*inst);
+  auto log = MakeServiceLogger("server", paths.log_file, console);
+  if (!log.ok()) return StartupFailure(log.status());
+  (*log)->info("{}", cli::kCheckingMasterKey);
+  auto id = cli::LoadIdentityForCommand(*inst);
+  if (!id.ok()) return StartupFailure(id.status());
+  auto interval = inst->config().GetInt(kIntervalKey, 60);
+  if (!interval.ok()) return StartupFailure(interval.status());
+
+  ServerServiceOptions options;
+  options.config_path = inst->config_path();
+  options.socket_path = paths.socket;
+  options.interval = std::chrono::seconds(o.interval.value_or(*interval));
+  const std::string tp = Thumbprint(id->certificate.get());
+  ServerService service(options, std::move(id).value(), *log);
+  if (Status st = service.Start(); !st.ok()) return StartupFailure(st);
+  (*log)->info("Octopus Server version {} started, instance '{}'", ProjectVersion(), inst->name());
+  (*log)->info("The Octopus Server is using the certificate with thumbprint: {}", tp);
+  (*log)->info("Health checks run every {} seconds; control socket {}", options.interval.count(), paths.socket);
+  if (Status st = WritePidFile(paths.pid_file); !st.ok()) return StartupFailure(st);
+  NotifyReady();
+  int sig = cli::WaitForStopSignal();
+  (*log)->info("Stopping (signal {})...", sig);
+  service.Stop();
+  (void)RemoveFile(paths.pid_file);
+  (*log)->info("The Octopus Server has stopped.");
+  return cli::kExitOk;
+}
+
+struct HealthCheckOptions {
+  cli::InstanceOptions instance;
+  std::vector<std::string> names;
+  std::string format;
+  int timeout_seconds = 120;
+};
+
+int RunHealthCheck(const HealthCheckOptions& o) {
+  auto inst = cli::OpenInstance(Product::kServer, o.instance);
+  if (!inst.ok()) return cli::Fail(inst.status());
+  const cli::ServicePaths paths = cli::PathsFor(*inst);
+  Json request = {{"Command", "health-check"}, {"Names", o.names}};
+  auto reply = SendControlRequest(paths.socket, request, DeadlineIn(std::chrono::seconds(o.timeout_seconds)));
+  if (!reply.ok()) {
+    if (reply.status().code() == StatusCode::kNotFound) {
+      std::cerr << "Error: the Octopus Server service for instance '" << inst->name()
+                << "' is not running; start it with: Octopus.Server service --instance " << inst->name()
+                << " --start" << std::endl;
+      return cli::kExitStopped;
+    }
+    return cli::Fail(reply.status());
+  }
+  bool all_healthy = true;
+  Json out = Json::array();
+  for (const auto& j : (*reply)["Results"]) {
+    HealthResult r = HealthResult::FromJson(j);
+    all_healthy = all_healthy && r.healthy;
+    out.push_back(r.ToJson());
+    if (o.format == "json") continue;
+    if (r.healthy) {
+      std::cout << r.name << " (" << r.address << "): healthy" << std::endl;
+    } else {
+      std::cout << r.name << " (" << r.address << "): unhealthy: " << r.reason << std::endl;
+    }
+  }
+  if (o.format == "json") std::cout << out.dump(2) << std::endl;
+  if (out.empty() && o.format != "json") std::cout << "There are no deployment targets to check." << std::endl;
+  return all_healthy ? cli::kExitOk : cli::kExitFailed;
+}
+
+}  // namespace
+
+void SetupRun(cli::CommandTable& table) {
+  auto o = std::make_shared<RunOptions>();
+  CLI::App* sub = table.Add("run", "Runs the Octopus Server service in the foreground (Ctrl+C or SIGTERM stops it)",
+                            [o] { return RunServer(*o); });
+  cli::AddInstanceOptions(sub, &o->instance, Product::kServer);
+  sub->add_option("--health-check-interval", o->interval,
+                  "Seconds between periodic health checks (0: only on request; default: the config's "
+                  "Octopus.Server.HealthCheckIntervalSeconds, else 60)")
+      ->check(CLI::Range(0, 86400));
+}
+
+void SetupHealthCheck(cli::CommandTable& table) {
+  auto o = std::make_shared<HealthCheckOptions>();
+  CLI::App* sub = table.Add("health-check", "Asks the running service to check its deployment targets now",
+                            [o] { return RunHealthCheck(*o); });
+  cli::AddInstanceOptions(sub, &o->instance, Product::kServer);
+  sub->add_option("--name", o->names, "Check only this target (repeatable)")->allow_extra_args(false)->take_all();
+  cli::AddFormatOption(sub, &o->format);
+  sub->add_option("--timeout", o->timeout_seconds, "Seconds to wait for the results")->check(CLI::Range(1, 3600));
+}
+
+}  // namespace octo::server
