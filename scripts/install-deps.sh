@@ -7,7 +7,7 @@ packages=(
   libssl-dev openssl
   libcli11-dev nlohmann-json3-dev libspdlog-dev
   libgtest-dev libgmock-dev libbenchmark-dev libasio-dev
-  gnutls-bin python3 python3-cryptography util-linux
+  gnutls-bin python3 python3-cryptography util-linux systemd
 )
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
