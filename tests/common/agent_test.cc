@@ -1,0 +1,126 @@
+// The channel in one process: a TentacleAgent on loopback and the Server's
+// health check against it.
+#include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+
+#include <sstream>
+
+#include "common/channel.h"
+#include "common/health_check.h"
+#include "common/tentacle_agent.h"
+
+namespace octo {
+namespace {
+
+struct Identities {
+  Identity server, tentacle, stranger;
+};
+
+// RSA key generation is slow: one set for the suite.
+const Identities& Ids() {
+  static Identities* ids = [] {
+    auto* i = new Identities;
+    i->server = std::move(GenerateIdentity(kServerCommonName)).value();
+    i->tentacle = std::move(GenerateIdentity(kTentacleCommonName)).value();
+    i->stranger = std::move(GenerateIdentity(kServerCommonName)).value();
+    return i;
+  }();
+  return *ids;
+}
+
+Identity Copy(const Identity& id) {
+  Identity c;
+  X509_up_ref(id.certificate.get());
+  c.certificate.reset(id.certificate.get());
+  EVP_PKEY_up_ref(id.key.get());
+  c.key.reset(id.key.get());
+  return c;
+}
+
+class AgentTest : public ::testing::Test {
+ protected:
+  void StartAgent(std::set<std::string> trusted) {
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log_);
+    sink->set_pattern("%v");
+    auto logger = std::make_shared<spdlog::logger>("agent-test", sink);
+    AgentOptions o;
+    o.listen_ip = "127.0.0.1";
+    o.port = 0;
+    o.trusted_thumbprints = std::move(trusted);
+    o.handshake_timeout = std::chrono::milliseconds(3000);
+    o.read_timeout = std::chrono::milliseconds(3000);
+    agent_ = std::make_unique<TentacleAgent>(o, Copy(Ids().tentacle), logger);
+    ASSERT_TRUE(agent_->Start().ok());
+    address_ = "https://127.0.0.1:" + std::to_string(agent_->port());
+  }
+
+  HealthResult Check(const Identity& as, const std::string& pinned) {
+    auto ctx = MakeTlsContext(TlsRole::kClient, as);
+    EXPECT_TRUE(ctx.ok());
+    HealthCheckOptions o;
+    o.timeout = std::chrono::milliseconds(5000);
+    return CheckTarget(ctx->get(), Thumbprint(as.certificate.get()), {"T", address_, pinned}, o);
+  }
+
+  void TearDown() override {
+    if (agent_) agent_->Stop();
+  }
+
+  std::ostringstream log_;
+  std::unique_ptr<TentacleAgent> agent_;
+  std::string address_;
+};
+
+TEST_F(AgentTest, TrustedServerIsHealthy) {
+  StartAgent({Thumbprint(Ids().server.certificate.get())});
+  HealthResult r = Check(Ids().server, Thumbprint(Ids().tentacle.certificate.get()));
+  EXPECT_TRUE(r.healthy) << r.reason;
+  EXPECT_EQ(r.reason, "");
+  EXPECT_FALSE(r.version.empty());
+}
+
+TEST_F(AgentTest, UntrustedServerIsRefusedAndLogged) {
+  StartAgent({Thumbprint(Ids().server.certificate.get())});
+  const std::string stranger = Thumbprint(Ids().stranger.certificate.get());
+  HealthResult r = Check(Ids().stranger, Thumbprint(Ids().tentacle.certificate.get()));
+  EXPECT_FALSE(r.healthy);
+  EXPECT_EQ(r.reason, RefusedOurCertificateText(address_, stranger));
+  agent_->Stop();
+  EXPECT_NE(log_.str().find("presented a client certificate with the thumbprint '" + stranger +
+                            "' which is not in the list of thumbprints that we trust"),
+            std::string::npos)
+      << log_.str();
+}
+
+TEST_F(AgentTest, WrongPinnedThumbprintIsAnUnexpectedCertificate) {
+  StartAgent({Thumbprint(Ids().server.certificate.get())});
+  const std::string pinned(40, 'A');
+  HealthResult r = Check(Ids().server, pinned);
+  EXPECT_FALSE(r.healthy);
+  EXPECT_EQ(r.reason, UnexpectedCertificateText(address_, pinned, Thumbprint(Ids().tentacle.certificate.get()),
+                                                "CN=Octopus Tentacle"));
+}
+
+TEST_F(AgentTest, NothingListeningIsConnectionRefused) {
+  StartAgent({});
+  agent_->Stop();
+  HealthResult r = Check(Ids().server, Thumbprint(Ids().tentacle.certificate.get()));
+  EXPECT_FALSE(r.healthy);
+  EXPECT_NE(r.reason.find("refused the connection"), std::string::npos) << r.reason;
+}
+
+TEST_F(AgentTest, ManyChecksAtOnce) {
+  StartAgent({Thumbprint(Ids().server.certificate.get())});
+  auto ctx = MakeTlsContext(TlsRole::kClient, Ids().server);
+  ASSERT_TRUE(ctx.ok());
+  std::vector<Target> targets(40, Target{"T", address_, Thumbprint(Ids().tentacle.certificate.get())});
+  HealthCheckOptions o;
+  o.parallelism = 8;
+  auto results = CheckTargets(ctx->get(), Thumbprint(Ids().server.certificate.get()), targets, o);
+  ASSERT_EQ(results.size(), 40u);
+  for (const auto& r : results) EXPECT_TRUE(r.healthy) << r.reason;
+  EXPECT_GE(agent_->served(), 40u);
+}
+
+}  // namespace
+}  // namespace octo
