@@ -1,30 +1,90 @@
 #!/usr/bin/env bash
-# The main job on an embedded default: a Server and a Tentacle instance under
-# a temporary OCTOPUS_CONFIG_ROOT, the Tentacle made to trust the Server, and
-# both thumbprints and the Server's signature algorithm shown.
+# The main job on an embedded default: the whole certificate rotation
+# procedure (shared/reference/seed-regenerate-certificates.txt) run with live
+# services on loopback. One Server and two Tentacles are created under a
+# temporary OCTOPUS_CONFIG_ROOT; each step is printed with the health check
+# that follows it. Everything started is stopped and removed at the end.
 # Usage: scripts/demo.sh [BUILD_DIR]   (default: build)
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
-bin="${1:-$here/build}/bin"
+bin="$(cd "${1:-$here/build}" && pwd)/bin"
 root="$(mktemp -d)"
-trap 'rm -rf "$root"' EXIT
 export OCTOPUS_CONFIG_ROOT="$root"
 server="$bin/Octopus.Server"
 tentacle="$bin/Tentacle"
+tentacles=(Tentacle Tentacle2)
+
+cleanup() {
+  "$server" service --instance '*' --stop >/dev/null 2>&1 || true
+  "$tentacle" service --instance '*' --stop >/dev/null 2>&1 || true
+  rm -rf "$root"
+}
+trap cleanup EXIT
 
 step() { printf '\n== %s\n' "$*"; }
-step "Instances live under $root (OCTOPUS_CONFIG_ROOT)"
-step "Octopus.Server create-instance"
-"$server" create-instance --instance OctopusServer
-step "Tentacle create-instance, new-certificate --if-blank"
-"$tentacle" create-instance --instance Tentacle
-"$tentacle" new-certificate --instance Tentacle --if-blank
-server_tp="$("$server" show-thumbprint --format json | sed 's/.*"Thumbprint":"\([0-9A-F]*\)".*/\1/')"
-step "Tentacle configure --trust $server_tp"
-"$tentacle" configure --instance Tentacle --trust "$server_tp"
-step "Octopus.Server show-thumbprint"
-"$server" show-thumbprint --instance OctopusServer
-step "Tentacle show-thumbprint"
-"$tentacle" show-thumbprint --instance Tentacle
-step "Tentacle show-configuration (trusted servers)"
-"$tentacle" show-configuration --instance Tentacle | sed -n '/TrustedOctopusServers/,/]/p'
+run() { printf '$ %s\n' "$(printf '%q ' "$@" | sed "s|$bin/||g")"; "$@"; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+json_thumbprint() { sed 's/.*"Thumbprint":"\([0-9A-F]*\)".*/\1/'; }
+health() { run "$server" health-check --instance OctopusServer || true; }
+
+step "Set-up: instances under $root (OCTOPUS_CONFIG_ROOT), services on loopback"
+run "$server" create-instance --instance OctopusServer
+old_tp="$("$server" show-thumbprint --format json | json_thumbprint)"
+for t in "${tentacles[@]}"; do
+  port="$(free_port)"
+  run "$tentacle" create-instance --instance "$t"
+  run "$tentacle" new-certificate --instance "$t" --if-blank
+  run "$tentacle" configure --instance "$t" --port "$port" --listenIpAddress 127.0.0.1 --trust "$old_tp"
+  run "$tentacle" service --instance "$t" --start
+  run "$server" add-target --name "$t" --address "https://127.0.0.1:$port" \
+    --thumbprint "$("$tentacle" show-thumbprint --instance "$t")"
+done
+run "$server" service --instance OctopusServer --start
+health
+
+step "1. Back up the existing certificate"
+run "$server" export-certificate --instance OctopusServer --export-pfx="$root/oldcert.pfx" --pfx-password MySecretPassword
+health
+
+step "2. Generate a new certificate to a file"
+out="$(run "$server" new-certificate --instance OctopusServer --export-pfx="$root/newcert.pfx" --pfx-password MySecretPassword)"
+printf '%s\n' "$out"
+new_tp="$(printf '%s\n' "$out" | sed -n 's/^A new certificate has been generated with thumbprint: //p')"
+health
+
+step "3. Make the Tentacles trust the new certificate, and restart them"
+for t in "${tentacles[@]}"; do
+  run "$tentacle" configure --instance "$t" --trust="$new_tp"
+  run "$tentacle" service --instance "$t" --restart
+done
+health
+
+step "4. Replace the certificate on the Octopus Server, and restart it"
+run "$server" import-certificate --instance OctopusServer --from-file="$root/newcert.pfx" --pfx-password MySecretPassword
+run "$server" service --instance OctopusServer --restart
+
+step "5. Health check"
+health
+
+step "6. Stop the Tentacles trusting the old certificate"
+for t in "${tentacles[@]}"; do
+  run "$tentacle" configure --instance "$t" --remove-trust "$old_tp"
+  run "$tentacle" service --instance "$t" --restart
+done
+
+step "7. Health check"
+health
+
+step "8. The Server's certificate now uses sha256"
+run "$server" show-thumbprint --instance OctopusServer
+
+step "Tentacle rotation: new certificate on ${tentacles[0]}, restart"
+run "$tentacle" new-certificate --instance "${tentacles[0]}"
+run "$tentacle" service --instance "${tentacles[0]}" --restart
+health
+
+step "Update the target's thumbprint on the Server (Infrastructure > Deployment Targets)"
+run "$server" update-target --name "${tentacles[0]}" --thumbprint "$("$tentacle" show-thumbprint --instance "${tentacles[0]}")"
+health
+
+step "Done: every service stopped, $root removed"

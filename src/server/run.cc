@@ -1,5 +1,6 @@
 // Octopus.Server run: the Server's service process, and health-check, which
 // asks the running service to check its deployment targets now.
+#include <algorithm>
 #include <iostream>
 #include <memory>
 
@@ -69,13 +70,14 @@ struct HealthCheckOptions {
   std::vector<std::string> names;
   std::string format;
   int timeout_seconds = 120;
+  bool last = false;
 };
 
 int RunHealthCheck(const HealthCheckOptions& o) {
   auto inst = cli::OpenInstance(Product::kServer, o.instance);
   if (!inst.ok()) return cli::Fail(inst.status());
   const cli::ServicePaths paths = cli::PathsFor(*inst);
-  Json request = {{"Command", "health-check"}, {"Names", o.names}};
+  Json request = o.last ? Json{{"Command", "last-results"}} : Json{{"Command", "health-check"}, {"Names", o.names}};
   auto reply = SendControlRequest(paths.socket, request, DeadlineIn(std::chrono::seconds(o.timeout_seconds)));
   if (!reply.ok()) {
     if (reply.status().code() == StatusCode::kNotFound) {
@@ -90,17 +92,21 @@ int RunHealthCheck(const HealthCheckOptions& o) {
   Json out = Json::array();
   for (const auto& j : (*reply)["Results"]) {
     HealthResult r = HealthResult::FromJson(j);
+    if (o.last && !o.names.empty() && std::find(o.names.begin(), o.names.end(), r.name) == o.names.end()) continue;
     all_healthy = all_healthy && r.healthy;
     out.push_back(r.ToJson());
     if (o.format == "json") continue;
+    const std::string when = o.last ? " (checked " + r.checked_at + ")" : "";
     if (r.healthy) {
-      std::cout << r.name << " (" << r.address << "): healthy" << std::endl;
+      std::cout << r.name << " (" << r.address << "): healthy" << when << std::endl;
     } else {
-      std::cout << r.name << " (" << r.address << "): unhealthy: " << r.reason << std::endl;
+      std::cout << r.name << " (" << r.address << "): unhealthy" << when << ": " << r.reason << std::endl;
     }
   }
   if (o.format == "json") std::cout << out.dump(2) << std::endl;
-  if (out.empty() && o.format != "json") std::cout << "There are no deployment targets to check." << std::endl;
+  if (out.empty() && o.format != "json") {
+    std::cout << (o.last ? "No health check has run yet." : "There are no deployment targets to check.") << std::endl;
+  }
   return all_healthy ? cli::kExitOk : cli::kExitFailed;
 }
 
@@ -125,6 +131,7 @@ void SetupHealthCheck(cli::CommandTable& table) {
   sub->add_option("--name", o->names, "Check only this target (repeatable)")->allow_extra_args(false)->take_all();
   cli::AddFormatOption(sub, &o->format);
   sub->add_option("--timeout", o->timeout_seconds, "Seconds to wait for the results")->check(CLI::Range(1, 3600));
+  sub->add_flag("--last", o->last, "Show the last result of each target (periodic or requested) without checking now");
 }
 
 }  // namespace octo::server
