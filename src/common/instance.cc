@@ -1,6 +1,12 @@
 #include "common/instance.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdlib>
+#include <thread>
 
 #include "common/encoding.h"
 #include "common/file_util.h"
@@ -188,8 +194,28 @@ Result<Instance> Instance::Create(Product product, const CreateOptions& options)
   return inst;
 }
 
+Result<std::shared_ptr<int>> LockFile(const std::string& path, std::chrono::milliseconds timeout) {
+  const std::string lock_path = path + ".lock";
+  int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return PosixError("cannot lock " + path, errno);
+  auto handle = std::shared_ptr<int>(new int(fd), [](int* p) {
+    ::close(*p);
+    delete p;
+  });
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return handle;
+    if (errno != EWOULDBLOCK && errno != EINTR) return PosixError("cannot lock " + path, errno);
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return FailedPrecondition("another command has been changing " + path + " for " +
+                                std::to_string(timeout.count() / 1000) + " seconds; try again later");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
 Result<Instance> Instance::Open(Product product, const std::string& name,
-                                const std::optional<std::string>& config_path) {
+                                const std::optional<std::string>& config_path, Access access) {
   std::string path;
   if (config_path) {
     path = AbsolutePath(*config_path);
@@ -198,6 +224,15 @@ Result<Instance> Instance::Open(Product product, const std::string& name,
     if (!rec.ok()) return rec.status();
     path = rec->config_path;
   }
+  std::shared_ptr<int> lock;
+  if (access == Access::kUpdate) {
+    if (!FileExists(path)) {
+      return NotFound("the configuration file " + path + " of instance '" + name + "' does not exist");
+    }
+    auto l = LockFile(path, std::chrono::seconds(30));
+    if (!l.ok()) return l.status();
+    lock = std::move(l).value();
+  }
   auto cfg = ConfigFile::Load(path);
   if (!cfg.ok()) {
     if (cfg.status().code() == StatusCode::kNotFound) {
@@ -205,7 +240,9 @@ Result<Instance> Instance::Open(Product product, const std::string& name,
     }
     return cfg.status();
   }
-  return Instance(product, name, std::move(cfg).value());
+  Instance inst(product, name, std::move(cfg).value());
+  inst.lock_ = std::move(lock);
+  return inst;
 }
 
 Result<std::string> Instance::KeyFilePath() const {

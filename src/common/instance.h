@@ -12,6 +12,8 @@
 // key. Not thread-safe; one process at a time per instance.
 #pragma once
 
+#include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -102,10 +104,17 @@ class Instance {
   // created or overwritten.
   static Result<Instance> Create(Product product, const CreateOptions& options);
 
+  enum class Access {
+    kRead,    // no lock: a snapshot of the config
+    kUpdate,  // an exclusive lock on the config, held until this object dies,
+              // taken before reading so that read-modify-write cannot race
+  };
+
   // Opens an instance by name through the registry, or by config path when
-  // `config_path` is set (then the registry is not consulted).
+  // `config_path` is set (then the registry is not consulted). With kUpdate,
+  // waits up to 30 s for another process's lock (FailedPrecondition then).
   static Result<Instance> Open(Product product, const std::string& name,
-                               const std::optional<std::string>& config_path);
+                               const std::optional<std::string>& config_path, Access access = Access::kRead);
 
   Product product() const { return product_; }
   const std::string& name() const { return name_; }
@@ -141,6 +150,12 @@ class Instance {
   std::string name_;
   ConfigFile config_;
   bool adopted_ = false;
+  std::shared_ptr<int> lock_;  // the locked file descriptor (kUpdate)
 };
+
+// Takes an exclusive lock on `path` + ".lock" (created mode 0600), waiting up
+// to `timeout`. The lock is released when the returned handle dies, or when
+// the process ends however it ends.
+Result<std::shared_ptr<int>> LockFile(const std::string& path, std::chrono::milliseconds timeout);
 
 }  // namespace octo

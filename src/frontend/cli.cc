@@ -46,6 +46,10 @@ Result<Instance> OpenInstance(Product product, const InstanceOptions& opts) {
   return Instance::Open(product, opts.instance, opts.config);
 }
 
+Result<Instance> OpenInstanceForUpdate(Product product, const InstanceOptions& opts) {
+  return Instance::Open(product, opts.instance, opts.config, Instance::Access::kUpdate);
+}
+
 CLI::App* CommandTable::Add(const std::string& name, const std::string& description, std::function<int()> run,
                             const std::string& alias) {
   CLI::App* sub = app_->add_subcommand(name, description);

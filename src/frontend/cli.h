@@ -40,8 +40,10 @@ void AddInstanceOptions(CLI::App* sub, InstanceOptions* opts, Product product, b
 // --format text|json.
 void AddFormatOption(CLI::App* sub, std::string* format);
 
-// Opens the instance named by `opts`.
+// Opens the instance named by `opts` to read it.
 Result<Instance> OpenInstance(Product product, const InstanceOptions& opts);
+// Opens it to change it: holds the config's lock until the Instance dies.
+Result<Instance> OpenInstanceForUpdate(Product product, const InstanceOptions& opts);
 
 // The table of commands of one executable.
 class CommandTable {

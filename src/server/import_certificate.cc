@@ -24,7 +24,7 @@ int Run(const ImportOptions& o) {
   std::cout << "Importing the certificate stored in PFX file in " << o.file
             << (pw->empty() ? " without a password..." : " using the provided password...") << std::endl;
   std::cout << cli::kCheckingMasterKey << std::endl;
-  auto inst = cli::OpenInstance(Product::kServer, o.instance);
+  auto inst = cli::OpenInstanceForUpdate(Product::kServer, o.instance);
   if (!inst.ok()) return cli::Fail(inst.status());
   auto key = inst->LoadKey();
   if (!key.ok()) return cli::Fail(key.status());

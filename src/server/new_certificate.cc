@@ -35,7 +35,7 @@ int Run(const NewCertificateOptions& o) {
     return cli::UsageError("a PFX password is only used with --export-pfx");
   }
   std::cout << cli::kCheckingMasterKey << std::endl;
-  auto inst = cli::OpenInstance(Product::kServer, o.instance);
+  auto inst = cli::OpenInstanceForUpdate(Product::kServer, o.instance);
   if (!inst.ok()) return cli::Fail(inst.status());
   auto key = inst->LoadKey();  // the Master Key must be there, as the real Server checks
   if (!key.ok()) return cli::Fail(key.status());

@@ -40,7 +40,7 @@ const char kRestartNotNeeded[] = "The running Octopus Server uses this at its ne
 
 int RunAdd(TargetOptions o) {
   if (auto m = Check(o, true); !m.empty()) return cli::UsageError(m);
-  auto inst = cli::OpenInstance(Product::kServer, o.instance);
+  auto inst = cli::OpenInstanceForUpdate(Product::kServer, o.instance);
   if (!inst.ok()) return cli::Fail(inst.status());
   if (Status st = AddTarget(inst->config(), {o.name, *o.address, *o.thumbprint}); !st.ok()) return cli::Fail(st);
   if (Status st = inst->Save(); !st.ok()) return cli::Fail(st);
@@ -53,7 +53,7 @@ int RunAdd(TargetOptions o) {
 int RunUpdate(TargetOptions o) {
   if (auto m = Check(o, false); !m.empty()) return cli::UsageError(m);
   if (!o.address && !o.thumbprint) return cli::UsageError("update-target needs --thumbprint or --address");
-  auto inst = cli::OpenInstance(Product::kServer, o.instance);
+  auto inst = cli::OpenInstanceForUpdate(Product::kServer, o.instance);
   if (!inst.ok()) return cli::Fail(inst.status());
   if (Status st = UpdateTarget(inst->config(), o.name, o.thumbprint, o.address); !st.ok()) return cli::Fail(st);
   if (Status st = inst->Save(); !st.ok()) return cli::Fail(st);
@@ -65,7 +65,7 @@ int RunUpdate(TargetOptions o) {
 
 int RunRemove(TargetOptions o) {
   if (auto m = Check(o, false); !m.empty()) return cli::UsageError(m);
-  auto inst = cli::OpenInstance(Product::kServer, o.instance);
+  auto inst = cli::OpenInstanceForUpdate(Product::kServer, o.instance);
   if (!inst.ok()) return cli::Fail(inst.status());
   if (Status st = RemoveTarget(inst->config(), o.name); !st.ok()) return cli::Fail(st);
   if (Status st = inst->Save(); !st.ok()) return cli::Fail(st);

@@ -27,7 +27,7 @@ int RunNewCertificate(const NewCertificateOptions& o) {
   } else if (cli::PasswordGiven(o.password)) {
     return cli::UsageError("a PFX password is only used with --export-pfx");
   }
-  auto inst = cli::OpenInstance(Product::kTentacle, o.instance);
+  auto inst = cli::OpenInstanceForUpdate(Product::kTentacle, o.instance);
   if (!inst.ok()) return cli::Fail(inst.status());
   if (o.if_blank && inst->HasCertificate()) {
     std::cout << "A certificate already exists, no changes will be applied." << std::endl;
@@ -64,7 +64,7 @@ int RunImportCertificate(const ImportOptions& o) {
   }
   auto pw = cli::ResolvePassword(o.password, cli::PasswordNeed::kOptional);
   if (!pw.ok()) return cli::UsageError(pw.status().message());
-  auto inst = cli::OpenInstance(Product::kTentacle, o.instance);
+  auto inst = cli::OpenInstanceForUpdate(Product::kTentacle, o.instance);
   if (!inst.ok()) return cli::Fail(inst.status());
   auto key = inst->LoadKey();
   if (!key.ok()) return cli::Fail(key.status());

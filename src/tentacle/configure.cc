@@ -72,7 +72,7 @@ int RunConfigure(const ConfigureOptions& o) {
     return cli::UsageError("configure needs at least one setting to change (see 'Tentacle configure --help')");
   }
 
-  auto inst = cli::OpenInstance(Product::kTentacle, o.instance);
+  auto inst = cli::OpenInstanceForUpdate(Product::kTentacle, o.instance);
   if (!inst.ok()) return cli::Fail(inst.status());
   ConfigFile& cfg = inst->config();
   auto report = ApplyTrustChanges(cfg, TrustChanges{o.reset_trust, *remove, *add});
@@ -139,7 +139,7 @@ int RunUpdateTrust(const UpdateTrustOptions& o) {
   if (!old_tp.ok()) return cli::UsageError("--oldThumbprint: " + old_tp.status().message());
   auto new_tp = ParseThumbprint(o.new_thumbprint);
   if (!new_tp.ok()) return cli::UsageError("--newThumbprint: " + new_tp.status().message());
-  auto inst = cli::OpenInstance(Product::kTentacle, o.instance);
+  auto inst = cli::OpenInstanceForUpdate(Product::kTentacle, o.instance);
   if (!inst.ok()) return cli::Fail(inst.status());
   if (*old_tp == *new_tp) {
     auto trusted = TrustedThumbprints(inst->config());
