@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -264,6 +265,21 @@ Result<Secret> Instance::LoadKey() const {
                     "a backup, or import a certificate into a new instance)");
   }
   return key;
+}
+
+std::vector<std::string> Instance::PermissionWarnings() const {
+  std::vector<std::string> out;
+  auto check = [&](const std::string& path, const char* what) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 || (st.st_mode & 077) == 0) return;
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", st.st_mode & 07777);
+    out.push_back(std::string("the ") + what + " " + path + " can be read or changed by other users (mode " + mode +
+                  "); make it private: chmod 600 " + path);
+  };
+  check(config_.path(), "configuration file");
+  if (auto key = KeyFilePath(); key.ok()) check(*key, "key file");
+  return out;
 }
 
 bool Instance::HasCertificate() const { return config_.Has(Traits(product_).certificate_key); }

@@ -139,6 +139,10 @@ class Instance {
 
   Status Save() const { return config_.Save(); }
 
+  // One sentence for each of the config and key files that others than its
+  // owner may read or write (they should be mode 0600).
+  std::vector<std::string> PermissionWarnings() const;
+
   // True when Create() registered an existing configuration file.
   bool adopted() const { return adopted_; }
 

@@ -42,12 +42,19 @@ void AddFormatOption(CLI::App* sub, std::string* format) {
       ->default_str("text");
 }
 
+static Result<Instance> WarnAboutPermissions(Result<Instance> inst) {
+  if (inst.ok()) {
+    for (const auto& w : inst->PermissionWarnings()) Warn(w);
+  }
+  return inst;
+}
+
 Result<Instance> OpenInstance(Product product, const InstanceOptions& opts) {
-  return Instance::Open(product, opts.instance, opts.config);
+  return WarnAboutPermissions(Instance::Open(product, opts.instance, opts.config));
 }
 
 Result<Instance> OpenInstanceForUpdate(Product product, const InstanceOptions& opts) {
-  return Instance::Open(product, opts.instance, opts.config, Instance::Access::kUpdate);
+  return WarnAboutPermissions(Instance::Open(product, opts.instance, opts.config, Instance::Access::kUpdate));
 }
 
 CLI::App* CommandTable::Add(const std::string& name, const std::string& description, std::function<int()> run,
