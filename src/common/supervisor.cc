@@ -115,11 +115,26 @@ Result<int> StartService(const ServiceProcess& service, std::chrono::millisecond
     ::dup2(log, 1);
     ::dup2(log, 2);
     int ready = ::dup(pipefd[1]);  // without O_CLOEXEC: it survives exec
-    ::setenv(kReadyFdVariable, std::to_string(ready).c_str(), 1);
+    // A minimal environment: whatever the caller's shell held (a password in
+    // an environment variable, say) does not follow the service.
+    std::vector<std::string> env;
+    for (char** e = environ; *e != nullptr; ++e) {
+      std::string var = *e;
+      std::string name = var.substr(0, var.find('='));
+      if (name == "PATH" || name == "HOME" || name == "LANG" || name == "TZ" || name == "USER" ||
+          name.rfind("LC_", 0) == 0 || name.rfind("OCTOPUS_", 0) == 0 || name.rfind("ASAN_", 0) == 0 ||
+          name.rfind("UBSAN_", 0) == 0 || name.rfind("LSAN_", 0) == 0) {
+        env.push_back(var);
+      }
+    }
+    env.push_back(std::string(kReadyFdVariable) + "=" + std::to_string(ready));
+    std::vector<char*> envp;
+    for (auto& v : env) envp.push_back(v.data());
+    envp.push_back(nullptr);
     std::vector<char*> args;
     for (const auto& a : service.argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
-    ::execv(args[0], args.data());
+    ::execve(args[0], args.data(), envp.data());
     std::fprintf(stderr, "cannot run %s: %s\n", args[0], std::strerror(errno));
     ::_exit(127);
   }

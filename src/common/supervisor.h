@@ -5,7 +5,8 @@
 // service in the environment variable OCTO_READY_FD. The service writes
 // "READY <pid>\n" once it is serving, or "ERROR <one line>\n" if it cannot
 // start; the supervisor waits for one of these (or the pipe closing) until a
-// deadline. The service keeps a pid file while it runs.
+// deadline. The service keeps a pid file while it runs. It gets a minimal
+// environment (PATH, HOME, LANG, LC_*, TZ, USER, OCTOPUS_*, sanitizer options).
 #pragma once
 
 #include <chrono>
