@@ -1,1 +1,1024 @@
+// The services, run as a user would: `service` with the built-in supervisor
+// and with systemd units (against a stand-in systemctl, never the real one),
+// `agent`/`run` in the foreground, start-up failures, and the Server's
+// deployment targets. Loopback only; every test stops what it starts.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <regex>
+#include <thread>
+
+#include "support/cli_fixture.h"
+
+namespace octo::testing {
+namespace {
+
+using ::testing::AnyOf;
+using ::testing::ElementsAre;
+using ::testing::EndsWith;
+using ::testing::HasSubstr;
+using ::testing::MatchesRegex;
+using ::testing::StartsWith;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+constexpr char kCheckingMasterKey[] = "Checking the Octopus Master Key has been configured.";
+constexpr char kTargetNextCheck[] = "The running Octopus Server uses this at its next health check.";
+constexpr int kExitStopped = 3;
+const std::string kA = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+const std::string kB = "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB";
+
+// A TCP port on 127.0.0.1 that was free a moment ago.
+int FreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0) << std::strerror(errno);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+// Holds 127.0.0.1:port (bound and listening) while it lives.
+class PortHolder {
+ public:
+  PortHolder() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0) << std::strerror(errno);
+    EXPECT_EQ(::listen(fd_, 4), 0) << std::strerror(errno);
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+  }
+  ~PortHolder() { ::close(fd_); }
+  PortHolder(const PortHolder&) = delete;
+  PortHolder& operator=(const PortHolder&) = delete;
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+// A program running in the background (its own process group), standard
+// output read line by line, standard error appended to a file. The
+// destructor kills it (SIGKILL) if it still runs; Terminate() is the
+// graceful way.
+class Background {
+ public:
+  Background(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+             const std::string& err_file) {
+    int out[2];
+    EXPECT_EQ(::pipe2(out, O_CLOEXEC), 0);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::setpgid(0, 0);
+      int devnull = ::open("/dev/null", O_RDONLY);
+      int err = ::open(err_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+      ::dup2(devnull, 0);
+      ::dup2(out[1], 1);
+      ::dup2(err, 2);
+      ::unsetenv("OCTO_READY_FD");
+      for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
+      std::vector<char*> args;
+      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+      args.push_back(nullptr);
+      ::execv(args[0], args.data());
+      ::_exit(127);
+    }
+    ::close(out[1]);
+    out_ = out[0];
+    ::fcntl(out_, F_SETFL, O_NONBLOCK);
+  }
+  ~Background() {
+    if (pid_ > 0 && !reaped_) {
+      ::kill(-pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    if (out_ >= 0) ::close(out_);
+  }
+  Background(const Background&) = delete;
+  Background& operator=(const Background&) = delete;
+
+  pid_t pid() const { return pid_; }
+
+  // The next line of standard output, or nullopt at end of output or when
+  // none arrives within `timeout`.
+  std::optional<std::string> ReadLine(milliseconds timeout = milliseconds(20000)) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      if (auto nl = buf_.find('\n'); nl != std::string::npos) {
+        std::string line = buf_.substr(0, nl);
+        buf_.erase(0, nl + 1);
+        return line;
+      }
+      if (eof_) return std::nullopt;
+      auto left = std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+      if (left <= 0) return std::nullopt;
+      pollfd p{out_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left)) <= 0) continue;
+      char chunk[4096];
+      ssize_t n = ::read(out_, chunk, sizeof chunk);
+      if (n > 0) {
+        buf_.append(chunk, static_cast<size_t>(n));
+      } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+        eof_ = true;
+      }
+    }
+  }
+
+  // Reads `n` lines (fewer at end of output or timeout).
+  std::vector<std::string> ReadLines(size_t n) {
+    std::vector<std::string> lines;
+    while (lines.size() < n) {
+      auto l = ReadLine();
+      if (!l) break;
+      lines.push_back(*l);
+    }
+    return lines;
+  }
+
+  // Everything left on standard output until it closes (bounded).
+  std::vector<std::string> RestOfOutput() {
+    std::vector<std::string> lines;
+    while (auto l = ReadLine()) lines.push_back(*l);
+    return lines;
+  }
+
+  // Sends `sig`, waits up to `timeout` for the exit; returns the exit code,
+  // or -1 if it did not exit by itself (it is killed then).
+  int Signal(int sig, milliseconds timeout = milliseconds(20000)) {
+    ::kill(pid_, sig);
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    int status = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+      pid_t r = ::waitpid(pid_, &status, WNOHANG);
+      if (r == pid_) {
+        reaped_ = true;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      }
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+    ::kill(-pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    reaped_ = true;
+    return -1;
+  }
+
+  // Waits up to `timeout` for it to exit by itself; the exit code, or -1.
+  int Wait(milliseconds timeout = milliseconds(20000)) { return Signal(0, timeout); }
+
+ private:
+  pid_t pid_ = -1;
+  int out_ = -1;
+  std::string buf_;
+  bool eof_ = false;
+  bool reaped_ = false;
+};
+
+// The pid in "... (pid N)." or -1.
+int PidIn(const std::string& line) {
+  std::smatch m;
+  if (!std::regex_search(line, m, std::regex(R"(\(pid ([0-9]+)\)\.$)"))) return -1;
+  return std::stoi(m[1]);
+}
+
+// Whether `pid` runs: a zombie waiting for init to reap it has stopped.
+bool ProcessAlive(int pid) {
+  if (pid <= 0 || ::kill(pid, 0) != 0) return false;
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  auto close = stat.rfind(')');
+  return close == std::string::npos || close + 2 >= stat.size() || (stat[close + 2] != 'Z' && stat[close + 2] != 'X');
+}
+
+std::string Canonical(const std::string& path) { return std::filesystem::canonical(path).string(); }
+
+// Every `service` call goes through these, with the systemd unit directory
+// and systemctl pointed at the test's own stand-ins: the real systemd is
+// never touched, even when a unit of the same name exists on the machine.
+// TearDown stops every instance of both products and checks nothing runs.
+class ServiceTest : public CliTest {
+ protected:
+  void SetUp() override {
+    units_ = Path("units");
+    systemctl_log_ = Path("systemctl.log");
+    active_marker_ = Path("active");
+    WriteTestFile(Path("systemctl"),
+                  "#!/bin/sh\n"
+                  "# Stand-in for systemctl: records its arguments; is-active answers per a marker file.\n"
+                  "echo \"$*\" >> '" + systemctl_log_ + "'\n"
+                  "if [ \"$1\" = is-active ]; then\n"
+                  "  [ -e '" + active_marker_ + "' ] && exit 0\n"
+                  "  exit 3\n"
+                  "fi\n"
+                  "exit 0\n");
+    std::filesystem::permissions(Path("systemctl"), std::filesystem::perms::owner_all);
+  }
+
+  void TearDown() override {
+    for (bool server : {false, true}) {
+      auto stop = server ? S({"service", "--instance", "*", "--stop"}) : T({"service", "--instance", "*", "--stop"});
+      EXPECT_EQ(stop.exit_code, 0) << stop.out << stop.err;
+      auto status =
+          server ? S({"service", "--instance", "*", "--status"}) : T({"service", "--instance", "*", "--status"});
+      for (const auto& line : status.OutLines()) {
+        EXPECT_THAT(line, AnyOf(EndsWith("is stopped."), StartsWith("There are no "))) << "left running";
+      }
+    }
+    for (int pid : started_pids_) EXPECT_FALSE(ProcessAlive(pid)) << "pid " << pid << " is still running";
+  }
+
+  ProcessOptions Env() const {
+    ProcessOptions o;
+    o.env["OCTOPUS_SYSTEMD_UNIT_DIR"] = units_;
+    o.env["OCTOPUS_SYSTEMCTL"] = Path("systemctl");
+    o.timeout_seconds = 90;
+    return o;
+  }
+  ProcessResult T(std::vector<std::string> args) { return Tentacle(std::move(args), Env()); }
+  ProcessResult S(std::vector<std::string> args) { return Server(std::move(args), Env()); }
+  ProcessResult MustT(std::vector<std::string> args) { return MustTentacle(std::move(args), Env()); }
+  ProcessResult MustS(std::vector<std::string> args) { return MustServer(std::move(args), Env()); }
+
+  // A Tentacle instance with a certificate listening on 127.0.0.1:port,
+  // trusting `trust`. Returns the port.
+  int MakeTentacle(const std::string& name, const std::vector<std::string>& trust = {}) {
+    MustT({"create-instance", "--instance", name});
+    MustT({"new-certificate", "--instance", name});
+    const int port = FreePort();
+    std::vector<std::string> args = {"configure", "--instance", name, "--listenIpAddress", "127.0.0.1", "--port",
+                                     std::to_string(port)};
+    for (const auto& t : trust) args.push_back("--trust=" + t);
+    MustT(args);
+    return port;
+  }
+
+  // Runs a start command and remembers the pid it reports (TearDown checks
+  // it is gone).
+  int Started(const ProcessResult& r) {
+    int pid = r.OutLines().empty() ? -1 : PidIn(r.OutLines().back());
+    if (pid > 0) started_pids_.push_back(pid);
+    return pid;
+  }
+
+  std::string Home(const std::string& product_dir, const std::string& name) const {
+    return root() + "/" + product_dir + "/" + name;
+  }
+  std::vector<std::string> SystemctlCalls() const {
+    return std::filesystem::exists(systemctl_log_) ? SplitLines(ReadTestFile(systemctl_log_))
+                                                   : std::vector<std::string>{};
+  }
+  void ClearSystemctlCalls() const { std::filesystem::remove(systemctl_log_); }
+  void SetActive(bool active) const {
+    if (active) {
+      WriteTestFile(active_marker_, "");
+    } else {
+      std::filesystem::remove(active_marker_);
+    }
+  }
+
+  std::string units_;
+  std::string systemctl_log_;
+  std::string active_marker_;
+  std::vector<int> started_pids_;
+};
+
+// ---------------------------------------------------------------------------
+// The built-in supervisor.
+
+// The whole life cycle of one product's service; `run` calls the executable.
+void LifeCycle(const std::function<ProcessResult(std::vector<std::string>)>& run,
+               const std::string& display, const std::string& instance, std::vector<int>* pids) {
+  const std::string who = "The " + display + " service for instance '" + instance + "'";
+  auto status0 = run({"service", "--instance", instance, "--status"});
+  EXPECT_EQ(status0.exit_code, kExitStopped);
+  EXPECT_THAT(status0.OutLines(), ElementsAre(who + " is stopped."));
+
+  auto start = run({"service", "--instance", instance, "--start"});
+  ASSERT_EQ(start.exit_code, 0) << start.out << start.err;
+  ASSERT_EQ(start.OutLines().size(), 1u) << start.out;
+  EXPECT_THAT(start.OutLines()[0], MatchesRegex(who + " has started \\(pid [0-9]+\\)\\."));
+  EXPECT_EQ(start.err, "");
+  const int pid = PidIn(start.OutLines()[0]);
+  pids->push_back(pid);
+  EXPECT_TRUE(ProcessAlive(pid));
+
+  auto status = run({"service", "--instance", instance, "--status"});
+  EXPECT_EQ(status.exit_code, 0);
+  EXPECT_THAT(status.OutLines(), ElementsAre(who + " is running (pid " + std::to_string(pid) + ")."));
+
+  auto again = run({"service", "--instance", instance, "--start"});
+  EXPECT_EQ(again.exit_code, 0);
+  EXPECT_THAT(again.OutLines(), ElementsAre(who + " is already running (pid " + std::to_string(pid) + ")."));
+
+  auto restart = run({"service", "--instance", instance, "--restart"});
+  ASSERT_EQ(restart.exit_code, 0) << restart.out << restart.err;
+  ASSERT_EQ(restart.OutLines().size(), 2u) << restart.out;
+  EXPECT_EQ(restart.OutLines()[0], who + " has stopped.");
+  EXPECT_THAT(restart.OutLines()[1], MatchesRegex(who + " has started \\(pid [0-9]+\\)\\."));
+  const int new_pid = PidIn(restart.OutLines()[1]);
+  pids->push_back(new_pid);
+  EXPECT_NE(new_pid, pid);
+  EXPECT_FALSE(ProcessAlive(pid));
+  EXPECT_THAT(run({"service", "--instance", instance, "--status"}).OutLines(),
+              ElementsAre(who + " is running (pid " + std::to_string(new_pid) + ")."));
+
+  auto stop = run({"service", "--instance", instance, "--stop"});
+  EXPECT_EQ(stop.exit_code, 0);
+  EXPECT_THAT(stop.OutLines(), ElementsAre(who + " has stopped."));
+  EXPECT_FALSE(ProcessAlive(new_pid));
+
+  auto stopped = run({"service", "--instance", instance, "--status"});
+  EXPECT_EQ(stopped.exit_code, kExitStopped);
+  EXPECT_THAT(stopped.OutLines(), ElementsAre(who + " is stopped."));
+
+  auto stop_again = run({"service", "--instance", instance, "--stop"});
+  EXPECT_EQ(stop_again.exit_code, 0);
+  EXPECT_THAT(stop_again.OutLines(), ElementsAre(who + " is not running."));
+
+  // A restart of a stopped service just starts it.
+  auto from_stopped = run({"service", "--instance", instance, "--restart"});
+  EXPECT_EQ(from_stopped.exit_code, 0);
+  ASSERT_EQ(from_stopped.OutLines().size(), 2u) << from_stopped.out;
+  EXPECT_EQ(from_stopped.OutLines()[0], who + " is not running.");
+  pids->push_back(PidIn(from_stopped.OutLines()[1]));
+  EXPECT_EQ(run({"service", "--instance", instance, "--stop"}).OutLines(), std::vector<std::string>{who + " has stopped."});
+}
+
+TEST_F(ServiceTest, TentacleStartStatusRestartStop) {
+  MakeTentacle("Tentacle", {kA});
+  LifeCycle([this](std::vector<std::string> a) { return T(std::move(a)); }, "Tentacle", "Tentacle",
+            &started_pids_);
+  EXPECT_FALSE(std::filesystem::exists(Home("Tentacle", "Tentacle") + "/service.pid"));
+}
+
+TEST_F(ServiceTest, ServerStartStatusRestartStopWithoutTargets) {
+  MustS({"create-instance", "--instance", "OctopusServer"});
+  LifeCycle([this](std::vector<std::string> a) { return S(std::move(a)); }, "Octopus Server", "OctopusServer",
+            &started_pids_);
+  EXPECT_FALSE(std::filesystem::exists(Home("OctopusServer", "OctopusServer") + "/service.pid"));
+  EXPECT_FALSE(std::filesystem::exists(Home("OctopusServer", "OctopusServer") + "/service.sock"));
+}
+
+TEST_F(ServiceTest, StartedServicesLogToTheirFiles) {
+  const int port = MakeTentacle("Tentacle", {kA});
+  const std::string tp = TentacleThumbprint();
+  Started(MustT({"service", "--start"}));
+  MustS({"create-instance"});
+  Started(MustS({"service", "--start"}));
+  MustT({"service", "--stop"});
+  MustS({"service", "--stop"});
+  const std::string tlog = ReadTestFile(Home("Tentacle", "Tentacle") + "/Logs/OctopusTentacle.txt");
+  EXPECT_THAT(tlog, HasSubstr("Tentacle version "));
+  EXPECT_THAT(tlog, HasSubstr("instance 'Tentacle', certificate " + tp + "\n"));
+  EXPECT_THAT(tlog, HasSubstr("Agent will trust Octopus Servers with the thumbprint: " + kA + "\n"));
+  EXPECT_THAT(tlog, HasSubstr("Agent listening on: 127.0.0.1:" + std::to_string(port) + "\n"));
+  EXPECT_THAT(tlog, HasSubstr("The agent has stopped.\n"));
+  const std::string slog = ReadTestFile(Home("OctopusServer", "OctopusServer") + "/Logs/OctopusServer.txt");
+  EXPECT_THAT(slog, HasSubstr(std::string(kCheckingMasterKey) + "\n"));
+  EXPECT_THAT(slog, HasSubstr("The Octopus Server is using the certificate with thumbprint: " + ServerThumbprint()));
+  EXPECT_THAT(slog, HasSubstr("The Octopus Server has stopped.\n"));
+}
+
+TEST_F(ServiceTest, EveryInstanceWithStar) {
+  MakeTentacle("Alpha");
+  MakeTentacle("Beta", {kA});
+  const std::string a = "The Tentacle service for instance 'Alpha'", b = "The Tentacle service for instance 'Beta'";
+
+  auto start = T({"service", "--instance", "*", "--start"});
+  ASSERT_EQ(start.exit_code, 0) << start.out << start.err;
+  auto lines = start.OutLines();
+  ASSERT_EQ(lines.size(), 2u) << start.out;
+  EXPECT_THAT(lines[0], MatchesRegex(a + " has started \\(pid [0-9]+\\)\\."));
+  EXPECT_THAT(lines[1], MatchesRegex(b + " has started \\(pid [0-9]+\\)\\."));
+  const int pa = PidIn(lines[0]), pb = PidIn(lines[1]);
+  started_pids_ = {pa, pb};
+
+  auto status = T({"service", "--instance", "*", "--status"});
+  EXPECT_EQ(status.exit_code, 0);
+  EXPECT_THAT(status.OutLines(), ElementsAre(a + " is running (pid " + std::to_string(pa) + ").",
+                                             b + " is running (pid " + std::to_string(pb) + ")."));
+
+  // One stopped is enough for --status to say "not all running" (exit 3).
+  MustT({"service", "--instance", "Alpha", "--stop"});
+  auto mixed = T({"service", "--instance", "*", "--status"});
+  EXPECT_EQ(mixed.exit_code, kExitStopped);
+  EXPECT_THAT(mixed.OutLines(), ElementsAre(a + " is stopped.", b + " is running (pid " + std::to_string(pb) + ")."));
+
+  auto stop = T({"service", "--instance", "*", "--stop"});
+  EXPECT_EQ(stop.exit_code, 0);
+  EXPECT_THAT(stop.OutLines(), ElementsAre(a + " is not running.", b + " has stopped."));
+  auto stopped = T({"service", "--instance", "*", "--status"});
+  EXPECT_EQ(stopped.exit_code, kExitStopped);
+  EXPECT_THAT(stopped.OutLines(), ElementsAre(a + " is stopped.", b + " is stopped."));
+  EXPECT_FALSE(ProcessAlive(pa));
+  EXPECT_FALSE(ProcessAlive(pb));
+
+  // --restart * starts them again, each with a new pid.
+  auto restart = T({"service", "--instance", "*", "--restart"});
+  EXPECT_EQ(restart.exit_code, 0);
+  EXPECT_EQ(restart.OutLines().size(), 4u) << restart.out;
+  for (const auto& l : restart.OutLines()) {
+    if (PidIn(l) > 0) started_pids_.push_back(PidIn(l));
+  }
+  EXPECT_EQ(started_pids_.size(), 4u);
+}
+
+TEST_F(ServiceTest, StarWithOneBrokenInstanceStartsTheOthers) {
+  MakeTentacle("Good");
+  MustT({"create-instance", "--instance", "NoCert"});
+  auto r = T({"service", "--instance", "*", "--start"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err,
+            "Error: the Tentacle service for instance 'NoCert' could not start: the Tentacle instance 'NoCert' has "
+            "no certificate yet\n");
+  ASSERT_EQ(r.OutLines().size(), 1u) << r.out;
+  EXPECT_THAT(r.OutLines()[0], MatchesRegex("The Tentacle service for instance 'Good' has started \\(pid [0-9]+\\)\\."));
+  Started(r);
+}
+
+TEST_F(ServiceTest, StarWithoutInstances) {
+  auto t = T({"service", "--instance", "*", "--status"});
+  EXPECT_EQ(t.exit_code, 0);
+  EXPECT_EQ(t.out, "There are no Tentacle instances.\n");
+  auto s = S({"service", "--instance", "*", "--start"});
+  EXPECT_EQ(s.exit_code, 0);
+  EXPECT_EQ(s.out, "There are no Octopus Server instances.\n");
+}
+
+// ---------------------------------------------------------------------------
+// Start-up failures: a non-zero exit and one line saying why.
+
+TEST_F(ServiceTest, TentacleStartFailuresSayWhy) {
+  const std::string who = "Error: the Tentacle service for instance 'X' could not start: ";
+  {
+    PortHolder busy;
+    MakeTentacle("X");
+    MustT({"configure", "--instance", "X", "--port", std::to_string(busy.port())});
+    const std::string config = HashFile(TentacleConfig("X"));
+    auto r = T({"service", "--instance", "X", "--start"});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(r.out, "");
+    EXPECT_EQ(r.err, who + "cannot listen on 127.0.0.1:" + std::to_string(busy.port()) + ": Address already in use\n");
+    EXPECT_EQ(T({"service", "--instance", "X", "--status"}).exit_code, kExitStopped);
+    EXPECT_FALSE(std::filesystem::exists(Home("Tentacle", "X") + "/service.pid"));
+    EXPECT_EQ(HashFile(TentacleConfig("X")), config);
+    // The service's own log says so too.
+    EXPECT_THAT(ReadTestFile(Home("Tentacle", "X") + "/Logs/OctopusTentacle.txt"),
+                HasSubstr("The agent could not start: cannot listen on 127.0.0.1:" + std::to_string(busy.port()) +
+                          ": Address already in use"));
+  }
+  // Once the port is free it starts.
+  Started(MustT({"service", "--instance", "X", "--start"}));
+  MustT({"service", "--instance", "X", "--stop"});
+
+  // No certificate yet.
+  MustT({"create-instance", "--instance", "Bare"});
+  auto bare = T({"service", "--instance", "Bare", "--start"});
+  EXPECT_EQ(bare.exit_code, 1);
+  EXPECT_EQ(bare.out, "");
+  EXPECT_EQ(bare.err,
+            "Error: the Tentacle service for instance 'Bare' could not start: the Tentacle instance 'Bare' has no "
+            "certificate yet\n");
+
+  // The machine key is gone.
+  ASSERT_TRUE(std::filesystem::remove(TentacleKey("X")));
+  auto nokey = T({"service", "--instance", "X", "--start"});
+  EXPECT_EQ(nokey.exit_code, 1);
+  EXPECT_EQ(nokey.out, "");
+  EXPECT_EQ(nokey.err, who + "the Tentacle machine key file " + TentacleKey("X") +
+                           " is missing; without it the stored certificate cannot be decrypted (restore the file "
+                           "from a backup, or import a certificate into a new instance)\n");
+  EXPECT_FALSE(std::filesystem::exists(TentacleKey("X")));  // never silently regenerated
+
+  // An instance that does not exist.
+  auto none = T({"service", "--instance", "Nope", "--start"});
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_EQ(none.err,
+            "Error: there is no Tentacle instance named 'Nope' (see list-instances; create one with "
+            "create-instance)\n");
+}
+
+TEST_F(ServiceTest, ServerWithoutMasterKeyDoesNotStart) {
+  MustS({"create-instance"});
+  ASSERT_TRUE(std::filesystem::remove(ServerKey()));
+  auto r = S({"service", "--start"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "Error: the Octopus Server service for instance 'OctopusServer' could not start: the Octopus "
+                   "Master Key file " + ServerKey() +
+                       " is missing; without it the stored certificate cannot be decrypted (restore the file from a "
+                       "backup, or import a certificate into a new instance)\n");
+  EXPECT_EQ(S({"service", "--status"}).exit_code, kExitStopped);
+}
+
+// ---------------------------------------------------------------------------
+// agent / run in the foreground.
+
+// Lines of a service log file without their "DATE TIME LEVEL " prefix.
+std::vector<std::string> LogMessages(const std::string& path) {
+  std::vector<std::string> out;
+  std::regex prefix(R"(^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} [a-z]+ +)");
+  for (const auto& line : SplitLines(ReadTestFile(path))) out.push_back(std::regex_replace(line, prefix, ""));
+  return out;
+}
+
+TEST_F(ServiceTest, TentacleAgentInTheForeground) {
+  const int port = MakeTentacle("Fg", {kA, kB});
+  const std::string tp = TentacleThumbprint("Fg");
+  Background agent({TentacleBin(), "agent", "--instance", "Fg"}, {{"OCTOPUS_CONFIG_ROOT", root()}}, Path("agent.err"));
+  auto lines = agent.ReadLines(4);
+  ASSERT_EQ(lines.size(), 4u) << ::testing::PrintToString(lines) << ReadTestFile(Path("agent.err"));
+  EXPECT_THAT(lines[0], MatchesRegex("Tentacle version [0-9.]+ starting, instance 'Fg', certificate " + tp));
+  EXPECT_EQ(lines[1], "Agent will trust Octopus Servers with the thumbprint: " + kA);
+  EXPECT_EQ(lines[2], "Agent will trust Octopus Servers with the thumbprint: " + kB);
+  EXPECT_EQ(lines[3], "Agent listening on: 127.0.0.1:" + std::to_string(port));
+
+  // It keeps the pid file, so `service` sees it. The file is written just
+  // after the "listening" line, so allow it a moment.
+  const std::string who = "The Tentacle service for instance 'Fg'";
+  const std::string pid_file = Home("Tentacle", "Fg") + "/service.pid";
+  for (int i = 0; i < 250 && !std::filesystem::exists(pid_file); ++i) std::this_thread::sleep_for(milliseconds(20));
+  auto status = T({"service", "--instance", "Fg", "--status"});
+  EXPECT_EQ(status.exit_code, 0);
+  EXPECT_THAT(status.OutLines(), ElementsAre(who + " is running (pid " + std::to_string(agent.pid()) + ")."));
+  EXPECT_THAT(T({"service", "--instance", "Fg", "--start"}).OutLines(),
+              ElementsAre(who + " is already running (pid " + std::to_string(agent.pid()) + ")."));
+
+  EXPECT_EQ(agent.Signal(SIGTERM), 0);
+  EXPECT_THAT(agent.RestOfOutput(), ElementsAre("Stopping (signal 15)...", "The agent has stopped."));
+  EXPECT_EQ(ReadTestFile(Path("agent.err")), "");
+  EXPECT_FALSE(std::filesystem::exists(Home("Tentacle", "Fg") + "/service.pid"));
+  EXPECT_EQ(T({"service", "--instance", "Fg", "--status"}).exit_code, kExitStopped);
+
+  // The log file has the same lines.
+  lines.insert(lines.end(), {"Stopping (signal 15)...", "The agent has stopped."});
+  EXPECT_EQ(LogMessages(Home("Tentacle", "Fg") + "/Logs/OctopusTentacle.txt"), lines);
+}
+
+TEST_F(ServiceTest, TentacleRunWithoutTrustAndSigint) {
+  const int port = MakeTentacle("Lonely");
+  Background agent({TentacleBin(), "run", "--instance=Lonely"}, {{"OCTOPUS_CONFIG_ROOT", root()}}, Path("agent.err"));
+  auto lines = agent.ReadLines(3);
+  ASSERT_EQ(lines.size(), 3u) << ::testing::PrintToString(lines) << ReadTestFile(Path("agent.err"));
+  EXPECT_THAT(lines[0], StartsWith("Tentacle version "));
+  EXPECT_EQ(lines[1], "The agent is not configured to trust any Octopus Servers.");
+  EXPECT_EQ(lines[2], "Agent listening on: 127.0.0.1:" + std::to_string(port));
+  EXPECT_EQ(agent.Signal(SIGINT), 0);
+  EXPECT_THAT(agent.RestOfOutput(), ElementsAre("Stopping (signal 2)...", "The agent has stopped."));
+  lines.insert(lines.end(), {"Stopping (signal 2)...", "The agent has stopped."});
+  EXPECT_EQ(LogMessages(Home("Tentacle", "Lonely") + "/Logs/OctopusTentacle.txt"), lines);
+}
+
+TEST_F(ServiceTest, TentacleAgentInTheForegroundPortInUse) {
+  PortHolder busy;
+  MakeTentacle("Busy");
+  MustT({"configure", "--instance", "Busy", "--port", std::to_string(busy.port())});
+  Background agent({TentacleBin(), "agent", "--instance", "Busy"}, {{"OCTOPUS_CONFIG_ROOT", root()}},
+                   Path("agent.err"));
+  EXPECT_EQ(agent.Wait(), 1);
+  const std::string reason = "cannot listen on 127.0.0.1:" + std::to_string(busy.port()) + ": Address already in use";
+  auto out = agent.RestOfOutput();
+  ASSERT_FALSE(out.empty());
+  EXPECT_EQ(out.back(), "The agent could not start: " + reason);
+  EXPECT_EQ(ReadTestFile(Path("agent.err")), "Error: " + reason + "\n");
+}
+
+TEST_F(ServiceTest, ServerRunInTheForeground) {
+  MustS({"create-instance", "--instance", "Fg"});
+  const std::string tp = ServerThumbprint("Fg");
+  const std::string home = Home("OctopusServer", "Fg");
+  Background server({ServerBin(), "run", "--instance", "Fg", "--health-check-interval", "0"},
+                    {{"OCTOPUS_CONFIG_ROOT", root()}}, Path("server.err"));
+  auto lines = server.ReadLines(4);
+  ASSERT_EQ(lines.size(), 4u) << ::testing::PrintToString(lines) << ReadTestFile(Path("server.err"));
+  EXPECT_EQ(lines[0], kCheckingMasterKey);
+  EXPECT_THAT(lines[1], MatchesRegex("Octopus Server version [0-9.]+ started, instance 'Fg'"));
+  EXPECT_EQ(lines[2], "The Octopus Server is using the certificate with thumbprint: " + tp);
+  EXPECT_EQ(lines[3], "Health checks run every 0 seconds; control socket " + home + "/service.sock");
+  auto hc = S({"health-check", "--instance", "Fg"});
+  EXPECT_EQ(hc.exit_code, 0);
+  EXPECT_EQ(hc.out, "There are no deployment targets to check.\n");
+  EXPECT_EQ(server.Signal(SIGTERM), 0);
+  EXPECT_THAT(server.RestOfOutput(), ElementsAre("Stopping (signal 15)...", "The Octopus Server has stopped."));
+  EXPECT_EQ(ReadTestFile(Path("server.err")), "");
+  EXPECT_FALSE(std::filesystem::exists(home + "/service.sock"));
+  EXPECT_FALSE(std::filesystem::exists(home + "/service.pid"));
+  lines.insert(lines.end(), {"Stopping (signal 15)...", "The Octopus Server has stopped."});
+  EXPECT_EQ(LogMessages(home + "/Logs/OctopusServer.txt"), lines);
+}
+
+// ---------------------------------------------------------------------------
+// Health checks through the running services.
+
+TEST_F(ServiceTest, HealthCheckThroughTheRunningServer) {
+  MustS({"create-instance"});
+  const int port = MakeTentacle("Tentacle", {ServerThumbprint()});
+  const std::string address = "https://127.0.0.1:" + std::to_string(port);
+  MustS({"add-target", "--name", "web", "--address", address, "--thumbprint", TentacleThumbprint()});
+
+  auto not_running = S({"health-check"});
+  EXPECT_EQ(not_running.exit_code, kExitStopped);
+  EXPECT_EQ(not_running.out, "");
+  EXPECT_EQ(not_running.err,
+            "Error: the Octopus Server service for instance 'OctopusServer' is not running; start it with: "
+            "Octopus.Server service --instance OctopusServer --start\n");
+
+  Started(MustS({"service", "--start"}));
+  auto down = S({"health-check"});
+  EXPECT_EQ(down.exit_code, 1);
+  EXPECT_THAT(down.OutLines(),
+              ElementsAre("web (" + address + "): unhealthy: The Tentacle at " + address +
+                          " refused the connection (No connection could be made because the target machine actively "
+                          "refused it): is the Tentacle running and listening on that port?"));
+
+  Started(MustT({"service", "--start"}));
+  auto up = S({"health-check"});
+  EXPECT_EQ(up.exit_code, 0) << up.out << up.err;
+  EXPECT_THAT(up.OutLines(), ElementsAre("web (" + address + "): healthy"));
+  auto json = nlohmann::json::parse(MustS({"health-check", "--name", "web", "--format", "json"}).out);
+  ASSERT_EQ(json.size(), 1u);
+  EXPECT_EQ(json[0]["Name"], "web");
+  EXPECT_EQ(json[0]["Healthy"], true);
+  EXPECT_EQ(json[0]["Reason"], "");
+  EXPECT_THAT(json[0]["TentacleVersion"].get<std::string>(), MatchesRegex("[0-9.]+"));
+
+  auto unknown = S({"health-check", "--name", "nope"});
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_EQ(unknown.err, "Error: there is no deployment target named 'nope'\n");
+}
+
+// ---------------------------------------------------------------------------
+// Usage errors.
+
+TEST_F(ServiceTest, UsageErrorsExitTwo) {
+  MakeTentacle("Tentacle");
+  const std::string one_action =
+      "Error: service needs exactly one of --start, --stop, --restart, --status, --install, --uninstall, "
+      "--reconfigure";
+  const std::string star_only = "Error: --instance * works with --start, --stop, --restart and --status only";
+  struct Case {
+    std::vector<std::string> args;
+    std::string first_error_line;
+  };
+  std::vector<Case> cases = {
+      {{"service"}, one_action},
+      {{"service", "--instance", "Tentacle"}, one_action},
+      {{"service", "--start", "--stop"}, one_action},
+      {{"service", "--status", "--install"}, one_action},
+      {{"service", "--instance", "*", "--install"}, star_only},
+      {{"service", "--instance", "*", "--uninstall"}, star_only},
+      {{"service", "--instance", "*", "--reconfigure"}, star_only},
+      {{"service", "--start", "--timeout", "0"}, "Error: --timeout: Value 0 not in range 1 to 3600"},
+      {{"service", "--start", "--instance", "bad/name"},
+       "Error: --instance: the instance name 'bad/name' may hold only letters, digits, spaces, '.', '_' and '-'"},
+  };
+  for (const auto& c : cases) {
+    for (bool server : {false, true}) {
+      auto r = server ? S(c.args) : T(c.args);
+      EXPECT_EQ(r.exit_code, 2) << ::testing::PrintToString(c.args) << r.err;
+      ASSERT_FALSE(r.ErrLines().empty()) << ::testing::PrintToString(c.args);
+      EXPECT_EQ(r.ErrLines()[0], c.first_error_line) << ::testing::PrintToString(c.args);
+      EXPECT_EQ(r.out, "") << ::testing::PrintToString(c.args);
+    }
+  }
+  EXPECT_FALSE(std::filesystem::exists(units_));
+  EXPECT_TRUE(SystemctlCalls().empty());
+  EXPECT_EQ(T({"service", "--status"}).exit_code, kExitStopped);
+}
+
+// ---------------------------------------------------------------------------
+// systemd units, against the stand-in systemctl.
+
+std::string ExpectedUnit(const std::string& description, const std::string& exe, const std::string& args) {
+  return "[Unit]\n"
+         "Description=" + description + "\n"
+         "After=network-online.target\n"
+         "Wants=network-online.target\n"
+         "\n"
+         "[Service]\n"
+         "Type=simple\n"
+         "ExecStart=\"" + exe + "\" run " + args + "\n"
+         "Restart=always\n"
+         "RestartSec=5\n"
+         "TimeoutStopSec=30\n"
+         "KillMode=mixed\n"
+         "\n"
+         "[Install]\n"
+         "WantedBy=multi-user.target\n";
+}
+
+// systemd-analyze verify accepts the unit file (no output, exit 0).
+void ExpectSystemdAccepts(const std::string& unit_file) {
+  ASSERT_TRUE(HaveProgram("systemd-analyze"))
+      << "systemd-analyze is not installed: the systemd unit tests need it (Debian package 'systemd')";
+  auto r = RunProcess({"systemd-analyze", "verify", "--man=no", unit_file});
+  EXPECT_EQ(r.exit_code, 0) << unit_file << "\n" << r.out << r.err;
+  EXPECT_EQ(r.out + r.err, "") << unit_file;
+}
+
+TEST_F(ServiceTest, TentacleSystemdUnitLifeCycle) {
+  MakeTentacle("Web");
+  const std::string unit = "tentacle-Web.service", file = units_ + "/" + unit;
+
+  auto install = T({"service", "--instance", "Web", "--install"});
+  ASSERT_EQ(install.exit_code, 0) << install.out << install.err;
+  EXPECT_THAT(install.OutLines(), ElementsAre("Installed the systemd unit " + file));
+  EXPECT_EQ(ReadTestFile(file),
+            ExpectedUnit("Octopus Tentacle (instance Web)", Canonical(TentacleBin()), "\"--instance=Web\""));
+  EXPECT_THAT(SystemctlCalls(), ElementsAre("daemon-reload", "enable " + unit));
+  ExpectSystemdAccepts(file);
+
+  // With the unit installed, the commands go through systemctl.
+  ClearSystemctlCalls();
+  auto start = T({"service", "--instance", "Web", "--start"});
+  EXPECT_EQ(start.exit_code, 0);
+  EXPECT_THAT(start.OutLines(), ElementsAre("Service started: " + unit));
+  SetActive(true);
+  auto status = T({"service", "--instance", "Web", "--status"});
+  EXPECT_EQ(status.exit_code, 0);
+  EXPECT_THAT(status.OutLines(),
+              ElementsAre("The Tentacle service for instance 'Web' (systemd unit " + unit + ") is running."));
+  auto restart = T({"service", "--instance", "Web", "--restart"});
+  EXPECT_EQ(restart.exit_code, 0);
+  EXPECT_THAT(restart.OutLines(), ElementsAre("Service stopped: " + unit, "Service started: " + unit));
+  auto stop = T({"service", "--instance", "Web", "--stop"});
+  EXPECT_EQ(stop.exit_code, 0);
+  EXPECT_THAT(stop.OutLines(), ElementsAre("Service stopped: " + unit));
+  SetActive(false);
+  auto stopped = T({"service", "--instance", "Web", "--status"});
+  EXPECT_EQ(stopped.exit_code, kExitStopped);
+  EXPECT_THAT(stopped.OutLines(),
+              ElementsAre("The Tentacle service for instance 'Web' (systemd unit " + unit + ") is stopped."));
+  EXPECT_THAT(SystemctlCalls(), ElementsAre("start " + unit, "is-active --quiet " + unit, "stop " + unit,
+                                            "start " + unit, "stop " + unit, "is-active --quiet " + unit));
+  // The built-in supervisor started nothing.
+  EXPECT_FALSE(std::filesystem::exists(Home("Tentacle", "Web") + "/service.pid"));
+
+  // --reconfigure rewrites the unit; a running unit is restarted.
+  WriteTestFile(file, "[Service]\nExecStart=/bin/false\n");
+  ClearSystemctlCalls();
+  SetActive(true);
+  auto reconf = T({"service", "--instance", "Web", "--reconfigure"});
+  EXPECT_EQ(reconf.exit_code, 0) << reconf.err;
+  EXPECT_THAT(reconf.OutLines(), ElementsAre("Updated the systemd unit " + file));
+  EXPECT_EQ(ReadTestFile(file),
+            ExpectedUnit("Octopus Tentacle (instance Web)", Canonical(TentacleBin()), "\"--instance=Web\""));
+  EXPECT_THAT(SystemctlCalls(), ElementsAre("daemon-reload", "is-active --quiet " + unit, "restart " + unit));
+  // ... and a stopped one is left stopped.
+  ClearSystemctlCalls();
+  SetActive(false);
+  EXPECT_EQ(T({"service", "--instance", "Web", "--reconfigure"}).exit_code, 0);
+  EXPECT_THAT(SystemctlCalls(), ElementsAre("daemon-reload", "is-active --quiet " + unit));
+
+  // --uninstall stops, disables, removes, reloads.
+  ClearSystemctlCalls();
+  auto uninstall = T({"service", "--instance", "Web", "--uninstall"});
+  EXPECT_EQ(uninstall.exit_code, 0) << uninstall.err;
+  EXPECT_THAT(uninstall.OutLines(), ElementsAre("Removed the systemd unit " + file));
+  EXPECT_FALSE(std::filesystem::exists(file));
+  EXPECT_THAT(SystemctlCalls(), ElementsAre("stop " + unit, "disable " + unit, "daemon-reload"));
+  ClearSystemctlCalls();
+  auto again = T({"service", "--instance", "Web", "--uninstall"});
+  EXPECT_EQ(again.exit_code, 0);
+  EXPECT_THAT(again.OutLines(), ElementsAre("The systemd unit " + file + " is not installed."));
+  EXPECT_TRUE(SystemctlCalls().empty());
+
+  // Without the unit, the built-in supervisor is back.
+  auto builtin = T({"service", "--instance", "Web", "--start"});
+  EXPECT_EQ(builtin.exit_code, 0) << builtin.err;
+  EXPECT_THAT(builtin.OutLines(),
+              ElementsAre(MatchesRegex("The Tentacle service for instance 'Web' has started \\(pid [0-9]+\\)\\.")));
+  Started(builtin);
+  EXPECT_TRUE(SystemctlCalls().empty());
+}
+
+TEST_F(ServiceTest, ServerSystemdUnit) {
+  MustS({"create-instance", "--instance", "Main"});
+  const std::string unit = "octopus-server-Main.service", file = units_ + "/" + unit;
+  auto install = S({"service", "--instance", "Main", "--install"});
+  ASSERT_EQ(install.exit_code, 0) << install.out << install.err;
+  EXPECT_THAT(install.OutLines(), ElementsAre("Installed the systemd unit " + file));
+  EXPECT_EQ(ReadTestFile(file),
+            ExpectedUnit("Octopus Server (instance Main)", Canonical(ServerBin()), "\"--instance=Main\""));
+  EXPECT_THAT(SystemctlCalls(), ElementsAre("daemon-reload", "enable " + unit));
+  ExpectSystemdAccepts(file);
+
+  // Installing again rewrites it without enabling again.
+  ClearSystemctlCalls();
+  auto again = S({"service", "--instance", "Main", "--install"});
+  EXPECT_EQ(again.exit_code, 0);
+  EXPECT_THAT(again.OutLines(), ElementsAre("Updated the systemd unit " + file));
+  EXPECT_THAT(SystemctlCalls(), ElementsAre("daemon-reload"));
+
+  ClearSystemctlCalls();
+  EXPECT_THAT(MustS({"service", "--instance", "Main", "--start"}).OutLines(), ElementsAre("Service started: " + unit));
+  EXPECT_THAT(MustS({"service", "--instance", "Main", "--stop"}).OutLines(), ElementsAre("Service stopped: " + unit));
+  EXPECT_THAT(MustS({"service", "--instance", "Main", "--uninstall"}).OutLines(),
+              ElementsAre("Removed the systemd unit " + file));
+  EXPECT_THAT(SystemctlCalls(),
+              ElementsAre("start " + unit, "stop " + unit, "stop " + unit, "disable " + unit, "daemon-reload"));
+}
+
+TEST_F(ServiceTest, SystemdUnitWithConfigPath) {
+  MustS({"create-instance", "--instance", "Main"});
+  const std::string unit = "octopus-server-Main.service", file = units_ + "/" + unit;
+  MustS({"service", "--instance", "Main", "--config", ServerConfig("Main"), "--install"});
+  EXPECT_EQ(ReadTestFile(file), ExpectedUnit("Octopus Server (instance Main)", Canonical(ServerBin()),
+                                             "\"--instance=Main\" \"--config=" + ServerConfig("Main") + "\""));
+  ExpectSystemdAccepts(file);
+}
+
+TEST_F(ServiceTest, SystemdUnitNameIsEscaped) {
+  MakeTentacle("My Tentacle");
+  const std::string unit = "tentacle-My\\x20Tentacle.service", file = units_ + "/" + unit;
+  auto install = T({"service", "--instance", "My Tentacle", "--install"});
+  ASSERT_EQ(install.exit_code, 0) << install.out << install.err;
+  EXPECT_THAT(install.OutLines(), ElementsAre("Installed the systemd unit " + file));
+  ASSERT_TRUE(std::filesystem::exists(file));
+  EXPECT_EQ(ReadTestFile(file), ExpectedUnit("Octopus Tentacle (instance My Tentacle)", Canonical(TentacleBin()),
+                                             "\"--instance=My Tentacle\""));
+  EXPECT_THAT(SystemctlCalls(), ElementsAre("daemon-reload", "enable " + unit));
+  ExpectSystemdAccepts(file);
+  if (HaveProgram("systemd-escape")) {
+    auto esc = RunProcess({"systemd-escape", "My Tentacle"});
+    EXPECT_EQ("tentacle-" + esc.out.substr(0, esc.out.size() - 1) + ".service", unit);
+  }
+  ClearSystemctlCalls();
+  EXPECT_EQ(T({"service", "--instance", "My Tentacle", "--start"}).exit_code, 0);
+  EXPECT_THAT(SystemctlCalls(), ElementsAre("start " + unit));
+  MustT({"service", "--instance", "My Tentacle", "--uninstall"});
+  EXPECT_FALSE(std::filesystem::exists(file));
+}
+
+TEST_F(ServiceTest, SystemctlFailureIsReported) {
+  MakeTentacle("Web");
+  MustT({"service", "--instance", "Web", "--install"});
+  WriteTestFile(Path("systemctl"), "#!/bin/sh\necho \"$*\" >> '" + systemctl_log_ + "'\nexit 5\n");
+  auto r = T({"service", "--instance", "Web", "--start"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "Error: systemctl start tentacle-Web.service failed with exit code 5\n");
+  std::filesystem::remove(units_ + "/tentacle-Web.service");
+}
+
+// ---------------------------------------------------------------------------
+// Deployment targets.
+
+class ServiceTargets : public ServiceTest {
+ protected:
+  void SetUp() override {
+    ServiceTest::SetUp();
+    MustS({"create-instance"});
+  }
+  nlohmann::json Targets() {
+    auto j = nlohmann::json::parse(ReadTestFile(ServerConfig()));
+    return j.contains("Octopus.Server.DeploymentTargets") ? j["Octopus.Server.DeploymentTargets"]
+                                                          : nlohmann::json::array();
+  }
+};
+
+TEST_F(ServiceTargets, AddListUpdateRemove) {
+  auto empty = MustS({"list-targets"});
+  EXPECT_EQ(empty.out, "There are no deployment targets.\n");
+  EXPECT_EQ(MustS({"list-targets", "--format", "json"}).out, "[]\n");
+
+  auto add = MustS({"add-target", "--name", "web", "--address", "https://127.0.0.1:10933", "--thumbprint",
+                    " " + std::string(40, 'a') + " "});
+  EXPECT_THAT(add.OutLines(), ElementsAre("Added deployment target 'web' at https://127.0.0.1:10933 with thumbprint " +
+                                              kA + ".",
+                                          kTargetNextCheck));
+  MustS({"add-target", "--name", "db server", "--address", "https://db.example:10943/", "--thumbprint", kB});
+  EXPECT_THAT(MustS({"list-targets"}).OutLines(),
+              ElementsAre("web  https://127.0.0.1:10933  " + kA, "db server  https://db.example:10943/  " + kB));
+  auto json = nlohmann::json::parse(MustS({"list-targets", "--format=json"}).out);
+  EXPECT_EQ(json, nlohmann::json::parse(R"([{"Name":"web","Address":"https://127.0.0.1:10933","Thumbprint":")" + kA +
+                                        R"("},{"Name":"db server","Address":"https://db.example:10943/","Thumbprint":")" +
+                                        kB + R"("}])"));
+  EXPECT_EQ(Targets(), json);
+
+  auto tp = MustS({"update-target", "--name", "web", "--thumbprint", kB});
+  EXPECT_THAT(tp.OutLines(), ElementsAre("The thumbprint of deployment target 'web' is now " + kB + ".", kTargetNextCheck));
+  auto both = MustS({"update-target", "--name", "web", "--thumbprint", kA, "--address", "https://[::1]:10934"});
+  EXPECT_THAT(both.OutLines(), ElementsAre("The thumbprint of deployment target 'web' is now " + kA + ".",
+                                           "The address of deployment target 'web' is now https://[::1]:10934.",
+                                           kTargetNextCheck));
+  EXPECT_THAT(MustS({"list-targets"}).OutLines(),
+              ElementsAre("web  https://[::1]:10934  " + kA, "db server  https://db.example:10943/  " + kB));
+
+  auto rm = MustS({"remove-target", "--name", "web"});
+  EXPECT_THAT(rm.OutLines(), ElementsAre("Removed deployment target 'web'."));
+  EXPECT_THAT(MustS({"list-targets"}).OutLines(), ElementsAre("db server  https://db.example:10943/  " + kB));
+  MustS({"remove-target", "--name", "db server"});
+  EXPECT_EQ(MustS({"list-targets"}).out, "There are no deployment targets.\n");
+}
+
+TEST_F(ServiceTargets, ErrorsChangeNothing) {
+  MustS({"add-target", "--name", "web", "--address", "https://127.0.0.1:10933", "--thumbprint", kA});
+  const std::string config = HashFile(ServerConfig());
+  struct Case {
+    std::vector<std::string> args;
+    int exit_code;
+    std::string error;
+  };
+  std::vector<Case> cases = {
+      {{"add-target", "--name", "x", "--address", "http://x", "--thumbprint", kA},
+       2,
+       "Error: --address: the address 'http://x' must be https://HOST:PORT"},
+      {{"add-target", "--name", "x", "--address", "https://x", "--thumbprint", kA},
+       2,
+       "Error: --address: the address 'https://x' must be https://HOST:PORT"},
+      {{"add-target", "--name", "x", "--address", "https://x:0", "--thumbprint", kA},
+       2,
+       "Error: --address: the address 'https://x:0' must be https://HOST:PORT"},
+      {{"add-target", "--name", "x", "--address", "https://x:10933/path", "--thumbprint", kA},
+       2,
+       "Error: --address: the address 'https://x:10933/path' must be https://HOST:PORT"},
+      {{"add-target", "--name", "x", "--address", "https://x:10933", "--thumbprint", "1234"},
+       2,
+       "Error: --thumbprint: the thumbprint '1234' has 4 hexadecimal characters; a thumbprint has exactly 40"},
+      {{"add-target", "--name", "x", "--address", "https://x:10933", "--thumbprint", std::string(40, 'G')},
+       2,
+       "Error: --thumbprint: the thumbprint '" + std::string(40, 'G') +
+           "' contains 'G', which is not a hexadecimal digit"},
+      {{"add-target", "--name", "x", "--address", "https://x:10933"},
+       2,
+       "Error: add-target needs --address and --thumbprint"},
+      {{"add-target", "--address", "https://x:10933", "--thumbprint", kA}, 2, "Error: --name is required"},
+      {{"add-target", "--name", "", "--address", "https://x:10933", "--thumbprint", kA},
+       2,
+       "Error: --name: the target name is empty"},
+      {{"add-target", "--name", "web", "--address", "https://x:10933", "--thumbprint", kB},
+       1,
+       "Error: a deployment target named 'web' already exists"},
+      {{"update-target", "--name", "web"}, 2, "Error: update-target needs --thumbprint or --address"},
+      {{"update-target", "--name", "web", "--address", "http://x"},
+       2,
+       "Error: --address: the address 'http://x' must be https://HOST:PORT"},
+      {{"update-target", "--name", "web", "--thumbprint", "xyz"},
+       2,
+       "Error: --thumbprint: the thumbprint 'xyz' contains 'x', which is not a hexadecimal digit"},
+      {{"update-target", "--name", "nope", "--thumbprint", kB}, 1, "Error: there is no deployment target named 'nope'"},
+      {{"remove-target", "--name", "nope"}, 1, "Error: there is no deployment target named 'nope'"},
+      {{"remove-target", "--name", "WEB"}, 1, "Error: there is no deployment target named 'WEB'"},
+      {{"list-targets", "--format", "xml"}, 2, "Error: --format: xml not in {text,json}"},
+      {{"add-target", "--instance", "Nope", "--name", "x", "--address", "https://x:1", "--thumbprint", kA},
+       1,
+       "Error: there is no Octopus Server instance named 'Nope' (see list-instances; create one with "
+       "create-instance)"},
+  };
+  for (const auto& c : cases) {
+    auto r = S(c.args);
+    EXPECT_EQ(r.exit_code, c.exit_code) << ::testing::PrintToString(c.args) << r.err;
+    ASSERT_FALSE(r.ErrLines().empty()) << ::testing::PrintToString(c.args);
+    EXPECT_EQ(r.ErrLines()[0], c.error) << ::testing::PrintToString(c.args);
+    EXPECT_EQ(r.out, "") << ::testing::PrintToString(c.args);
+    EXPECT_EQ(HashFile(ServerConfig()), config) << ::testing::PrintToString(c.args);
+  }
+}
+
+TEST_F(ServiceTargets, DamagedTargetListIsReportedAndKept) {
+  auto j = nlohmann::json::parse(ReadTestFile(ServerConfig()));
+  j["Octopus.Server.DeploymentTargets"] = nlohmann::json::array({{{"Name", "web"}}});
+  WriteTestFile(ServerConfig(), j.dump(2));
+  const std::string config = HashFile(ServerConfig());
+  const std::string error = "Error: " + ServerConfig() +
+                            ": every entry of \"Octopus.Server.DeploymentTargets\" must have \"Name\", \"Address\" "
+                            "and \"Thumbprint\" strings";
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"list-targets"},
+        std::vector<std::string>{"add-target", "--name", "x", "--address", "https://x:1", "--thumbprint", kA},
+        std::vector<std::string>{"update-target", "--name", "web", "--thumbprint", kA},
+        std::vector<std::string>{"remove-target", "--name", "web"}}) {
+    auto r = S(args);
+    EXPECT_EQ(r.exit_code, 1) << args[0];
+    EXPECT_EQ(r.err, error + "\n") << args[0];
+    EXPECT_EQ(HashFile(ServerConfig()), config) << args[0];
+  }
+}
+
+}  // namespace
+}  // namespace octo::testing
