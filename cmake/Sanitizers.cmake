@@ -1,0 +1,18 @@
+# OCTO_SANITIZE: build everything (library, executables, tests, fuzzers) with
+# AddressSanitizer and UndefinedBehaviorSanitizer. Any report aborts the
+# process (-fno-sanitize-recover=all), so a test that trips a sanitizer fails.
+# Runtime options belong in the environment (see the "asan" test preset):
+#   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+#   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+# Include before any target is defined: the flags apply to every target below.
+option(OCTO_SANITIZE "Build with AddressSanitizer and UndefinedBehaviorSanitizer" OFF)
+
+if(OCTO_SANITIZE)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+    message(FATAL_ERROR "OCTO_SANITIZE needs g++ or clang++, not ${CMAKE_CXX_COMPILER_ID}")
+  endif()
+  set(octo_sanitize_flags -fsanitize=address,undefined -fno-sanitize-recover=all)
+  add_compile_options(${octo_sanitize_flags} -fno-omit-frame-pointer)
+  add_link_options(${octo_sanitize_flags})
+  message(STATUS "Sanitizers: address, undefined (no recovery)")
+endif()
