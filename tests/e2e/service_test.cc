@@ -29,17 +29,18 @@
 namespace octo::testing {
 namespace {
 
+using std::chrono::milliseconds;
+using std::chrono::seconds;
 using ::testing::AnyOf;
 using ::testing::ElementsAre;
 using ::testing::EndsWith;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 using ::testing::StartsWith;
-using std::chrono::milliseconds;
-using std::chrono::seconds;
 
 constexpr char kCheckingMasterKey[] = "Checking the Octopus Master Key has been configured.";
-constexpr char kTargetNextCheck[] = "The running Octopus Server uses this at its next health check.";
+constexpr char kTargetNextCheck[] =
+    "The running Octopus Server uses this at its next health check.";
 constexpr int kExitStopped = 3;
 const std::string kA = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 const std::string kB = "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB";
@@ -135,7 +136,9 @@ class Background {
         return line;
       }
       if (eof_) return std::nullopt;
-      auto left = std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+      auto left =
+          std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now())
+              .count();
       if (left <= 0) return std::nullopt;
       pollfd p{out_, POLLIN, 0};
       if (::poll(&p, 1, static_cast<int>(left)) <= 0) continue;
@@ -211,7 +214,8 @@ bool ProcessAlive(int pid) {
   std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
   std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   auto close = stat.rfind(')');
-  return close == std::string::npos || close + 2 >= stat.size() || (stat[close + 2] != 'Z' && stat[close + 2] != 'X');
+  return close == std::string::npos || close + 2 >= stat.size() ||
+         (stat[close + 2] != 'Z' && stat[close + 2] != 'X');
 }
 
 std::string Canonical(const std::string& path) { return std::filesystem::canonical(path).string(); }
@@ -226,29 +230,37 @@ class ServiceTest : public CliTest {
     units_ = Path("units");
     systemctl_log_ = Path("systemctl.log");
     active_marker_ = Path("active");
-    WriteTestFile(Path("systemctl"),
-                  "#!/bin/sh\n"
-                  "# Stand-in for systemctl: records its arguments; is-active answers per a marker file.\n"
-                  "echo \"$*\" >> '" + systemctl_log_ + "'\n"
-                  "if [ \"$1\" = is-active ]; then\n"
-                  "  [ -e '" + active_marker_ + "' ] && exit 0\n"
-                  "  exit 3\n"
-                  "fi\n"
-                  "exit 0\n");
+    WriteTestFile(
+        Path("systemctl"),
+        "#!/bin/sh\n"
+        "# Stand-in for systemctl: records its arguments; is-active answers per a marker file.\n"
+        "echo \"$*\" >> '" +
+            systemctl_log_ +
+            "'\n"
+            "if [ \"$1\" = is-active ]; then\n"
+            "  [ -e '" +
+            active_marker_ +
+            "' ] && exit 0\n"
+            "  exit 3\n"
+            "fi\n"
+            "exit 0\n");
     std::filesystem::permissions(Path("systemctl"), std::filesystem::perms::owner_all);
   }
 
   void TearDown() override {
     for (bool server : {false, true}) {
-      auto stop = server ? S({"service", "--instance", "*", "--stop"}) : T({"service", "--instance", "*", "--stop"});
+      auto stop = server ? S({"service", "--instance", "*", "--stop"})
+                         : T({"service", "--instance", "*", "--stop"});
       EXPECT_EQ(stop.exit_code, 0) << stop.out << stop.err;
-      auto status =
-          server ? S({"service", "--instance", "*", "--status"}) : T({"service", "--instance", "*", "--status"});
+      auto status = server ? S({"service", "--instance", "*", "--status"})
+                           : T({"service", "--instance", "*", "--status"});
       for (const auto& line : status.OutLines()) {
-        EXPECT_THAT(line, AnyOf(EndsWith("is stopped."), StartsWith("There are no "))) << "left running";
+        EXPECT_THAT(line, AnyOf(EndsWith("is stopped."), StartsWith("There are no ")))
+            << "left running";
       }
     }
-    for (int pid : started_pids_) EXPECT_FALSE(ProcessAlive(pid)) << "pid " << pid << " is still running";
+    for (int pid : started_pids_)
+      EXPECT_FALSE(ProcessAlive(pid)) << "pid " << pid << " is still running";
   }
 
   ProcessOptions Env() const {
@@ -260,7 +272,9 @@ class ServiceTest : public CliTest {
   }
   ProcessResult T(std::vector<std::string> args) { return Tentacle(std::move(args), Env()); }
   ProcessResult S(std::vector<std::string> args) { return Server(std::move(args), Env()); }
-  ProcessResult MustT(std::vector<std::string> args) { return MustTentacle(std::move(args), Env()); }
+  ProcessResult MustT(std::vector<std::string> args) {
+    return MustTentacle(std::move(args), Env());
+  }
   ProcessResult MustS(std::vector<std::string> args) { return MustServer(std::move(args), Env()); }
 
   // A Tentacle instance with a certificate listening on 127.0.0.1:port,
@@ -269,7 +283,8 @@ class ServiceTest : public CliTest {
     MustT({"create-instance", "--instance", name});
     MustT({"new-certificate", "--instance", name});
     const int port = FreePort();
-    std::vector<std::string> args = {"configure", "--instance", name, "--listenIpAddress", "127.0.0.1", "--port",
+    std::vector<std::string> args = {"configure",         "--instance", name,
+                                     "--listenIpAddress", "127.0.0.1",  "--port",
                                      std::to_string(port)};
     for (const auto& t : trust) args.push_back("--trust=" + t);
     MustT(args);
@@ -328,11 +343,13 @@ void LifeCycle(const std::function<ProcessResult(std::vector<std::string>)>& run
 
   auto status = run({"service", "--instance", instance, "--status"});
   EXPECT_EQ(status.exit_code, 0);
-  EXPECT_THAT(status.OutLines(), ElementsAre(who + " is running (pid " + std::to_string(pid) + ")."));
+  EXPECT_THAT(status.OutLines(),
+              ElementsAre(who + " is running (pid " + std::to_string(pid) + ")."));
 
   auto again = run({"service", "--instance", instance, "--start"});
   EXPECT_EQ(again.exit_code, 0);
-  EXPECT_THAT(again.OutLines(), ElementsAre(who + " is already running (pid " + std::to_string(pid) + ")."));
+  EXPECT_THAT(again.OutLines(),
+              ElementsAre(who + " is already running (pid " + std::to_string(pid) + ")."));
 
   auto restart = run({"service", "--instance", instance, "--restart"});
   ASSERT_EQ(restart.exit_code, 0) << restart.out << restart.err;
@@ -365,7 +382,8 @@ void LifeCycle(const std::function<ProcessResult(std::vector<std::string>)>& run
   ASSERT_EQ(from_stopped.OutLines().size(), 2u) << from_stopped.out;
   EXPECT_EQ(from_stopped.OutLines()[0], who + " is not running.");
   pids->push_back(PidIn(from_stopped.OutLines()[1]));
-  EXPECT_EQ(run({"service", "--instance", instance, "--stop"}).OutLines(), std::vector<std::string>{who + " has stopped."});
+  EXPECT_EQ(run({"service", "--instance", instance, "--stop"}).OutLines(),
+            std::vector<std::string>{who + " has stopped."});
 }
 
 TEST_F(ServiceTest, TentacleStartStatusRestartStop) {
@@ -377,8 +395,8 @@ TEST_F(ServiceTest, TentacleStartStatusRestartStop) {
 
 TEST_F(ServiceTest, ServerStartStatusRestartStopWithoutTargets) {
   MustS({"create-instance", "--instance", "OctopusServer"});
-  LifeCycle([this](std::vector<std::string> a) { return S(std::move(a)); }, "Octopus Server", "OctopusServer",
-            &started_pids_);
+  LifeCycle([this](std::vector<std::string> a) { return S(std::move(a)); }, "Octopus Server",
+            "OctopusServer", &started_pids_);
   EXPECT_FALSE(std::filesystem::exists(Home("OctopusServer", "OctopusServer") + "/service.pid"));
   EXPECT_FALSE(std::filesystem::exists(Home("OctopusServer", "OctopusServer") + "/service.sock"));
 }
@@ -394,19 +412,23 @@ TEST_F(ServiceTest, StartedServicesLogToTheirFiles) {
   const std::string tlog = ReadTestFile(Home("Tentacle", "Tentacle") + "/Logs/OctopusTentacle.txt");
   EXPECT_THAT(tlog, HasSubstr("Tentacle version "));
   EXPECT_THAT(tlog, HasSubstr("instance 'Tentacle', certificate " + tp + "\n"));
-  EXPECT_THAT(tlog, HasSubstr("Agent will trust Octopus Servers with the thumbprint: " + kA + "\n"));
+  EXPECT_THAT(tlog,
+              HasSubstr("Agent will trust Octopus Servers with the thumbprint: " + kA + "\n"));
   EXPECT_THAT(tlog, HasSubstr("Agent listening on: 127.0.0.1:" + std::to_string(port) + "\n"));
   EXPECT_THAT(tlog, HasSubstr("The agent has stopped.\n"));
-  const std::string slog = ReadTestFile(Home("OctopusServer", "OctopusServer") + "/Logs/OctopusServer.txt");
+  const std::string slog =
+      ReadTestFile(Home("OctopusServer", "OctopusServer") + "/Logs/OctopusServer.txt");
   EXPECT_THAT(slog, HasSubstr(std::string(kCheckingMasterKey) + "\n"));
-  EXPECT_THAT(slog, HasSubstr("The Octopus Server is using the certificate with thumbprint: " + ServerThumbprint()));
+  EXPECT_THAT(slog, HasSubstr("The Octopus Server is using the certificate with thumbprint: " +
+                              ServerThumbprint()));
   EXPECT_THAT(slog, HasSubstr("The Octopus Server has stopped.\n"));
 }
 
 TEST_F(ServiceTest, EveryInstanceWithStar) {
   MakeTentacle("Alpha");
   MakeTentacle("Beta", {kA});
-  const std::string a = "The Tentacle service for instance 'Alpha'", b = "The Tentacle service for instance 'Beta'";
+  const std::string a = "The Tentacle service for instance 'Alpha'",
+                    b = "The Tentacle service for instance 'Beta'";
 
   auto start = T({"service", "--instance", "*", "--start"});
   ASSERT_EQ(start.exit_code, 0) << start.out << start.err;
@@ -426,7 +448,8 @@ TEST_F(ServiceTest, EveryInstanceWithStar) {
   MustT({"service", "--instance", "Alpha", "--stop"});
   auto mixed = T({"service", "--instance", "*", "--status"});
   EXPECT_EQ(mixed.exit_code, kExitStopped);
-  EXPECT_THAT(mixed.OutLines(), ElementsAre(a + " is stopped.", b + " is running (pid " + std::to_string(pb) + ")."));
+  EXPECT_THAT(mixed.OutLines(),
+              ElementsAre(a + " is stopped.", b + " is running (pid " + std::to_string(pb) + ")."));
 
   auto stop = T({"service", "--instance", "*", "--stop"});
   EXPECT_EQ(stop.exit_code, 0);
@@ -453,10 +476,13 @@ TEST_F(ServiceTest, StarWithOneBrokenInstanceStartsTheOthers) {
   auto r = T({"service", "--instance", "*", "--start"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.err,
-            "Error: the Tentacle service for instance 'NoCert' could not start: the Tentacle instance 'NoCert' has "
+            "Error: the Tentacle service for instance 'NoCert' could not start: the Tentacle "
+            "instance 'NoCert' has "
             "no certificate yet\n");
   ASSERT_EQ(r.OutLines().size(), 1u) << r.out;
-  EXPECT_THAT(r.OutLines()[0], MatchesRegex("The Tentacle service for instance 'Good' has started \\(pid [0-9]+\\)\\."));
+  EXPECT_THAT(
+      r.OutLines()[0],
+      MatchesRegex("The Tentacle service for instance 'Good' has started \\(pid [0-9]+\\)\\."));
   Started(r);
 }
 
@@ -482,14 +508,15 @@ TEST_F(ServiceTest, TentacleStartFailuresSayWhy) {
     auto r = T({"service", "--instance", "X", "--start"});
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_EQ(r.out, "");
-    EXPECT_EQ(r.err, who + "cannot listen on 127.0.0.1:" + std::to_string(busy.port()) + ": Address already in use\n");
+    EXPECT_EQ(r.err, who + "cannot listen on 127.0.0.1:" + std::to_string(busy.port()) +
+                         ": Address already in use\n");
     EXPECT_EQ(T({"service", "--instance", "X", "--status"}).exit_code, kExitStopped);
     EXPECT_FALSE(std::filesystem::exists(Home("Tentacle", "X") + "/service.pid"));
     EXPECT_EQ(HashFile(TentacleConfig("X")), config);
     // The service's own log says so too.
     EXPECT_THAT(ReadTestFile(Home("Tentacle", "X") + "/Logs/OctopusTentacle.txt"),
-                HasSubstr("The agent could not start: cannot listen on 127.0.0.1:" + std::to_string(busy.port()) +
-                          ": Address already in use"));
+                HasSubstr("The agent could not start: cannot listen on 127.0.0.1:" +
+                          std::to_string(busy.port()) + ": Address already in use"));
   }
   // Once the port is free it starts.
   Started(MustT({"service", "--instance", "X", "--start"}));
@@ -501,7 +528,8 @@ TEST_F(ServiceTest, TentacleStartFailuresSayWhy) {
   EXPECT_EQ(bare.exit_code, 1);
   EXPECT_EQ(bare.out, "");
   EXPECT_EQ(bare.err,
-            "Error: the Tentacle service for instance 'Bare' could not start: the Tentacle instance 'Bare' has no "
+            "Error: the Tentacle service for instance 'Bare' could not start: the Tentacle "
+            "instance 'Bare' has no "
             "certificate yet\n");
 
   // The machine key is gone.
@@ -509,17 +537,20 @@ TEST_F(ServiceTest, TentacleStartFailuresSayWhy) {
   auto nokey = T({"service", "--instance", "X", "--start"});
   EXPECT_EQ(nokey.exit_code, 1);
   EXPECT_EQ(nokey.out, "");
-  EXPECT_EQ(nokey.err, who + "the Tentacle machine key file " + TentacleKey("X") +
-                           " is missing; without it the stored certificate cannot be decrypted (restore the file "
-                           "from a backup, or import a certificate into a new instance)\n");
+  EXPECT_EQ(
+      nokey.err,
+      who + "the Tentacle machine key file " + TentacleKey("X") +
+          " is missing; without it the stored certificate cannot be decrypted (restore the file "
+          "from a backup, or import a certificate into a new instance)\n");
   EXPECT_FALSE(std::filesystem::exists(TentacleKey("X")));  // never silently regenerated
 
   // An instance that does not exist.
   auto none = T({"service", "--instance", "Nope", "--start"});
   EXPECT_EQ(none.exit_code, 1);
-  EXPECT_EQ(none.err,
-            "Error: there is no Tentacle instance named 'Nope' (see list-instances; create one with "
-            "create-instance)\n");
+  EXPECT_EQ(
+      none.err,
+      "Error: there is no Tentacle instance named 'Nope' (see list-instances; create one with "
+      "create-instance)\n");
 }
 
 TEST_F(ServiceTest, ServerWithoutMasterKeyDoesNotStart) {
@@ -528,10 +559,14 @@ TEST_F(ServiceTest, ServerWithoutMasterKeyDoesNotStart) {
   auto r = S({"service", "--start"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.out, "");
-  EXPECT_EQ(r.err, "Error: the Octopus Server service for instance 'OctopusServer' could not start: the Octopus "
-                   "Master Key file " + ServerKey() +
-                       " is missing; without it the stored certificate cannot be decrypted (restore the file from a "
-                       "backup, or import a certificate into a new instance)\n");
+  EXPECT_EQ(
+      r.err,
+      "Error: the Octopus Server service for instance 'OctopusServer' could not start: the Octopus "
+      "Master Key file " +
+          ServerKey() +
+          " is missing; without it the stored certificate cannot be decrypted (restore the file "
+          "from a "
+          "backup, or import a certificate into a new instance)\n");
   EXPECT_EQ(S({"service", "--status"}).exit_code, kExitStopped);
 }
 
@@ -542,17 +577,20 @@ TEST_F(ServiceTest, ServerWithoutMasterKeyDoesNotStart) {
 std::vector<std::string> LogMessages(const std::string& path) {
   std::vector<std::string> out;
   std::regex prefix(R"(^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} [a-z]+ +)");
-  for (const auto& line : SplitLines(ReadTestFile(path))) out.push_back(std::regex_replace(line, prefix, ""));
+  for (const auto& line : SplitLines(ReadTestFile(path)))
+    out.push_back(std::regex_replace(line, prefix, ""));
   return out;
 }
 
 TEST_F(ServiceTest, TentacleAgentInTheForeground) {
   const int port = MakeTentacle("Fg", {kA, kB});
   const std::string tp = TentacleThumbprint("Fg");
-  Background agent({TentacleBin(), "agent", "--instance", "Fg"}, {{"OCTOPUS_CONFIG_ROOT", root()}}, Path("agent.err"));
+  Background agent({TentacleBin(), "agent", "--instance", "Fg"}, {{"OCTOPUS_CONFIG_ROOT", root()}},
+                   Path("agent.err"));
   auto lines = agent.ReadLines(4);
   ASSERT_EQ(lines.size(), 4u) << ::testing::PrintToString(lines) << ReadTestFile(Path("agent.err"));
-  EXPECT_THAT(lines[0], MatchesRegex("Tentacle version [0-9.]+ starting, instance 'Fg', certificate " + tp));
+  EXPECT_THAT(lines[0],
+              MatchesRegex("Tentacle version [0-9.]+ starting, instance 'Fg', certificate " + tp));
   EXPECT_EQ(lines[1], "Agent will trust Octopus Servers with the thumbprint: " + kA);
   EXPECT_EQ(lines[2], "Agent will trust Octopus Servers with the thumbprint: " + kB);
   EXPECT_EQ(lines[3], "Agent listening on: 127.0.0.1:" + std::to_string(port));
@@ -561,15 +599,18 @@ TEST_F(ServiceTest, TentacleAgentInTheForeground) {
   // after the "listening" line, so allow it a moment.
   const std::string who = "The Tentacle service for instance 'Fg'";
   const std::string pid_file = Home("Tentacle", "Fg") + "/service.pid";
-  for (int i = 0; i < 250 && !std::filesystem::exists(pid_file); ++i) std::this_thread::sleep_for(milliseconds(20));
+  for (int i = 0; i < 250 && !std::filesystem::exists(pid_file); ++i)
+    std::this_thread::sleep_for(milliseconds(20));
   auto status = T({"service", "--instance", "Fg", "--status"});
   EXPECT_EQ(status.exit_code, 0);
-  EXPECT_THAT(status.OutLines(), ElementsAre(who + " is running (pid " + std::to_string(agent.pid()) + ")."));
+  EXPECT_THAT(status.OutLines(),
+              ElementsAre(who + " is running (pid " + std::to_string(agent.pid()) + ")."));
   EXPECT_THAT(T({"service", "--instance", "Fg", "--start"}).OutLines(),
               ElementsAre(who + " is already running (pid " + std::to_string(agent.pid()) + ")."));
 
   EXPECT_EQ(agent.Signal(SIGTERM), 0);
-  EXPECT_THAT(agent.RestOfOutput(), ElementsAre("Stopping (signal 15)...", "The agent has stopped."));
+  EXPECT_THAT(agent.RestOfOutput(),
+              ElementsAre("Stopping (signal 15)...", "The agent has stopped."));
   EXPECT_EQ(ReadTestFile(Path("agent.err")), "");
   EXPECT_FALSE(std::filesystem::exists(Home("Tentacle", "Fg") + "/service.pid"));
   EXPECT_EQ(T({"service", "--instance", "Fg", "--status"}).exit_code, kExitStopped);
@@ -581,14 +622,16 @@ TEST_F(ServiceTest, TentacleAgentInTheForeground) {
 
 TEST_F(ServiceTest, TentacleRunWithoutTrustAndSigint) {
   const int port = MakeTentacle("Lonely");
-  Background agent({TentacleBin(), "run", "--instance=Lonely"}, {{"OCTOPUS_CONFIG_ROOT", root()}}, Path("agent.err"));
+  Background agent({TentacleBin(), "run", "--instance=Lonely"}, {{"OCTOPUS_CONFIG_ROOT", root()}},
+                   Path("agent.err"));
   auto lines = agent.ReadLines(3);
   ASSERT_EQ(lines.size(), 3u) << ::testing::PrintToString(lines) << ReadTestFile(Path("agent.err"));
   EXPECT_THAT(lines[0], StartsWith("Tentacle version "));
   EXPECT_EQ(lines[1], "The agent is not configured to trust any Octopus Servers.");
   EXPECT_EQ(lines[2], "Agent listening on: 127.0.0.1:" + std::to_string(port));
   EXPECT_EQ(agent.Signal(SIGINT), 0);
-  EXPECT_THAT(agent.RestOfOutput(), ElementsAre("Stopping (signal 2)...", "The agent has stopped."));
+  EXPECT_THAT(agent.RestOfOutput(),
+              ElementsAre("Stopping (signal 2)...", "The agent has stopped."));
   lines.insert(lines.end(), {"Stopping (signal 2)...", "The agent has stopped."});
   EXPECT_EQ(LogMessages(Home("Tentacle", "Lonely") + "/Logs/OctopusTentacle.txt"), lines);
 }
@@ -597,10 +640,11 @@ TEST_F(ServiceTest, TentacleAgentInTheForegroundPortInUse) {
   PortHolder busy;
   MakeTentacle("Busy");
   MustT({"configure", "--instance", "Busy", "--port", std::to_string(busy.port())});
-  Background agent({TentacleBin(), "agent", "--instance", "Busy"}, {{"OCTOPUS_CONFIG_ROOT", root()}},
-                   Path("agent.err"));
+  Background agent({TentacleBin(), "agent", "--instance", "Busy"},
+                   {{"OCTOPUS_CONFIG_ROOT", root()}}, Path("agent.err"));
   EXPECT_EQ(agent.Wait(), 1);
-  const std::string reason = "cannot listen on 127.0.0.1:" + std::to_string(busy.port()) + ": Address already in use";
+  const std::string reason =
+      "cannot listen on 127.0.0.1:" + std::to_string(busy.port()) + ": Address already in use";
   auto out = agent.RestOfOutput();
   ASSERT_FALSE(out.empty());
   EXPECT_EQ(out.back(), "The agent could not start: " + reason);
@@ -614,16 +658,19 @@ TEST_F(ServiceTest, ServerRunInTheForeground) {
   Background server({ServerBin(), "run", "--instance", "Fg", "--health-check-interval", "0"},
                     {{"OCTOPUS_CONFIG_ROOT", root()}}, Path("server.err"));
   auto lines = server.ReadLines(4);
-  ASSERT_EQ(lines.size(), 4u) << ::testing::PrintToString(lines) << ReadTestFile(Path("server.err"));
+  ASSERT_EQ(lines.size(), 4u) << ::testing::PrintToString(lines)
+                              << ReadTestFile(Path("server.err"));
   EXPECT_EQ(lines[0], kCheckingMasterKey);
   EXPECT_THAT(lines[1], MatchesRegex("Octopus Server version [0-9.]+ started, instance 'Fg'"));
   EXPECT_EQ(lines[2], "The Octopus Server is using the certificate with thumbprint: " + tp);
-  EXPECT_EQ(lines[3], "Health checks run every 0 seconds; control socket " + home + "/service.sock");
+  EXPECT_EQ(lines[3],
+            "Health checks run every 0 seconds; control socket " + home + "/service.sock");
   auto hc = S({"health-check", "--instance", "Fg"});
   EXPECT_EQ(hc.exit_code, 0);
   EXPECT_EQ(hc.out, "There are no deployment targets to check.\n");
   EXPECT_EQ(server.Signal(SIGTERM), 0);
-  EXPECT_THAT(server.RestOfOutput(), ElementsAre("Stopping (signal 15)...", "The Octopus Server has stopped."));
+  EXPECT_THAT(server.RestOfOutput(),
+              ElementsAre("Stopping (signal 15)...", "The Octopus Server has stopped."));
   EXPECT_EQ(ReadTestFile(Path("server.err")), "");
   EXPECT_FALSE(std::filesystem::exists(home + "/service.sock"));
   EXPECT_FALSE(std::filesystem::exists(home + "/service.pid"));
@@ -638,33 +685,48 @@ TEST_F(ServiceTest, HealthCheckThroughTheRunningServer) {
   MustS({"create-instance"});
   const int port = MakeTentacle("Tentacle", {ServerThumbprint()});
   const std::string address = "https://127.0.0.1:" + std::to_string(port);
-  MustS({"add-target", "--name", "web", "--address", address, "--thumbprint", TentacleThumbprint()});
+  MustS(
+      {"add-target", "--name", "web", "--address", address, "--thumbprint", TentacleThumbprint()});
 
   auto not_running = S({"health-check"});
   EXPECT_EQ(not_running.exit_code, kExitStopped);
   EXPECT_EQ(not_running.out, "");
   EXPECT_EQ(not_running.err,
-            "Error: the Octopus Server service for instance 'OctopusServer' is not running; start it with: "
+            "Error: the Octopus Server service for instance 'OctopusServer' is not running; start "
+            "it with: "
             "Octopus.Server service --instance OctopusServer --start\n");
 
   Started(MustS({"service", "--start"}));
+  auto none_yet = S({"health-check", "--last"});
+  EXPECT_EQ(none_yet.exit_code, 0);
+  EXPECT_EQ(none_yet.out, "No health check has run yet.\n");
   auto down = S({"health-check"});
   EXPECT_EQ(down.exit_code, 1);
   EXPECT_THAT(down.OutLines(),
               ElementsAre("web (" + address + "): unhealthy: The Tentacle at " + address +
-                          " refused the connection (No connection could be made because the target machine actively "
+                          " refused the connection (No connection could be made because the target "
+                          "machine actively "
                           "refused it): is the Tentacle running and listening on that port?"));
 
   Started(MustT({"service", "--start"}));
   auto up = S({"health-check"});
   EXPECT_EQ(up.exit_code, 0) << up.out << up.err;
   EXPECT_THAT(up.OutLines(), ElementsAre("web (" + address + "): healthy"));
-  auto json = nlohmann::json::parse(MustS({"health-check", "--name", "web", "--format", "json"}).out);
+  auto json =
+      nlohmann::json::parse(MustS({"health-check", "--name", "web", "--format", "json"}).out);
   ASSERT_EQ(json.size(), 1u);
   EXPECT_EQ(json[0]["Name"], "web");
   EXPECT_EQ(json[0]["Healthy"], true);
   EXPECT_EQ(json[0]["Reason"], "");
   EXPECT_THAT(json[0]["TentacleVersion"].get<std::string>(), MatchesRegex("[0-9.]+"));
+
+  // --last shows the kept results without checking again.
+  auto last = S({"health-check", "--last"});
+  EXPECT_EQ(last.exit_code, 0);
+  EXPECT_THAT(
+      last.OutLines(),
+      ElementsAre(MatchesRegex("web \\(" + std::regex_replace(address, std::regex("[.]"), "\\.") +
+                               "\\): healthy \\(checked [0-9-]+T[0-9:]+Z\\)")));
 
   auto unknown = S({"health-check", "--name", "nope"});
   EXPECT_EQ(unknown.exit_code, 1);
@@ -677,9 +739,11 @@ TEST_F(ServiceTest, HealthCheckThroughTheRunningServer) {
 TEST_F(ServiceTest, UsageErrorsExitTwo) {
   MakeTentacle("Tentacle");
   const std::string one_action =
-      "Error: service needs exactly one of --start, --stop, --restart, --status, --install, --uninstall, "
+      "Error: service needs exactly one of --start, --stop, --restart, --status, --install, "
+      "--uninstall, "
       "--reconfigure";
-  const std::string star_only = "Error: --instance * works with --start, --stop, --restart and --status only";
+  const std::string star_only =
+      "Error: --instance * works with --start, --stop, --restart and --status only";
   struct Case {
     std::vector<std::string> args;
     std::string first_error_line;
@@ -692,9 +756,11 @@ TEST_F(ServiceTest, UsageErrorsExitTwo) {
       {{"service", "--instance", "*", "--install"}, star_only},
       {{"service", "--instance", "*", "--uninstall"}, star_only},
       {{"service", "--instance", "*", "--reconfigure"}, star_only},
-      {{"service", "--start", "--timeout", "0"}, "Error: --timeout: Value 0 not in range 1 to 3600"},
+      {{"service", "--start", "--timeout", "0"},
+       "Error: --timeout: Value 0 not in range 1 to 3600"},
       {{"service", "--start", "--instance", "bad/name"},
-       "Error: --instance: the instance name 'bad/name' may hold only letters, digits, spaces, '.', '_' and '-'"},
+       "Error: --instance: the instance name 'bad/name' may hold only letters, digits, spaces, "
+       "'.', '_' and '-'"},
   };
   for (const auto& c : cases) {
     for (bool server : {false, true}) {
@@ -713,15 +779,20 @@ TEST_F(ServiceTest, UsageErrorsExitTwo) {
 // ---------------------------------------------------------------------------
 // systemd units, against the stand-in systemctl.
 
-std::string ExpectedUnit(const std::string& description, const std::string& exe, const std::string& args) {
+std::string ExpectedUnit(const std::string& description, const std::string& exe,
+                         const std::string& args) {
   return "[Unit]\n"
-         "Description=" + description + "\n"
+         "Description=" +
+         description +
+         "\n"
          "After=network-online.target\n"
          "Wants=network-online.target\n"
          "\n"
          "[Service]\n"
          "Type=simple\n"
-         "ExecStart=\"" + exe + "\" run " + args + "\n"
+         "ExecStart=\"" +
+         exe + "\" run " + args +
+         "\n"
          "Restart=always\n"
          "RestartSec=5\n"
          "TimeoutStopSec=30\n"
@@ -733,8 +804,8 @@ std::string ExpectedUnit(const std::string& description, const std::string& exe,
 
 // systemd-analyze verify accepts the unit file (no output, exit 0).
 void ExpectSystemdAccepts(const std::string& unit_file) {
-  ASSERT_TRUE(HaveProgram("systemd-analyze"))
-      << "systemd-analyze is not installed: the systemd unit tests need it (Debian package 'systemd')";
+  ASSERT_TRUE(HaveProgram("systemd-analyze")) << "systemd-analyze is not installed: the systemd "
+                                                 "unit tests need it (Debian package 'systemd')";
   auto r = RunProcess({"systemd-analyze", "verify", "--man=no", unit_file});
   EXPECT_EQ(r.exit_code, 0) << unit_file << "\n" << r.out << r.err;
   EXPECT_EQ(r.out + r.err, "") << unit_file;
@@ -747,8 +818,8 @@ TEST_F(ServiceTest, TentacleSystemdUnitLifeCycle) {
   auto install = T({"service", "--instance", "Web", "--install"});
   ASSERT_EQ(install.exit_code, 0) << install.out << install.err;
   EXPECT_THAT(install.OutLines(), ElementsAre("Installed the systemd unit " + file));
-  EXPECT_EQ(ReadTestFile(file),
-            ExpectedUnit("Octopus Tentacle (instance Web)", Canonical(TentacleBin()), "\"--instance=Web\""));
+  EXPECT_EQ(ReadTestFile(file), ExpectedUnit("Octopus Tentacle (instance Web)",
+                                             Canonical(TentacleBin()), "\"--instance=Web\""));
   EXPECT_THAT(SystemctlCalls(), ElementsAre("daemon-reload", "enable " + unit));
   ExpectSystemdAccepts(file);
 
@@ -761,10 +832,12 @@ TEST_F(ServiceTest, TentacleSystemdUnitLifeCycle) {
   auto status = T({"service", "--instance", "Web", "--status"});
   EXPECT_EQ(status.exit_code, 0);
   EXPECT_THAT(status.OutLines(),
-              ElementsAre("The Tentacle service for instance 'Web' (systemd unit " + unit + ") is running."));
+              ElementsAre("The Tentacle service for instance 'Web' (systemd unit " + unit +
+                          ") is running."));
   auto restart = T({"service", "--instance", "Web", "--restart"});
   EXPECT_EQ(restart.exit_code, 0);
-  EXPECT_THAT(restart.OutLines(), ElementsAre("Service stopped: " + unit, "Service started: " + unit));
+  EXPECT_THAT(restart.OutLines(),
+              ElementsAre("Service stopped: " + unit, "Service started: " + unit));
   auto stop = T({"service", "--instance", "Web", "--stop"});
   EXPECT_EQ(stop.exit_code, 0);
   EXPECT_THAT(stop.OutLines(), ElementsAre("Service stopped: " + unit));
@@ -772,9 +845,11 @@ TEST_F(ServiceTest, TentacleSystemdUnitLifeCycle) {
   auto stopped = T({"service", "--instance", "Web", "--status"});
   EXPECT_EQ(stopped.exit_code, kExitStopped);
   EXPECT_THAT(stopped.OutLines(),
-              ElementsAre("The Tentacle service for instance 'Web' (systemd unit " + unit + ") is stopped."));
-  EXPECT_THAT(SystemctlCalls(), ElementsAre("start " + unit, "is-active --quiet " + unit, "stop " + unit,
-                                            "start " + unit, "stop " + unit, "is-active --quiet " + unit));
+              ElementsAre("The Tentacle service for instance 'Web' (systemd unit " + unit +
+                          ") is stopped."));
+  EXPECT_THAT(SystemctlCalls(),
+              ElementsAre("start " + unit, "is-active --quiet " + unit, "stop " + unit,
+                          "start " + unit, "stop " + unit, "is-active --quiet " + unit));
   // The built-in supervisor started nothing.
   EXPECT_FALSE(std::filesystem::exists(Home("Tentacle", "Web") + "/service.pid"));
 
@@ -785,9 +860,10 @@ TEST_F(ServiceTest, TentacleSystemdUnitLifeCycle) {
   auto reconf = T({"service", "--instance", "Web", "--reconfigure"});
   EXPECT_EQ(reconf.exit_code, 0) << reconf.err;
   EXPECT_THAT(reconf.OutLines(), ElementsAre("Updated the systemd unit " + file));
-  EXPECT_EQ(ReadTestFile(file),
-            ExpectedUnit("Octopus Tentacle (instance Web)", Canonical(TentacleBin()), "\"--instance=Web\""));
-  EXPECT_THAT(SystemctlCalls(), ElementsAre("daemon-reload", "is-active --quiet " + unit, "restart " + unit));
+  EXPECT_EQ(ReadTestFile(file), ExpectedUnit("Octopus Tentacle (instance Web)",
+                                             Canonical(TentacleBin()), "\"--instance=Web\""));
+  EXPECT_THAT(SystemctlCalls(),
+              ElementsAre("daemon-reload", "is-active --quiet " + unit, "restart " + unit));
   // ... and a stopped one is left stopped.
   ClearSystemctlCalls();
   SetActive(false);
@@ -811,7 +887,8 @@ TEST_F(ServiceTest, TentacleSystemdUnitLifeCycle) {
   auto builtin = T({"service", "--instance", "Web", "--start"});
   EXPECT_EQ(builtin.exit_code, 0) << builtin.err;
   EXPECT_THAT(builtin.OutLines(),
-              ElementsAre(MatchesRegex("The Tentacle service for instance 'Web' has started \\(pid [0-9]+\\)\\.")));
+              ElementsAre(MatchesRegex(
+                  "The Tentacle service for instance 'Web' has started \\(pid [0-9]+\\)\\.")));
   Started(builtin);
   EXPECT_TRUE(SystemctlCalls().empty());
 }
@@ -822,8 +899,8 @@ TEST_F(ServiceTest, ServerSystemdUnit) {
   auto install = S({"service", "--instance", "Main", "--install"});
   ASSERT_EQ(install.exit_code, 0) << install.out << install.err;
   EXPECT_THAT(install.OutLines(), ElementsAre("Installed the systemd unit " + file));
-  EXPECT_EQ(ReadTestFile(file),
-            ExpectedUnit("Octopus Server (instance Main)", Canonical(ServerBin()), "\"--instance=Main\""));
+  EXPECT_EQ(ReadTestFile(file), ExpectedUnit("Octopus Server (instance Main)",
+                                             Canonical(ServerBin()), "\"--instance=Main\""));
   EXPECT_THAT(SystemctlCalls(), ElementsAre("daemon-reload", "enable " + unit));
   ExpectSystemdAccepts(file);
 
@@ -835,20 +912,23 @@ TEST_F(ServiceTest, ServerSystemdUnit) {
   EXPECT_THAT(SystemctlCalls(), ElementsAre("daemon-reload"));
 
   ClearSystemctlCalls();
-  EXPECT_THAT(MustS({"service", "--instance", "Main", "--start"}).OutLines(), ElementsAre("Service started: " + unit));
-  EXPECT_THAT(MustS({"service", "--instance", "Main", "--stop"}).OutLines(), ElementsAre("Service stopped: " + unit));
+  EXPECT_THAT(MustS({"service", "--instance", "Main", "--start"}).OutLines(),
+              ElementsAre("Service started: " + unit));
+  EXPECT_THAT(MustS({"service", "--instance", "Main", "--stop"}).OutLines(),
+              ElementsAre("Service stopped: " + unit));
   EXPECT_THAT(MustS({"service", "--instance", "Main", "--uninstall"}).OutLines(),
               ElementsAre("Removed the systemd unit " + file));
-  EXPECT_THAT(SystemctlCalls(),
-              ElementsAre("start " + unit, "stop " + unit, "stop " + unit, "disable " + unit, "daemon-reload"));
+  EXPECT_THAT(SystemctlCalls(), ElementsAre("start " + unit, "stop " + unit, "stop " + unit,
+                                            "disable " + unit, "daemon-reload"));
 }
 
 TEST_F(ServiceTest, SystemdUnitWithConfigPath) {
   MustS({"create-instance", "--instance", "Main"});
   const std::string unit = "octopus-server-Main.service", file = units_ + "/" + unit;
   MustS({"service", "--instance", "Main", "--config", ServerConfig("Main"), "--install"});
-  EXPECT_EQ(ReadTestFile(file), ExpectedUnit("Octopus Server (instance Main)", Canonical(ServerBin()),
-                                             "\"--instance=Main\" \"--config=" + ServerConfig("Main") + "\""));
+  EXPECT_EQ(ReadTestFile(file),
+            ExpectedUnit("Octopus Server (instance Main)", Canonical(ServerBin()),
+                         "\"--instance=Main\" \"--config=" + ServerConfig("Main") + "\""));
   ExpectSystemdAccepts(file);
 }
 
@@ -859,8 +939,9 @@ TEST_F(ServiceTest, SystemdUnitNameIsEscaped) {
   ASSERT_EQ(install.exit_code, 0) << install.out << install.err;
   EXPECT_THAT(install.OutLines(), ElementsAre("Installed the systemd unit " + file));
   ASSERT_TRUE(std::filesystem::exists(file));
-  EXPECT_EQ(ReadTestFile(file), ExpectedUnit("Octopus Tentacle (instance My Tentacle)", Canonical(TentacleBin()),
-                                             "\"--instance=My Tentacle\""));
+  EXPECT_EQ(ReadTestFile(file),
+            ExpectedUnit("Octopus Tentacle (instance My Tentacle)", Canonical(TentacleBin()),
+                         "\"--instance=My Tentacle\""));
   EXPECT_THAT(SystemctlCalls(), ElementsAre("daemon-reload", "enable " + unit));
   ExpectSystemdAccepts(file);
   if (HaveProgram("systemd-escape")) {
@@ -906,38 +987,51 @@ TEST_F(ServiceTargets, AddListUpdateRemove) {
   EXPECT_EQ(empty.out, "There are no deployment targets.\n");
   EXPECT_EQ(MustS({"list-targets", "--format", "json"}).out, "[]\n");
 
-  auto add = MustS({"add-target", "--name", "web", "--address", "https://127.0.0.1:10933", "--thumbprint",
-                    " " + std::string(40, 'a') + " "});
-  EXPECT_THAT(add.OutLines(), ElementsAre("Added deployment target 'web' at https://127.0.0.1:10933 with thumbprint " +
-                                              kA + ".",
-                                          kTargetNextCheck));
-  MustS({"add-target", "--name", "db server", "--address", "https://db.example:10943/", "--thumbprint", kB});
+  auto add = MustS({"add-target", "--name", "web", "--address", "https://127.0.0.1:10933",
+                    "--thumbprint", " " + std::string(40, 'a') + " "});
+  EXPECT_THAT(
+      add.OutLines(),
+      ElementsAre(
+          "Added deployment target 'web' at https://127.0.0.1:10933 with thumbprint " + kA + ".",
+          kTargetNextCheck));
+  MustS({"add-target", "--name", "db server", "--address", "https://db.example:10943/",
+         "--thumbprint", kB});
   EXPECT_THAT(MustS({"list-targets"}).OutLines(),
-              ElementsAre("web  https://127.0.0.1:10933  " + kA, "db server  https://db.example:10943/  " + kB));
+              ElementsAre("web  https://127.0.0.1:10933  " + kA,
+                          "db server  https://db.example:10943/  " + kB));
   auto json = nlohmann::json::parse(MustS({"list-targets", "--format=json"}).out);
-  EXPECT_EQ(json, nlohmann::json::parse(R"([{"Name":"web","Address":"https://127.0.0.1:10933","Thumbprint":")" + kA +
-                                        R"("},{"Name":"db server","Address":"https://db.example:10943/","Thumbprint":")" +
-                                        kB + R"("}])"));
+  EXPECT_EQ(json,
+            nlohmann::json::parse(
+                R"([{"Name":"web","Address":"https://127.0.0.1:10933","Thumbprint":")" + kA +
+                R"("},{"Name":"db server","Address":"https://db.example:10943/","Thumbprint":")" +
+                kB + R"("}])"));
   EXPECT_EQ(Targets(), json);
 
   auto tp = MustS({"update-target", "--name", "web", "--thumbprint", kB});
-  EXPECT_THAT(tp.OutLines(), ElementsAre("The thumbprint of deployment target 'web' is now " + kB + ".", kTargetNextCheck));
-  auto both = MustS({"update-target", "--name", "web", "--thumbprint", kA, "--address", "https://[::1]:10934"});
-  EXPECT_THAT(both.OutLines(), ElementsAre("The thumbprint of deployment target 'web' is now " + kA + ".",
-                                           "The address of deployment target 'web' is now https://[::1]:10934.",
-                                           kTargetNextCheck));
+  EXPECT_THAT(tp.OutLines(),
+              ElementsAre("The thumbprint of deployment target 'web' is now " + kB + ".",
+                          kTargetNextCheck));
+  auto both = MustS(
+      {"update-target", "--name", "web", "--thumbprint", kA, "--address", "https://[::1]:10934"});
+  EXPECT_THAT(both.OutLines(),
+              ElementsAre("The thumbprint of deployment target 'web' is now " + kA + ".",
+                          "The address of deployment target 'web' is now https://[::1]:10934.",
+                          kTargetNextCheck));
   EXPECT_THAT(MustS({"list-targets"}).OutLines(),
-              ElementsAre("web  https://[::1]:10934  " + kA, "db server  https://db.example:10943/  " + kB));
+              ElementsAre("web  https://[::1]:10934  " + kA,
+                          "db server  https://db.example:10943/  " + kB));
 
   auto rm = MustS({"remove-target", "--name", "web"});
   EXPECT_THAT(rm.OutLines(), ElementsAre("Removed deployment target 'web'."));
-  EXPECT_THAT(MustS({"list-targets"}).OutLines(), ElementsAre("db server  https://db.example:10943/  " + kB));
+  EXPECT_THAT(MustS({"list-targets"}).OutLines(),
+              ElementsAre("db server  https://db.example:10943/  " + kB));
   MustS({"remove-target", "--name", "db server"});
   EXPECT_EQ(MustS({"list-targets"}).out, "There are no deployment targets.\n");
 }
 
 TEST_F(ServiceTargets, ErrorsChangeNothing) {
-  MustS({"add-target", "--name", "web", "--address", "https://127.0.0.1:10933", "--thumbprint", kA});
+  MustS(
+      {"add-target", "--name", "web", "--address", "https://127.0.0.1:10933", "--thumbprint", kA});
   const std::string config = HashFile(ServerConfig());
   struct Case {
     std::vector<std::string> args;
@@ -959,35 +1053,45 @@ TEST_F(ServiceTargets, ErrorsChangeNothing) {
        "Error: --address: the address 'https://x:10933/path' must be https://HOST:PORT"},
       {{"add-target", "--name", "x", "--address", "https://x:10933", "--thumbprint", "1234"},
        2,
-       "Error: --thumbprint: the thumbprint '1234' has 4 hexadecimal characters; a thumbprint has exactly 40"},
-      {{"add-target", "--name", "x", "--address", "https://x:10933", "--thumbprint", std::string(40, 'G')},
+       "Error: --thumbprint: the thumbprint '1234' has 4 hexadecimal characters; a thumbprint has "
+       "exactly 40"},
+      {{"add-target", "--name", "x", "--address", "https://x:10933", "--thumbprint",
+        std::string(40, 'G')},
        2,
        "Error: --thumbprint: the thumbprint '" + std::string(40, 'G') +
            "' contains 'G', which is not a hexadecimal digit"},
       {{"add-target", "--name", "x", "--address", "https://x:10933"},
        2,
        "Error: add-target needs --address and --thumbprint"},
-      {{"add-target", "--address", "https://x:10933", "--thumbprint", kA}, 2, "Error: --name is required"},
+      {{"add-target", "--address", "https://x:10933", "--thumbprint", kA},
+       2,
+       "Error: --name is required"},
       {{"add-target", "--name", "", "--address", "https://x:10933", "--thumbprint", kA},
        2,
        "Error: --name: the target name is empty"},
       {{"add-target", "--name", "web", "--address", "https://x:10933", "--thumbprint", kB},
        1,
        "Error: a deployment target named 'web' already exists"},
-      {{"update-target", "--name", "web"}, 2, "Error: update-target needs --thumbprint or --address"},
+      {{"update-target", "--name", "web"},
+       2,
+       "Error: update-target needs --thumbprint or --address"},
       {{"update-target", "--name", "web", "--address", "http://x"},
        2,
        "Error: --address: the address 'http://x' must be https://HOST:PORT"},
       {{"update-target", "--name", "web", "--thumbprint", "xyz"},
        2,
        "Error: --thumbprint: the thumbprint 'xyz' contains 'x', which is not a hexadecimal digit"},
-      {{"update-target", "--name", "nope", "--thumbprint", kB}, 1, "Error: there is no deployment target named 'nope'"},
+      {{"update-target", "--name", "nope", "--thumbprint", kB},
+       1,
+       "Error: there is no deployment target named 'nope'"},
       {{"remove-target", "--name", "nope"}, 1, "Error: there is no deployment target named 'nope'"},
       {{"remove-target", "--name", "WEB"}, 1, "Error: there is no deployment target named 'WEB'"},
       {{"list-targets", "--format", "xml"}, 2, "Error: --format: xml not in {text,json}"},
-      {{"add-target", "--instance", "Nope", "--name", "x", "--address", "https://x:1", "--thumbprint", kA},
+      {{"add-target", "--instance", "Nope", "--name", "x", "--address", "https://x:1",
+        "--thumbprint", kA},
        1,
-       "Error: there is no Octopus Server instance named 'Nope' (see list-instances; create one with "
+       "Error: there is no Octopus Server instance named 'Nope' (see list-instances; create one "
+       "with "
        "create-instance)"},
   };
   for (const auto& c : cases) {
@@ -1005,12 +1109,14 @@ TEST_F(ServiceTargets, DamagedTargetListIsReportedAndKept) {
   j["Octopus.Server.DeploymentTargets"] = nlohmann::json::array({{{"Name", "web"}}});
   WriteTestFile(ServerConfig(), j.dump(2));
   const std::string config = HashFile(ServerConfig());
-  const std::string error = "Error: " + ServerConfig() +
-                            ": every entry of \"Octopus.Server.DeploymentTargets\" must have \"Name\", \"Address\" "
-                            "and \"Thumbprint\" strings";
+  const std::string error =
+      "Error: " + ServerConfig() +
+      ": every entry of \"Octopus.Server.DeploymentTargets\" must have \"Name\", \"Address\" "
+      "and \"Thumbprint\" strings";
   for (std::vector<std::string> args :
        {std::vector<std::string>{"list-targets"},
-        std::vector<std::string>{"add-target", "--name", "x", "--address", "https://x:1", "--thumbprint", kA},
+        std::vector<std::string>{"add-target", "--name", "x", "--address", "https://x:1",
+                                 "--thumbprint", kA},
         std::vector<std::string>{"update-target", "--name", "web", "--thumbprint", kA},
         std::vector<std::string>{"remove-target", "--name", "web"}}) {
     auto r = S(args);
