@@ -4,7 +4,7 @@
 // real Server does after import-certificate), checks its deployment targets
 // periodically and on request, keeps the last result of each, and answers
 // the CLI on the control socket (control.h):
-//   {"Command":"status"}                    -> {"Thumbprint", "Pid", "StartedAt", "Targets"}
+//   {"Command":"status"}                    -> {"Thumbprint", "Pid", "StartedAt"}
 //   {"Command":"health-check","Names":[..]} -> {"Results":[HealthResult...]}
 //   {"Command":"last-results"}              -> {"Results":[...]}
 // Targets are read from the config file at each check, so add-target and

@@ -106,7 +106,13 @@ Result<int> StartService(const ServiceProcess& service, std::chrono::millisecond
     return PosixError("cannot open the log file " + service.log_file, e);
   }
   pid_t child = ::fork();
-  if (child < 0) return PosixError("fork", errno);
+  if (child < 0) {
+    int e = errno;
+    ::close(pipefd[0]);
+    ::close(pipefd[1]);
+    ::close(log);
+    return PosixError("fork", e);
+  }
   if (child == 0) {
     ::setsid();
     if (::fork() != 0) ::_exit(0);  // the grandchild is the service, reparented away from us

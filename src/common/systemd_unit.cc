@@ -88,15 +88,14 @@ Result<int> RunProgram(const std::vector<std::string>& argv) {
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     ::execvp(args[0], args.data());
-    std::fprintf(stderr, "cannot run %s: %s\n", args[0], std::strerror(errno));
-    ::_exit(127);
+    ::_exit(127);  // reported by the parent, as one line
   }
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR) return PosixError("waitpid", errno);
   }
   if (!WIFEXITED(status)) return Internal(argv[0] + " was killed by a signal");
-  if (WEXITSTATUS(status) == 127) return NotFound("cannot run " + argv[0]);
+  if (WEXITSTATUS(status) == 127) return NotFound("cannot run " + argv[0] + " (not found, or not executable)");
   return WEXITSTATUS(status);
 }
 

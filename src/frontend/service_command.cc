@@ -35,6 +35,11 @@ class ServiceRunner {
     if (o_.status) return Query();
     if (o_.stop) return Stop();
     if (o_.restart) {
+      if (Installed()) {
+        int rc = Systemctl("restart");
+        if (rc == kExitOk) std::cout << "Service restarted: " << UnitName(product_, inst_.name()) << std::endl;
+        return rc;
+      }
       int rc = Stop();
       return rc == kExitOk ? Start() : rc;
     }
@@ -111,12 +116,27 @@ class ServiceRunner {
 
   int Install() {
     const bool existed = Installed();
+    if (!existed) {
+      // From now on systemd runs the service: one started by the built-in
+      // supervisor would be left unmanaged, so it stops first.
+      if (auto pid = RunningPid(paths_.pid_file, exe_)) {
+        auto was = StopService(paths_.pid_file, exe_, std::chrono::seconds(o_.timeout_seconds));
+        if (!was.ok()) return Fail(was.status());
+        std::cout << "Stopped the service started by the built-in supervisor (pid " << *pid
+                  << "); systemd runs it from now on." << std::endl;
+      }
+    }
     if (Status st = MakeDirectories(UnitDirectory(), 0755); !st.ok()) return Fail(st);
     std::string unit = RenderUnit(product_, inst_.name(), exe_, o_.instance.config ? inst_.config_path() : "");
     if (Status st = WriteFileAtomic(unit_, unit, 0644); !st.ok()) return Fail(st);
+    int rc = SystemctlPlain({"daemon-reload"});
+    if (rc == kExitOk && !existed) rc = Systemctl("enable");
+    if (rc != kExitOk) {
+      if (!existed) (void)RemoveFile(unit_);  // no half-installed unit is left behind
+      return rc;
+    }
     std::cout << (existed ? "Updated the systemd unit " : "Installed the systemd unit ") << unit_ << std::endl;
-    if (int rc = SystemctlPlain({"daemon-reload"}); rc != kExitOk) return rc;
-    if (!existed) return Systemctl("enable");
+    if (!existed) return kExitOk;
     if (o_.reconfigure) {
       auto active = RunProgram({SystemctlProgram(), "is-active", "--quiet", UnitName(product_, inst_.name())});
       if (active.ok() && *active == 0) return Systemctl("restart");
@@ -164,10 +184,15 @@ int RunService(Product product, const ServiceOptions& o) {
     if (o.install || o.uninstall || o.reconfigure) {
       return UsageError("--instance * works with --start, --stop, --restart and --status only");
     }
+    if (o.instance.config) return UsageError("--config names one instance: it cannot go with --instance *");
     auto list = InstanceRegistry(product).List();
     if (!list.ok()) return Fail(list.status());
     for (const auto& r : *list) {
-      if (r.error.empty()) names.push_back(r.name);
+      if (r.error.empty()) {
+        names.push_back(r.name);
+      } else {
+        Warn("instance '" + r.name + "' is skipped: " + r.error);
+      }
     }
     if (names.empty()) {
       std::cout << "There are no " << Traits(product).display_name << " instances." << std::endl;
@@ -176,14 +201,14 @@ int RunService(Product product, const ServiceOptions& o) {
   } else {
     names.push_back(o.instance.instance);
   }
+  // A failure (1) outranks "stopped" (3), which outranks success.
+  auto rank = [](int rc) { return rc == kExitOk ? 0 : rc == kExitStopped ? 1 : 2; };
   int worst = kExitOk;
+  const bool all = o.instance.instance == "*";
   for (const auto& name : names) {
-    auto inst = Instance::Open(product, name, names.size() == 1 ? o.instance.config : std::nullopt);
-    if (!inst.ok()) {
-      worst = std::max(worst, Fail(inst.status()));
-      continue;
-    }
-    worst = std::max(worst, ServiceRunner(product, o, *inst).Run());
+    auto inst = Instance::Open(product, name, all ? std::nullopt : o.instance.config);
+    int rc = inst.ok() ? ServiceRunner(product, o, *inst).Run() : Fail(inst.status());
+    if (rank(rc) > rank(worst)) worst = rc;
   }
   return worst;
 }

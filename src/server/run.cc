@@ -37,6 +37,10 @@ int RunServer(const RunOptions& o) {
   auto inst = cli::OpenInstance(Product::kServer, o.instance);
   if (!inst.ok()) return StartupFailure(inst.status());
   const cli::ServicePaths paths = cli::PathsFor(*inst);
+  if (auto pid = RunningPid(paths.pid_file, SelfExecutable())) {
+    return StartupFailure(FailedPrecondition("the Octopus Server service for instance '" + inst->name() +
+                                             "' is already running (pid " + std::to_string(*pid) + ")"));
+  }
   auto log = MakeServiceLogger("server", paths.log_file, console);
   if (!log.ok()) return StartupFailure(log.status());
   (*log)->info("{}", cli::kCheckingMasterKey);
@@ -52,10 +56,14 @@ int RunServer(const RunOptions& o) {
   const std::string tp = Thumbprint(id->certificate.get());
   ServerService service(options, std::move(id).value(), *log);
   if (Status st = service.Start(); !st.ok()) return StartupFailure(st);
+  if (Status st = WritePidFile(paths.pid_file); !st.ok()) return StartupFailure(st);
   (*log)->info("Octopus Server version {} started, instance '{}'", ProjectVersion(), inst->name());
   (*log)->info("The Octopus Server is using the certificate with thumbprint: {}", tp);
-  (*log)->info("Health checks run every {} seconds; control socket {}", options.interval.count(), paths.socket);
-  if (Status st = WritePidFile(paths.pid_file); !st.ok()) return StartupFailure(st);
+  if (options.interval.count() > 0) {
+    (*log)->info("Health checks run every {} seconds; control socket {}", options.interval.count(), paths.socket);
+  } else {
+    (*log)->info("Periodic health checks are off; control socket {}", paths.socket);
+  }
   NotifyReady();
   int sig = cli::WaitForStopSignal();
   (*log)->info("Stopping (signal {})...", sig);

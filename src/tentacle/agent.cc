@@ -27,6 +27,10 @@ int RunAgent(const cli::InstanceOptions& o) {
   auto inst = cli::OpenInstance(Product::kTentacle, o);
   if (!inst.ok()) return StartupFailure(inst.status());
   const cli::ServicePaths paths = cli::PathsFor(*inst);
+  if (auto pid = RunningPid(paths.pid_file, SelfExecutable())) {
+    return StartupFailure(FailedPrecondition("the Tentacle service for instance '" + inst->name() +
+                                             "' is already running (pid " + std::to_string(*pid) + ")"));
+  }
   auto log = MakeServiceLogger("tentacle", paths.log_file, console);
   if (!log.ok()) return StartupFailure(log.status());
   auto id = cli::LoadIdentityForCommand(*inst);
@@ -50,17 +54,20 @@ int RunAgent(const cli::InstanceOptions& o) {
   options.port = *port;
   options.trusted_thumbprints = {trusted->begin(), trusted->end()};
   TentacleAgent agent(options, std::move(id).value(), *log);
-  if (*no_listen) {
-    (*log)->info("The agent is configured not to listen (--noListen); it has nothing to serve here.");
-  } else {
+  if (!*no_listen) {
     if (Status st = agent.Start(); !st.ok()) {
       (*log)->error("The agent could not start: {}", st.message());
       return StartupFailure(st);
     }
+  }
+  // The pid file comes before the announcement: whoever waits for the line can rely on it.
+  if (Status st = WritePidFile(paths.pid_file); !st.ok()) return StartupFailure(st);
+  if (*no_listen) {
+    (*log)->info("The agent is configured not to listen (--noListen); it has nothing to serve here.");
+  } else {
     const std::string where = ip->empty() ? "[::]" : (ip->find(':') != std::string::npos ? "[" + *ip + "]" : *ip);
     (*log)->info("Agent listening on: {}:{}", where, agent.port());
   }
-  if (Status st = WritePidFile(paths.pid_file); !st.ok()) return StartupFailure(st);
   NotifyReady();
   int sig = cli::WaitForStopSignal();
   (*log)->info("Stopping (signal {})...", sig);

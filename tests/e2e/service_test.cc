@@ -595,12 +595,15 @@ TEST_F(ServiceTest, TentacleAgentInTheForeground) {
   EXPECT_EQ(lines[2], "Agent will trust Octopus Servers with the thumbprint: " + kB);
   EXPECT_EQ(lines[3], "Agent listening on: 127.0.0.1:" + std::to_string(port));
 
-  // It keeps the pid file, so `service` sees it. The file is written just
-  // after the "listening" line, so allow it a moment.
+  // It keeps the pid file, written before the "listening" line, so `service` sees it.
   const std::string who = "The Tentacle service for instance 'Fg'";
   const std::string pid_file = Home("Tentacle", "Fg") + "/service.pid";
-  for (int i = 0; i < 250 && !std::filesystem::exists(pid_file); ++i)
-    std::this_thread::sleep_for(milliseconds(20));
+  EXPECT_TRUE(std::filesystem::exists(pid_file));
+  // A second agent for the same instance is refused.
+  auto second = T({"agent", "--instance", "Fg"});
+  EXPECT_EQ(second.exit_code, 1);
+  EXPECT_EQ(second.err, "Error: " + std::string("the Tentacle service for instance 'Fg' is already running (pid ") +
+                            std::to_string(agent.pid()) + ")\n");
   auto status = T({"service", "--instance", "Fg", "--status"});
   EXPECT_EQ(status.exit_code, 0);
   EXPECT_THAT(status.OutLines(),
@@ -664,7 +667,7 @@ TEST_F(ServiceTest, ServerRunInTheForeground) {
   EXPECT_THAT(lines[1], MatchesRegex("Octopus Server version [0-9.]+ started, instance 'Fg'"));
   EXPECT_EQ(lines[2], "The Octopus Server is using the certificate with thumbprint: " + tp);
   EXPECT_EQ(lines[3],
-            "Health checks run every 0 seconds; control socket " + home + "/service.sock");
+            "Periodic health checks are off; control socket " + home + "/service.sock");
   auto hc = S({"health-check", "--instance", "Fg"});
   EXPECT_EQ(hc.exit_code, 0);
   EXPECT_EQ(hc.out, "There are no deployment targets to check.\n");
@@ -836,8 +839,7 @@ TEST_F(ServiceTest, TentacleSystemdUnitLifeCycle) {
                           ") is running."));
   auto restart = T({"service", "--instance", "Web", "--restart"});
   EXPECT_EQ(restart.exit_code, 0);
-  EXPECT_THAT(restart.OutLines(),
-              ElementsAre("Service stopped: " + unit, "Service started: " + unit));
+  EXPECT_THAT(restart.OutLines(), ElementsAre("Service restarted: " + unit));
   auto stop = T({"service", "--instance", "Web", "--stop"});
   EXPECT_EQ(stop.exit_code, 0);
   EXPECT_THAT(stop.OutLines(), ElementsAre("Service stopped: " + unit));
@@ -848,8 +850,8 @@ TEST_F(ServiceTest, TentacleSystemdUnitLifeCycle) {
               ElementsAre("The Tentacle service for instance 'Web' (systemd unit " + unit +
                           ") is stopped."));
   EXPECT_THAT(SystemctlCalls(),
-              ElementsAre("start " + unit, "is-active --quiet " + unit, "stop " + unit,
-                          "start " + unit, "stop " + unit, "is-active --quiet " + unit));
+              ElementsAre("start " + unit, "is-active --quiet " + unit, "restart " + unit,
+                          "stop " + unit, "is-active --quiet " + unit));
   // The built-in supervisor started nothing.
   EXPECT_FALSE(std::filesystem::exists(Home("Tentacle", "Web") + "/service.pid"));
 
@@ -964,6 +966,36 @@ TEST_F(ServiceTest, SystemctlFailureIsReported) {
   EXPECT_EQ(r.out, "");
   EXPECT_EQ(r.err, "Error: systemctl start tentacle-Web.service failed with exit code 5\n");
   std::filesystem::remove(units_ + "/tentacle-Web.service");
+}
+
+TEST_F(ServiceTest, InstallStopsAServiceTheBuiltInSupervisorRuns) {
+  MakeTentacle("Web");
+  const int pid = Started(MustT({"service", "--instance", "Web", "--start"}));
+  ASSERT_GT(pid, 0);
+  auto r = MustT({"service", "--instance", "Web", "--install"});
+  EXPECT_THAT(r.OutLines(),
+              ElementsAre("Stopped the service started by the built-in supervisor (pid " + std::to_string(pid) +
+                              "); systemd runs it from now on.",
+                          "Installed the systemd unit " + units_ + "/tentacle-Web.service"));
+  EXPECT_FALSE(ProcessAlive(pid));
+  MustT({"service", "--instance", "Web", "--uninstall"});
+}
+
+TEST_F(ServiceTest, FailedInstallLeavesNoUnitBehind) {
+  MakeTentacle("Web");
+  WriteTestFile(Path("systemctl"), "#!/bin/sh\nexit 1\n");
+  auto r = T({"service", "--instance", "Web", "--install"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "Error: systemctl daemon-reload failed\n");
+  EXPECT_FALSE(std::filesystem::exists(units_ + "/tentacle-Web.service"));
+  std::filesystem::remove(Path("systemctl"));
+  auto missing = T({"service", "--instance", "Web", "--install"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_EQ(missing.err, "Error: cannot run " + Path("systemctl") + " (not found, or not executable)\n");
+  EXPECT_FALSE(std::filesystem::exists(units_ + "/tentacle-Web.service"));
+  // Without a unit the built-in supervisor still works.
+  Started(MustT({"service", "--instance", "Web", "--start"}));
 }
 
 // ---------------------------------------------------------------------------
