@@ -199,9 +199,12 @@ TEST_F(ServerCli, UnreadableKeyGivesTheMirroredWarning) {
                       }());
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   auto err = r.ErrLines();
-  ASSERT_EQ(err.size(), 2u) << r.err;
-  EXPECT_EQ(err[0], "The X509 certificate CN=Octopus Portal was loaded but the private key was not loaded.");
-  EXPECT_EQ(err[1], "Error: cannot read " + ServerKey() +
+  ASSERT_EQ(err.size(), 3u) << r.err;
+  EXPECT_EQ(err[0], "Warning: the configuration file " + ServerConfig() +
+                        " can be read or changed by other users (mode 0604); make it private: chmod 600 " +
+                        ServerConfig());
+  EXPECT_EQ(err[1], "The X509 certificate CN=Octopus Portal was loaded but the private key was not loaded.");
+  EXPECT_EQ(err[2], "Error: cannot read " + ServerKey() +
                         ": Permission denied (run the command elevated, as the user that owns the instance)");
   EXPECT_EQ(HashFile(ServerConfig()), config);
   EXPECT_FALSE(std::filesystem::exists(Path("x.pfx")));
