@@ -150,6 +150,23 @@ Result<Identity> GenerateIdentity(const std::string& common_name) {
 
 std::string Thumbprint(X509* cert) { return Digest(cert, EVP_sha1()); }
 
+Identity ShareIdentity(const Identity& identity) {
+  Identity out;
+  if (identity.certificate) {
+    X509_up_ref(identity.certificate.get());
+    out.certificate.reset(identity.certificate.get());
+  }
+  if (identity.key) {
+    EVP_PKEY_up_ref(identity.key.get());
+    out.key.reset(identity.key.get());
+  }
+  for (const auto& c : identity.chain) {
+    X509_up_ref(c.get());
+    out.chain.emplace_back(c.get());
+  }
+  return out;
+}
+
 CertificateInfo Describe(X509* cert) {
   CertificateInfo info;
   info.thumbprint = Thumbprint(cert);

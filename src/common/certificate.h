@@ -45,6 +45,10 @@ struct CertificateInfo {
 // keyEncipherment, extKeyUsage serverAuth + clientAuth, subjectKeyIdentifier.
 Result<Identity> GenerateIdentity(const std::string& common_name);
 
+// Another handle on the same certificate, key and chain (reference counted,
+// nothing is copied): for giving a service its own Identity.
+Identity ShareIdentity(const Identity& identity);
+
 CertificateInfo Describe(X509* cert);
 
 // The thumbprint alone (cheaper than Describe).

@@ -54,6 +54,12 @@ std::optional<Secret> PromptPassword(const std::string& prompt) {
   return line;
 }
 
+Result<Secret> ResolveExportPassword(bool exporting, const PasswordOptions& opts) {
+  if (exporting) return ResolvePassword(opts, PasswordNeed::kRequired);
+  if (PasswordGiven(opts)) return InvalidArgument("a PFX password is only used with --export-pfx");
+  return Secret();
+}
+
 Result<Secret> ResolvePassword(const PasswordOptions& o, PasswordNeed need) {
   int sources = (o.value ? 1 : 0) + (o.file ? 1 : 0) + (o.env ? 1 : 0) + (o.from_stdin ? 1 : 0);
   if (sources > 1) return InvalidArgument(std::string("give the PFX password one way only: ") + kSources);

@@ -33,6 +33,11 @@ enum class PasswordNeed {
 // unset variable or an unreadable file are InvalidArgument too.
 Result<Secret> ResolvePassword(const PasswordOptions& opts, PasswordNeed need);
 
+// For commands where exporting is optional (new-certificate): the password
+// when `exporting`, an empty Secret otherwise; InvalidArgument (a usage
+// error) when a password is given without anything to export.
+Result<Secret> ResolveExportPassword(bool exporting, const PasswordOptions& opts);
+
 // True when any source was given.
 bool PasswordGiven(const PasswordOptions& opts);
 

@@ -226,6 +226,14 @@ ServicePaths PathsFor(const Instance& instance) {
   return p;
 }
 
+Status RefuseIfRunning(const Instance& instance) {
+  if (auto pid = RunningPid(PathsFor(instance).pid_file, SelfExecutable())) {
+    return FailedPrecondition(Describe(instance.product(), instance.name()) + " is already running (pid " +
+                              std::to_string(*pid) + ")");
+  }
+  return Status::Ok();
+}
+
 void SetupService(CommandTable& table) {
   auto o = std::make_shared<ServiceOptions>();
   Product p = table.product();

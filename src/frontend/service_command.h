@@ -25,4 +25,8 @@ inline constexpr int kExitStopped = 3;
 
 void SetupService(CommandTable& table);
 
+// For `run`/`agent`: FailedPrecondition "... is already running (pid N)" when
+// the instance's service runs already.
+Status RefuseIfRunning(const Instance& instance);
+
 }  // namespace octo::cli

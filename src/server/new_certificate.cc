@@ -26,14 +26,8 @@ int Run(const NewCertificateOptions& o) {
     return cli::UsageError("new-certificate needs --export-pfx FILE (write the new certificate to a file) or "
                            "--replace (install it at once)");
   }
-  Secret pw;
-  if (o.export_pfx) {
-    auto r = cli::ResolvePassword(o.password, cli::PasswordNeed::kRequired);
-    if (!r.ok()) return cli::UsageError(r.status().message());
-    pw = std::move(r).value();
-  } else if (cli::PasswordGiven(o.password)) {
-    return cli::UsageError("a PFX password is only used with --export-pfx");
-  }
+  auto pw = cli::ResolveExportPassword(o.export_pfx.has_value(), o.password);
+  if (!pw.ok()) return cli::UsageError(pw.status().message());
   std::cout << cli::kCheckingMasterKey << std::endl;
   auto inst = cli::OpenInstanceForUpdate(Product::kServer, o.instance);
   if (!inst.ok()) return cli::Fail(inst.status());
@@ -44,7 +38,7 @@ int Run(const NewCertificateOptions& o) {
   if (!id.ok()) return cli::Fail(id.status());
   // Write first, print after: a thumbprint is shown only for a certificate that was kept.
   if (o.export_pfx) {
-    if (Status st = cli::WritePfxFile(AbsolutePath(*o.export_pfx), *id, pw, o.encoding); !st.ok()) {
+    if (Status st = cli::WritePfxFile(AbsolutePath(*o.export_pfx), *id, *pw, o.encoding); !st.ok()) {
       return cli::Fail(st);
     }
   }

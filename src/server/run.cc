@@ -37,10 +37,7 @@ int RunServer(const RunOptions& o) {
   auto inst = cli::OpenInstance(Product::kServer, o.instance);
   if (!inst.ok()) return StartupFailure(inst.status());
   const cli::ServicePaths paths = cli::PathsFor(*inst);
-  if (auto pid = RunningPid(paths.pid_file, SelfExecutable())) {
-    return StartupFailure(FailedPrecondition("the Octopus Server service for instance '" + inst->name() +
-                                             "' is already running (pid " + std::to_string(*pid) + ")"));
-  }
+  if (Status st = cli::RefuseIfRunning(*inst); !st.ok()) return StartupFailure(st);
   auto log = MakeServiceLogger("server", paths.log_file, console);
   if (!log.ok()) return StartupFailure(log.status());
   (*log)->info("{}", cli::kCheckingMasterKey);

@@ -27,10 +27,7 @@ int RunAgent(const cli::InstanceOptions& o) {
   auto inst = cli::OpenInstance(Product::kTentacle, o);
   if (!inst.ok()) return StartupFailure(inst.status());
   const cli::ServicePaths paths = cli::PathsFor(*inst);
-  if (auto pid = RunningPid(paths.pid_file, SelfExecutable())) {
-    return StartupFailure(FailedPrecondition("the Tentacle service for instance '" + inst->name() +
-                                             "' is already running (pid " + std::to_string(*pid) + ")"));
-  }
+  if (Status st = cli::RefuseIfRunning(*inst); !st.ok()) return StartupFailure(st);
   auto log = MakeServiceLogger("tentacle", paths.log_file, console);
   if (!log.ok()) return StartupFailure(log.status());
   auto id = cli::LoadIdentityForCommand(*inst);

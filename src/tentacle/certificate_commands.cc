@@ -19,14 +19,8 @@ struct NewCertificateOptions {
 };
 
 int RunNewCertificate(const NewCertificateOptions& o) {
-  Secret pw;
-  if (o.export_pfx) {
-    auto r = cli::ResolvePassword(o.password, cli::PasswordNeed::kRequired);
-    if (!r.ok()) return cli::UsageError(r.status().message());
-    pw = std::move(r).value();
-  } else if (cli::PasswordGiven(o.password)) {
-    return cli::UsageError("a PFX password is only used with --export-pfx");
-  }
+  auto pw = cli::ResolveExportPassword(o.export_pfx.has_value(), o.password);
+  if (!pw.ok()) return cli::UsageError(pw.status().message());
   auto inst = cli::OpenInstanceForUpdate(Product::kTentacle, o.instance);
   if (!inst.ok()) return cli::Fail(inst.status());
   if (o.if_blank && inst->HasCertificate()) {
@@ -38,7 +32,7 @@ int RunNewCertificate(const NewCertificateOptions& o) {
   auto id = GenerateIdentity(kTentacleCommonName);
   if (!id.ok()) return cli::Fail(id.status());
   if (o.export_pfx) {
-    if (Status st = cli::WritePfxFile(AbsolutePath(*o.export_pfx), *id, pw, o.encoding); !st.ok()) {
+    if (Status st = cli::WritePfxFile(AbsolutePath(*o.export_pfx), *id, *pw, o.encoding); !st.ok()) {
       return cli::Fail(st);
     }
   }

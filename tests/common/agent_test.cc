@@ -28,15 +28,6 @@ const Identities& Ids() {
   return *ids;
 }
 
-Identity Copy(const Identity& id) {
-  Identity c;
-  X509_up_ref(id.certificate.get());
-  c.certificate.reset(id.certificate.get());
-  EVP_PKEY_up_ref(id.key.get());
-  c.key.reset(id.key.get());
-  return c;
-}
-
 class AgentTest : public ::testing::Test {
  protected:
   void StartAgent(std::set<std::string> trusted) {
@@ -49,7 +40,7 @@ class AgentTest : public ::testing::Test {
     o.trusted_thumbprints = std::move(trusted);
     o.handshake_timeout = std::chrono::milliseconds(3000);
     o.read_timeout = std::chrono::milliseconds(3000);
-    agent_ = std::make_unique<TentacleAgent>(o, Copy(Ids().tentacle), logger);
+    agent_ = std::make_unique<TentacleAgent>(o, ShareIdentity(Ids().tentacle), logger);
     ASSERT_TRUE(agent_->Start().ok());
     address_ = "https://127.0.0.1:" + std::to_string(agent_->port());
   }

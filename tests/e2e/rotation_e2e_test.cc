@@ -56,24 +56,6 @@ std::string Refused(const std::string& url) {
          "is the Tentacle running and listening on that port?";
 }
 
-// A loopback port nothing listens on right now (it may be taken by the time
-// it is used: starting a Tentacle on it is retried).
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = 0;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  int port = -1;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
-    port = ntohs(a.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
 
 // One expected line of `health-check`.
 // {"T1"} is healthy; {"T1", false, REASON} is unhealthy for that reason.
@@ -182,7 +164,7 @@ class RotationTest : public CliTest {
     // binds it, try another.
     ProcessResult start;
     for (int attempt = 0; attempt < 5; ++attempt) {
-      t.port = FreePort();
+      t.port = FreeLoopbackPort();
       ASSERT_GT(t.port, 0);
       std::vector<std::string> args = {"configure", "--instance", name, "--port", std::to_string(t.port),
                                        "--listenIpAddress", "127.0.0.1"};

@@ -45,19 +45,6 @@ constexpr int kExitStopped = 3;
 const std::string kA = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 const std::string kB = "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB";
 
-// A TCP port on 127.0.0.1 that was free a moment ago.
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0) << std::strerror(errno);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 // Holds 127.0.0.1:port (bound and listening) while it lives.
 class PortHolder {
@@ -282,7 +269,7 @@ class ServiceTest : public CliTest {
   int MakeTentacle(const std::string& name, const std::vector<std::string>& trust = {}) {
     MustT({"create-instance", "--instance", name});
     MustT({"new-certificate", "--instance", name});
-    const int port = FreePort();
+    const int port = FreeLoopbackPort();
     std::vector<std::string> args = {"configure",         "--instance", name,
                                      "--listenIpAddress", "127.0.0.1",  "--port",
                                      std::to_string(port)};

@@ -36,15 +36,6 @@ const Ids& Identities() {
   return *ids;
 }
 
-Identity Copy(const Identity& id) {
-  Identity c;
-  X509_up_ref(id.certificate.get());
-  c.certificate.reset(id.certificate.get());
-  EVP_PKEY_up_ref(id.key.get());
-  c.key.reset(id.key.get());
-  return c;
-}
-
 std::string Pem(const Identity& id) {
   BioPtr bio(BIO_new(BIO_s_mem()));
   PEM_write_bio_X509(bio.get(), id.certificate.get());
@@ -61,7 +52,7 @@ class ChannelSecurity : public ::testing::Test {
     o.port = 0;
     o.trusted_thumbprints = {Thumbprint(Identities().server.certificate.get())};
     auto log = std::make_shared<spdlog::logger>("abuse", std::make_shared<spdlog::sinks::null_sink_mt>());
-    agent_ = std::make_unique<TentacleAgent>(o, Copy(Identities().tentacle), log);
+    agent_ = std::make_unique<TentacleAgent>(o, ShareIdentity(Identities().tentacle), log);
     ASSERT_TRUE(agent_->Start().ok());
     address_ = "https://127.0.0.1:" + std::to_string(agent_->port());
   }
@@ -190,7 +181,8 @@ TEST_F(ChannelSecurity, StaysUpUnderAbuseAndStillAnswersInNormalTime) {
   // 2. A trusted client sending oversized frames: 50 full sessions.
   auto ctx = MakeTlsContext(TlsRole::kClient, Identities().server);
   ASSERT_TRUE(ctx.ok());
-  int oversized_refused = 0;
+  int established = 0;  // sessions that got as far as sending the oversized frame
+  int answered = 0;     // ...and were answered instead of dropped
   for (int i = 0; i < 50; ++i) {
     auto fd = ConnectTcp({"127.0.0.1", agent_->port()}, DeadlineIn(std::chrono::seconds(5)));
     if (!fd.ok()) continue;
@@ -202,9 +194,12 @@ TEST_F(ChannelSecurity, StaysUpUnderAbuseAndStillAnswersInNormalTime) {
     (void)s->ReadLine(64, DeadlineIn(std::chrono::seconds(5)));
     (void)s->Write(std::string("\x7f\xff\xff\xff", 4) + std::string(1000, 'x'), DeadlineIn(std::chrono::seconds(5)));
     auto answer = s->Read(1, DeadlineIn(std::chrono::seconds(5)));
-    if (ident.ok() && !answer.ok()) ++oversized_refused;  // the agent hung up instead of reading 2 GiB
+    if (!ident.ok()) continue;
+    ++established;
+    if (answer.ok()) ++answered;  // it must hang up instead of reading 2 GiB
   }
-  EXPECT_EQ(oversized_refused, 50);
+  EXPECT_GE(established, 40);  // a few may miss the 1 s handshake limit on a loaded machine
+  EXPECT_EQ(answered, 0);
   // 3. Half a handshake, then silence: 200 connections held until the agent drops them.
   std::vector<int> held;
   for (int i = 0; i < 200; ++i) {

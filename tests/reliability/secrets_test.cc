@@ -32,17 +32,6 @@ std::vector<std::string> FilesContaining(const std::string& dir, const std::stri
   return hits;
 }
 
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 std::string ProcFile(int pid, const char* what) {
   std::ifstream f("/proc/" + std::to_string(pid) + "/" + what, std::ios::binary);
@@ -78,7 +67,7 @@ TEST_F(Secrets, PasswordsAreNeverPrintedLoggedOrStored) {
   EXPECT_EQ(run(true, {"export-certificate", "--export-pfx", Path("no/such/dir/x.pfx"), "--pw", kPassword}).exit_code,
             1);
   // The services, started from a shell that holds the password in its environment.
-  MustTentacle({"configure", "--port", std::to_string(FreePort()), "--listenIpAddress", "127.0.0.1", "--trust", ServerThumbprint()});
+  MustTentacle({"configure", "--port", std::to_string(FreeLoopbackPort()), "--listenIpAddress", "127.0.0.1", "--trust", ServerThumbprint()});
   ProcessOptions env;
   env.env["PFX_SECRET"] = kPassword;
   ASSERT_EQ(Tentacle({"service", "--start"}, env).exit_code, 0);

@@ -14,17 +14,6 @@
 namespace octo::testing {
 namespace {
 
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 class ServiceTraffic : public CliTest {
  protected:
@@ -32,7 +21,7 @@ class ServiceTraffic : public CliTest {
     MustServer({"create-instance"});
     MustTentacle({"create-instance"});
     MustTentacle({"new-certificate"});
-    port_ = std::to_string(FreePort());
+    port_ = std::to_string(FreeLoopbackPort());
     const std::string& port = port_;
     MustTentacle({"configure", "--port", port, "--listenIpAddress", "127.0.0.1", "--trust", ServerThumbprint()});
     MustServer({"add-target", "--name", "T", "--address", "https://127.0.0.1:" + port, "--thumbprint",

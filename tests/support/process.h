@@ -40,4 +40,8 @@ std::string TentacleBin();
 // Whether a program is on PATH.
 bool HaveProgram(const std::string& name);
 
+// A TCP port on 127.0.0.1 that was free a moment ago (it may be taken by the
+// time it is used: callers that start a service on it retry on failure).
+int FreeLoopbackPort();
+
 }  // namespace octo::testing
