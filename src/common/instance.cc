@@ -227,7 +227,7 @@ Result<Instance> Instance::Open(Product product, const std::string& name,
   }
   std::shared_ptr<int> lock;
   if (access == Access::kUpdate) {
-    if (!FileExists(path)) {
+    if (::access(path.c_str(), F_OK) != 0 && errno == ENOENT) {  // EACCES falls through to the lock's error
       return NotFound("the configuration file " + path + " of instance '" + name + "' does not exist");
     }
     auto l = LockFile(path, std::chrono::seconds(30));

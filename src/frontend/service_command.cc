@@ -116,14 +116,16 @@ class ServiceRunner {
 
   int Install() {
     const bool existed = Installed();
+    bool was_running = false;
     if (!existed) {
-      // From now on systemd runs the service: one started by the built-in
-      // supervisor would be left unmanaged, so it stops first.
+      // From now on systemd runs the service: a process running outside it
+      // (built-in supervisor, or in the foreground) would be left unmanaged.
       if (auto pid = RunningPid(paths_.pid_file, exe_)) {
         auto was = StopService(paths_.pid_file, exe_, std::chrono::seconds(o_.timeout_seconds));
         if (!was.ok()) return Fail(was.status());
-        std::cout << "Stopped the service started by the built-in supervisor (pid " << *pid
-                  << "); systemd runs it from now on." << std::endl;
+        was_running = true;
+        std::cout << "Stopped the running service (pid " << *pid << ") so that systemd runs it from now on."
+                  << std::endl;
       }
     }
     if (Status st = MakeDirectories(UnitDirectory(), 0755); !st.ok()) return Fail(st);
@@ -136,6 +138,11 @@ class ServiceRunner {
       return rc;
     }
     std::cout << (existed ? "Updated the systemd unit " : "Installed the systemd unit ") << unit_ << std::endl;
+    if (was_running) {  // it was running before: keep it running, now under systemd
+      int started = Systemctl("start");
+      if (started == kExitOk) std::cout << "Service started: " << UnitName(product_, inst_.name()) << std::endl;
+      return started;
+    }
     if (!existed) return kExitOk;
     if (o_.reconfigure) {
       auto active = RunProgram({SystemctlProgram(), "is-active", "--quiet", UnitName(product_, inst_.name())});

@@ -961,9 +961,11 @@ TEST_F(ServiceTest, InstallStopsAServiceTheBuiltInSupervisorRuns) {
   ASSERT_GT(pid, 0);
   auto r = MustT({"service", "--instance", "Web", "--install"});
   EXPECT_THAT(r.OutLines(),
-              ElementsAre("Stopped the service started by the built-in supervisor (pid " + std::to_string(pid) +
-                              "); systemd runs it from now on.",
-                          "Installed the systemd unit " + units_ + "/tentacle-Web.service"));
+              ElementsAre("Stopped the running service (pid " + std::to_string(pid) +
+                              ") so that systemd runs it from now on.",
+                          "Installed the systemd unit " + units_ + "/tentacle-Web.service",
+                          "Service started: tentacle-Web.service"));
+  EXPECT_THAT(SystemctlCalls(), ::testing::Contains("start tentacle-Web.service"));
   EXPECT_FALSE(ProcessAlive(pid));
   MustT({"service", "--instance", "Web", "--uninstall"});
 }
