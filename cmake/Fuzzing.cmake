@@ -11,6 +11,7 @@ set(OCTO_FUZZ_ENABLED OFF)
 if(OCTO_FUZZ)
   if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
     add_compile_options(-fsanitize=fuzzer-no-link)
+    add_link_options(-fsanitize=fuzzer-no-link)  # the coverage callbacks, without OCTO_SANITIZE too
     set(OCTO_FUZZ_ENABLED ON)
     if(NOT OCTO_SANITIZE)
       message(WARNING "OCTO_FUZZ without OCTO_SANITIZE: only crashes and aborts are found")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs, from Debian 12's packages, everything needed to build, test and
-# benchmark the project. Safe to run again.
+# Installs, from Debian 12's packages, everything needed to build, test,
+# benchmark and fuzz the project. Safe to run again.
 set -euo pipefail
 packages=(
   build-essential cmake g++ pkg-config
@@ -8,6 +8,8 @@ packages=(
   libcli11-dev nlohmann-json3-dev libspdlog-dev
   libgtest-dev libgmock-dev libbenchmark-dev libasio-dev
   gnutls-bin python3 python3-cryptography util-linux systemd
+  python3-matplotlib  # bench/run: the plot of health-check time against the number of targets
+  clang libclang-rt-14-dev  # scripts/fuzz.sh: clang++ (14) and its libFuzzer and ASan runtimes
 )
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi

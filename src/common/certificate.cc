@@ -93,11 +93,13 @@ Status AddExtension(X509* cert, X509V3_CTX* ctx, int nid, const char* value) {
 
 }  // namespace
 
-bool CertificateInfo::WeakSignature() const {
+bool IsWeakSignature(const std::string& signature_algorithm) {
   std::string lower;
   for (char c : signature_algorithm) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
   return lower.find("sha1") != std::string::npos || lower.find("md5") != std::string::npos;
 }
+
+bool CertificateInfo::WeakSignature() const { return IsWeakSignature(signature_algorithm); }
 
 Result<Identity> GenerateIdentity(const std::string& common_name) {
   Identity id;
@@ -194,6 +196,38 @@ CertificateInfo Describe(X509* cert) {
   }
   ClearOpenSslErrors();
   return info;
+}
+
+Result<CertificateSummary> SummarizeCertificateDer(std::string_view der) {
+  // Certificate ::= SEQUENCE { tbsCertificate SEQUENCE, signatureAlgorithm
+  // AlgorithmIdentifier, signatureValue BIT STRING }
+  auto corrupt = [] {
+    ClearOpenSslErrors();
+    return Status(StatusCode::kCorrupt, "the stored certificate is not valid DER");
+  };
+  const auto* start = reinterpret_cast<const unsigned char*>(der.data());
+  const unsigned char* p = start;
+  long len = 0;
+  int tag = 0, cls = 0;
+  int rc = ASN1_get_object(&p, &len, &tag, &cls, static_cast<long>(der.size()));
+  if (rc != V_ASN1_CONSTRUCTED || tag != V_ASN1_SEQUENCE) return corrupt();  // also rejects indefinite lengths
+  const unsigned char* end = p + len;
+  long tbs_len = 0;
+  rc = ASN1_get_object(&p, &tbs_len, &tag, &cls, end - p);
+  if (rc != V_ASN1_CONSTRUCTED || tag != V_ASN1_SEQUENCE) return corrupt();
+  p += tbs_len;
+  X509_ALGOR* alg = d2i_X509_ALGOR(nullptr, &p, end - p);
+  if (alg == nullptr) return corrupt();
+  CertificateSummary s;
+  s.signature_algorithm = DotNetSignatureName(OBJ_obj2nid(alg->algorithm));
+  X509_ALGOR_free(alg);
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int md_len = 0;
+  if (EVP_Digest(start, static_cast<size_t>(end - start), md, &md_len, EVP_sha1(), nullptr) != 1) {
+    return OpenSslError("cannot compute the thumbprint");
+  }
+  s.thumbprint = HexUpper(std::string_view(reinterpret_cast<char*>(md), md_len));
+  return s;
 }
 
 std::string CertificateToDer(X509* cert) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/ossl.h"
@@ -50,6 +51,22 @@ Result<Identity> GenerateIdentity(const std::string& common_name);
 Identity ShareIdentity(const Identity& identity);
 
 CertificateInfo Describe(X509* cert);
+
+// The two facts show-thumbprint prints, read from a certificate's DER
+// without decoding it whole: OpenSSL 3.0 sets up its public-key decoders on
+// every d2i_X509 (about 120 µs of CPU, and most of a short command's
+// instructions after process start-up). Only the outer structure and the
+// signature algorithm are parsed (docs/performance.md).
+struct CertificateSummary {
+  std::string thumbprint;           // as Thumbprint()
+  std::string signature_algorithm;  // as CertificateInfo::signature_algorithm
+};
+// Corrupt if `der` does not hold a certificate's outer structure (the rest
+// is not checked: use CertificateFromDer for that).
+Result<CertificateSummary> SummarizeCertificateDer(std::string_view der);
+
+// True for a signature algorithm name that uses SHA-1 or MD5.
+bool IsWeakSignature(const std::string& signature_algorithm);
 
 // The thumbprint alone (cheaper than Describe).
 std::string Thumbprint(X509* cert);

@@ -33,6 +33,13 @@ Result<ConfigFile> ConfigFile::Load(const std::string& path) {
     std::string detail = colon != std::string::npos ? what.substr(colon + 2) : what;
     return Corrupt(path + ": line " + std::to_string(line) + ", column " + std::to_string(col) +
                    ": not valid JSON (" + detail + ")");
+  } catch (const Json::exception& e) {
+    // Valid syntax that nlohmann cannot hold: a number beyond a double's range
+    // ("1e400") is out_of_range.406, not a parse_error, and has no position.
+    std::string what = e.what();
+    auto bracket = what.find("] ");
+    std::string detail = bracket != std::string::npos ? what.substr(bracket + 2) : what;
+    return Corrupt(path + ": not valid JSON (" + detail + ")");
   }
   if (!doc.is_object()) return Corrupt(path + ": line 1: the configuration must be a JSON object");
   if (!doc.contains(kSchemaVersionKey)) {

@@ -289,7 +289,7 @@ std::string Instance::StoredThumbprint() const {
   return tp.ok() ? *tp : "";
 }
 
-Result<X509Ptr> Instance::Certificate() const {
+Result<std::string> Instance::CertificateDer() const {
   const ProductTraits& t = Traits(product_);
   if (!HasCertificate()) {
     return NotFound(std::string("the ") + t.display_name + " instance '" + name_ + "' has no certificate yet");
@@ -298,6 +298,12 @@ Result<X509Ptr> Instance::Certificate() const {
   if (!b64.ok()) return b64.status();
   auto der = Base64Decode(*b64);
   if (!der.ok()) return Corrupt(config_.path() + ": \"" + t.public_certificate_key + "\" is not base64");
+  return der;
+}
+
+Result<X509Ptr> Instance::Certificate() const {
+  auto der = CertificateDer();
+  if (!der.ok()) return der.status();
   auto cert = CertificateFromDer(*der);
   if (!cert.ok()) return cert.status().WithContext(config_.path());
   return cert;

@@ -128,6 +128,8 @@ class Instance {
   bool HasCertificate() const;
   // The certificate without its key (read from the clear copy in the config).
   Result<X509Ptr> Certificate() const;
+  // The same certificate's DER, not decoded.
+  Result<std::string> CertificateDer() const;
   // The stored thumbprint ("" when there is no certificate).
   std::string StoredThumbprint() const;
   // Certificate and private key; needs the key file. NotFound if the instance

@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "common/channel.h"
 #include "common/version.h"
 
@@ -56,6 +58,10 @@ void TentacleAgent::AcceptLoop() {
       ++active_;
       std::thread([this, fd = std::move(conn), peer]() mutable {
         Serve(std::move(fd), peer);
+        // Free this thread's OpenSSL state (its random generators, error
+        // queue) now: once active_ drops the process may exit, and OpenSSL's
+        // clean-up would race this detached thread's exit handler.
+        OPENSSL_thread_stop();
         std::lock_guard<std::mutex> lock(mu_);
         --active_;
         cv_.notify_all();

@@ -107,6 +107,33 @@ TEST(CertificateDer, RoundTrips) {
   EXPECT_EQ(bad.status().code(), StatusCode::kCorrupt);
 }
 
+TEST(SummarizeCertificateDer, AgreesWithDescribe) {
+  auto id = GenerateIdentity(kServerCommonName);
+  ASSERT_TRUE(id.ok());
+  for (const EVP_MD* md : {EVP_sha256(), EVP_sha1()}) {
+    ASSERT_GT(X509_sign(id->certificate.get(), id->key.get(), md), 0);
+    CertificateInfo info = Describe(id->certificate.get());
+    auto s = SummarizeCertificateDer(CertificateToDer(id->certificate.get()));
+    ASSERT_TRUE(s.ok()) << s.status().message();
+    EXPECT_EQ(s->thumbprint, info.thumbprint);
+    EXPECT_EQ(s->signature_algorithm, info.signature_algorithm);
+    EXPECT_EQ(IsWeakSignature(s->signature_algorithm), info.WeakSignature());
+  }
+}
+
+TEST(SummarizeCertificateDer, RejectsWhatIsNotACertificate) {
+  auto id = GenerateIdentity(kTentacleCommonName);
+  ASSERT_TRUE(id.ok());
+  const std::string der = CertificateToDer(id->certificate.get());
+  const std::string cases[] = {"", "not der", der.substr(0, der.size() / 2), der.substr(4),
+                               std::string("\x30\x80", 2) + der.substr(4)};
+  for (const std::string& bad : cases) {
+    auto s = SummarizeCertificateDer(bad);
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.status().code(), StatusCode::kCorrupt);
+  }
+}
+
 TEST(Describe, NamesSha1SignaturesWeak) {
   auto id = GenerateIdentity(kServerCommonName);
   ASSERT_TRUE(id.ok());

@@ -1,0 +1,234 @@
+"""The outputs: results.json (everything), results.md (the tables) and
+health-check-scaling.png (health-check time against the number of targets)."""
+
+import json
+import os
+
+
+def _f(x, digits=1):
+    if x is None:
+        return "n/a"
+    return f"{x:.{digits}f}"
+
+
+def _mmm(s, digits=1):
+    """"median (min-max)" of a summary dict."""
+    if not s or s.get("median") is None:
+        return "n/a"
+    return f"{_f(s['median'], digits)} ({_f(s['min'], digits)}–{_f(s['max'], digits)})"
+
+
+def _met(flag):
+    return "**met**" if flag else "**not met**"
+
+
+def _handshake_ratio(results):
+    """CPU of one whole mutual-TLS handshake over its two signatures (micro-benchmark), or None."""
+    for r in (results.get("micro") or {}).get("rows", []):
+        if r["benchmark"] == "TlsHandshake/Mutual":
+            return r.get("ratio")
+    return None
+
+
+def headline(results):
+    """(target, figure, met) rows for every target of the issue."""
+    rows = []
+    lat = results.get("latency")
+    if lat:
+        by = {r["id"]: r for r in lat["rows"]}
+        for r in lat["rows"]:
+            if "target" not in r:
+                continue
+            t = r["target"]
+            vs = r["vs"].get(t["no_slower_than"])
+            vs_cpu = r.get("vs_cpu", {}).get(t["no_slower_than"])
+            rows.append((f"{r['label']}: median ≤ {t['median_ms_at_most']:g} ms and no slower than "
+                         f"`{by[t['no_slower_than']]['label']}`" if t["no_slower_than"] in by else r["label"],
+                         f"{_f(r['wall_ms']['median'], 2)} ms; × {_f(vs, 2)} certtool (CPU time: "
+                         f"{_f(r['cpu_ms']['median'], 2)} ms, × {_f(vs_cpu, 2)})", t["met"]))
+    gen = results.get("keygen")
+    if gen:
+        t = gen["target"]
+        ci = t.get("interval") or [None, None]
+        rows.append(("`Octopus.Server new-certificate` within 10% of `openssl genpkey` RSA 2048",
+                     f"× {_f(t['ratio'], 2)} genpkey (95% interval {_f(ci[0], 2)}–{_f(ci[1], 2)}; "
+                     f"CPU time × {_f(t.get('cpu_ratio'), 2)})", t["met"]))
+    h = results.get("health")
+    if h:
+        t = h["target"]
+        hs = _handshake_ratio(results)
+        ceiling = f" (OpenSSL 3.0's own handshake caps any program at {_f(100 / hs, 0)}%)" if hs else ""
+        rows.append(("health checks at 100 targets ≥ 70% of the RSA-2048 signature bound",
+                     f"{_f(100 * (t['fraction_at_100'] or 0), 0)}% of the bound{ceiling}", t["met"]))
+        g = h.get("per_target_growth_100_to_200")
+        rows.append(("time per target does not grow with the number of targets (200 vs 100)",
+                     f"× {_f(g, 2)} per target from 100 to 200", t["per_target_time_flat"]))
+    m = results.get("memory")
+    if m:
+        rows.append(("Tentacle agent under 10 MB idle", f"{_f(m['agent']['idle_mib'], 1)} MiB", m["target"]["met"]))
+    return rows
+
+
+def markdown(results, plot_name=None):
+    meta = results["meta"]
+    out = ["# Benchmark results", ""]
+    out.append(f"Run {meta['started']} on {meta['machine']} ({meta['cores']} cores), commit `{meta['commit']}`, "
+               f"{meta['openssl']}, {meta['certtool']}. Load average {meta['load_before']} before and "
+               f"{meta['load_after']} after; {meta['duration_s']:.0f} s in all. Every figure: median (min–max) "
+               "over the runs; every ratio: our median over the baseline's median, both measured in this run.")
+    out += ["", "## Targets", "", "| target | figure | |", "|---|---|---|"]
+    for target, figure, met in headline(results):
+        out.append(f"| {target} | {figure} | {_met(met)} |")
+
+    lat = results.get("latency")
+    if lat:
+        out += ["", f"## 1. Command latency (whole process, {lat['rounds']} interleaved rounds)", "",
+                "| command | wall ms | CPU ms | × certtool | × certtool, CPU | × openssl | × openssl, CPU |",
+                "|---|---|---|---|---|---|---|"]
+        for r in lat["rows"]:
+            vals = list(r.get("vs", {}).values())
+            cpus = list(r.get("vs_cpu", {}).values())
+
+            def cell(xs, i):
+                return _f(xs[i], 2) if len(xs) > i else ""
+            out.append(f"| {r['label']} | {_mmm(r['wall_ms'], 2)} | {_f(r['cpu_ms']['median'], 2)} | "
+                       f"{cell(vals, 0)} | {cell(cpus, 0)} | {cell(vals, 1)} | {cell(cpus, 1)} |")
+    gen = results.get("keygen")
+    if gen:
+        out += ["", f"## 2. Certificate generation ({gen['rounds']} interleaved rounds)", "",
+                "| command | wall ms | CPU ms | × genpkey (95% interval) | × genpkey, CPU |", "|---|---|---|---|---|"]
+        for r in gen["rows"]:
+            ci = r.get("vs_genpkey_interval") or [None, None]
+            out.append(f"| {r['label']} | {_mmm(r['wall_ms'], 0)} | {_f(r['cpu_ms']['median'], 0)} | "
+                       f"{_f(r['vs_genpkey'], 2)} ({_f(ci[0], 2)}–{_f(ci[1], 2)}) | {_f(r.get('vs_genpkey_cpu'), 2)} |")
+    h = results.get("health")
+    if h:
+        b = h["rsa2048"]
+        out += ["", "## 3. Health-check throughput", "",
+                f"`openssl speed rsa2048` on {b['before']['cores']} cores: {b['before']['sign_per_s']:.0f} "
+                f"signatures/s before the checks, {b['after']['sign_per_s']:.0f} after; the bound is half their "
+                f"mean, **{b['bound_handshakes_per_s']:.0f} handshakes/s** (one signature on each side of each "
+                "handshake).", "",
+                "| targets | runs | total s | targets/s | ms per target | one check's ms | × bound | unhealthy |",
+                "|---|---|---|---|---|---|---|---|"]
+        for r in h["rows"]:
+            out.append(f"| {r['targets']} | {r['runs']} | {_mmm(r['wall_s'], 3)} | {_f(r['targets_per_s']['median'], 0)} | "
+                       f"{_mmm(r['ms_per_target'], 2)} | {_mmm(r['check_elapsed_ms'], 1)} | "
+                       f"{_f(r['fraction_of_bound'], 2)} | {r['unhealthy']} |")
+        c = h.get("cpu")
+        if c:
+            out += ["", f"CPU per check, from /proc: {_f(c['server_ms_per_check'], 2)} ms in the Server, "
+                    f"{_f(c['agents_ms_per_check'], 2)} ms in the Tentacle; one RSA-2048 signature takes "
+                    f"{_f(c['signature_ms'], 2)} ms, so the two signatures are {_f(100 * c['signatures_share'], 0)}% "
+                    "of the CPU a check costs."]
+        hs = _handshake_ratio(results)
+        by = {r["targets"]: r for r in h["rows"]}
+        if hs and 100 in by and by[100]["fraction_of_bound"]:
+            f = by[100]["fraction_of_bound"]
+            out += ["", f"OpenSSL's own mutual-TLS handshake (section 5, no sockets, no threads) costs {_f(hs, 2)}× "
+                    f"its two signatures, so no program using this OpenSSL can pass {_f(100 / hs, 0)}% of the bound; "
+                    f"at 100 targets the Server reaches {_f(100 * f, 0)}% of the bound, {_f(100 * f * hs, 0)}% of "
+                    "that ceiling."]
+        if plot_name:
+            out += ["", f"![health-check time against the number of targets]({plot_name})"]
+    m = results.get("memory")
+    if m:
+        a, s = m["agent"], m["server"]
+        base = m["baseline_s_server_idle_mib"]
+        out += ["", "## 4. Memory (resident set, MiB)", "",
+                "| process | state | RSS MiB | × s_server idle |", "|---|---|---|---|",
+                f"| `openssl s_server` (baseline, same certificate) | idle | {_f(base, 1)} | 1.00 |",
+                f"| Tentacle agent | idle, fresh | {_f(a['idle_mib'], 1)} | {_f(a['idle_vs_s_server'], 2)} |",
+                f"| Tentacle agent | idle, median of all {a['agents']} agents | "
+                f"{_f(a['idle_all_agents_median_mib'], 1)} | {_f(a['idle_all_agents_median_mib'] / base, 2)} |",
+                f"| Tentacle agent | {a['concurrent_checks']} connections open at once ({a['threads_with_all_open']} "
+                f"threads) | {_f(a['open_connections_rss_mib'], 1)} | {_f(a['open_connections_rss_mib'] / base, 2)} |",
+                f"| Tentacle agent | peak while serving {a['concurrent_checks']} concurrent checks | "
+                f"{_f(a['peak_mib'], 1)} | {_f(a['peak_mib'] / base, 2)} |",
+                f"| Tentacle agent | idle again after that | {_f(a['idle_after_load_mib'], 1)} | "
+                f"{_f(a['idle_after_load_mib'] / base, 2)} |",
+                f"| Octopus Server service | idle, fresh ({s['targets']} targets) | {_f(s['idle_mib'], 1)} | "
+                f"{_f(s['idle_mib'] / base, 2)} |",
+                f"| Octopus Server service | peak while checking all {s['targets']} targets | "
+                f"{_f(s['peak_during_check_mib'], 1)} | {_f(s['vs_s_server'], 2)} |",
+                "", f"Per concurrent connection: {_f(a['per_connection_kib'], 0)} KiB."]
+        d = a.get("idle_detail_kib") or {}
+        if d:
+            out += ["", f"The idle agent's {_f(d.get('rss', 0) / 1024, 1)} MiB: {_f(d.get('anon', 0) / 1024, 1)} MiB "
+                    f"its own (heap, stacks, library data), {_f(d.get('file', 0) / 1024, 1)} MiB program and "
+                    f"shared-library pages that every agent shares; proportional share (PSS) "
+                    f"{_f(d.get('pss', 0) / 1024, 1)} MiB."]
+    mi = results.get("micro")
+    if mi:
+        out += ["", f"## 5. Library micro-benchmarks (Google Benchmark, {mi['repetitions']} repetitions)", "",
+                "| operation | ours, CPU µs | baseline | baseline, CPU µs | × baseline (CPU) | × baseline (wall) |",
+                "|---|---|---|---|---|---|"]
+        for r in mi["rows"]:
+            out.append(f"| {r['label']} | {_mmm(r['cpu_us'], 1)} | `{r['baseline']}` | "
+                       f"{_mmm(r['baseline_cpu_us'], 1)} | {_f(r['ratio'], 2)} | {_f(r['ratio_real'], 2)} |")
+    for err in results.get("errors", []):
+        out += ["", f"**Section {err['section']} failed:** {err['error']}"]
+    return "\n".join(out) + "\n"
+
+
+def plot(results, path):
+    """Writes the PNG; returns False (and writes nothing) without matplotlib."""
+    h = results.get("health")
+    if not h:
+        return False
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    rows = h["rows"]
+    n = [r["targets"] for r in rows]
+    med = [r["wall_s"]["median"] for r in rows]
+    lo = [r["wall_s"]["median"] - r["wall_s"]["min"] for r in rows]
+    hi = [r["wall_s"]["max"] - r["wall_s"]["median"] for r in rows]
+    bound = h["rsa2048"]["bound_handshakes_per_s"]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    ax1.errorbar(n, med, yerr=[lo, hi], marker="o", capsize=4, label="health-check, wall (median, min–max)")
+    ax1.plot(n, [x / bound for x in n], "--", color="grey", label=f"RSA-2048 bound ({bound:.0f} handshakes/s)")
+    ax1.set_xlabel("targets (Tentacle processes)")
+    ax1.set_ylabel("seconds")
+    ax1.set_title("Total time of one health check of N targets")
+    ax1.legend(fontsize=8)
+    ax1.grid(alpha=0.3)
+    per = [r["ms_per_target"]["median"] for r in rows]
+    ax2.plot(n, per, marker="o", label="wall time / targets (median)")
+    ax2.axhline(1e3 / bound, linestyle="--", color="grey", label="RSA-2048 bound")
+    hs = next((r for r in (results.get("micro") or {}).get("rows", []) if r["benchmark"] == "TlsHandshake/Mutual"), None)
+    if hs and hs.get("ratio"):
+        # The handshake costs `ratio` times its two signatures (micro-benchmark), so
+        # OpenSSL alone could do at most bound / ratio handshakes per second.
+        per = hs["ratio"] * 1e3 / bound
+        ax1.plot(n, [x * per / 1e3 for x in n], ":", color="tab:red",
+                 label=f"OpenSSL's handshake alone ({hs['ratio']:.2f}x the signatures)")
+        ax1.legend(fontsize=8)
+        ax2.axhline(per, linestyle=":", color="tab:red", label="OpenSSL handshake alone")
+    ax2.set_xscale("log")
+    ax2.set_xlabel("targets (log scale)")
+    ax2.set_ylabel("ms per target")
+    ax2.set_title("Time per target")
+    ax2.set_ylim(bottom=0)
+    ax2.grid(alpha=0.3)
+    ax2.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True
+
+
+def write(results, out_dir):
+    os.makedirs(out_dir, exist_ok=True)
+    png = "health-check-scaling.png"
+    have_plot = plot(results, os.path.join(out_dir, png))
+    with open(os.path.join(out_dir, "results.json"), "w") as f:
+        json.dump(results, f, indent=2)
+        f.write("\n")
+    md = markdown(results, png if have_plot else None)
+    with open(os.path.join(out_dir, "results.md"), "w") as f:
+        f.write(md)
+    return md
