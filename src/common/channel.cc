@@ -44,6 +44,12 @@ Result<Json> ParseFramePayload(const std::string& payload) {
   return j;
 }
 
+std::string StringField(const Json& message, const char* key, const std::string& fallback) {
+  if (!message.is_object()) return fallback;
+  auto it = message.find(key);
+  return it != message.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
+
 Status CheckIdentification(const std::string& line, const char* expected) {
   if (line != expected) {
     std::string shown = line.substr(0, 32);

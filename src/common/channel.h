@@ -34,6 +34,11 @@ Result<uint32_t> ParseFrameHeader(const std::string& header, size_t max = kMaxFr
 // Parses a frame's payload: a JSON object, or InvalidArgument.
 Result<Json> ParseFramePayload(const std::string& payload);
 
+// The string under `key`, or `fallback` when it is absent or not a string.
+// Messages come from the other side: a field of the wrong type must never
+// throw (nlohmann's value() does).
+std::string StringField(const Json& message, const char* key, const std::string& fallback = "");
+
 // Checks an identification line ("MX-CLIENT 1.0"); InvalidArgument otherwise.
 Status CheckIdentification(const std::string& line, const char* expected);
 

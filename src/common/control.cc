@@ -1,5 +1,7 @@
 #include "common/control.h"
 
+#include "common/channel.h"
+
 namespace octo {
 
 Result<Json> SendControlRequest(const std::string& socket_path, const Json& request, Deadline deadline) {
@@ -15,7 +17,7 @@ Result<Json> SendControlRequest(const std::string& socket_path, const Json& requ
   if (!line.ok()) return line.status().WithContext("no answer from the service");
   Json reply = Json::parse(*line, nullptr, false);
   if (!reply.is_object()) return Corrupt("the service's answer is not JSON");
-  if (reply.contains("Error")) return FailedPrecondition(reply["Error"].get<std::string>());
+  if (reply.contains("Error")) return FailedPrecondition(StringField(reply, "Error", "the service reported an error"));
   return reply;
 }
 

@@ -70,11 +70,11 @@ std::string Check(SSL_CTX* ctx, const std::string& ours, const Target& t, Deadli
   if (!response.ok()) {
     return "The Tentacle at " + t.address + " did not answer the health request: " + response.status().message();
   }
-  if (response->value("Status", "") != "Healthy") {
+  if (StringField(*response, "Status") != "Healthy") {
     return "The Tentacle at " + t.address + " answered the health request with an error: " +
-           response->value("Error", std::string("no status"));
+           StringField(*response, "Error", "no status");
   }
-  *version = response->value("Version", "");
+  *version = StringField(*response, "Version");
   return "";
 }
 
@@ -115,13 +115,15 @@ Json HealthResult::ToJson() const {
 
 HealthResult HealthResult::FromJson(const Json& j) {
   HealthResult r;
-  r.name = j.value("Name", "");
-  r.address = j.value("Address", "");
-  r.healthy = j.value("Healthy", false);
-  r.reason = j.value("Reason", "");
-  r.version = j.value("TentacleVersion", "");
-  r.elapsed_ms = j.value("ElapsedMilliseconds", 0.0);
-  r.checked_at = j.value("CheckedAt", "");
+  r.name = StringField(j, "Name");
+  r.address = StringField(j, "Address");
+  r.healthy = j.is_object() && j.contains("Healthy") && j["Healthy"].is_boolean() && j["Healthy"].get<bool>();
+  r.reason = StringField(j, "Reason");
+  r.version = StringField(j, "TentacleVersion");
+  r.elapsed_ms = j.is_object() && j.contains("ElapsedMilliseconds") && j["ElapsedMilliseconds"].is_number()
+                     ? j["ElapsedMilliseconds"].get<double>()
+                     : 0.0;
+  r.checked_at = StringField(j, "CheckedAt");
   return r;
 }
 

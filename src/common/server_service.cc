@@ -6,6 +6,7 @@
 
 #include <ctime>
 
+#include "common/channel.h"
 #include "common/config_file.h"
 #include "common/control.h"
 #include "common/targets.h"
@@ -42,6 +43,10 @@ void ServerService::Stop() {
   cv_.notify_all();
   if (control_thread_.joinable()) control_thread_.join();
   if (periodic_thread_.joinable()) periodic_thread_.join();
+  {  // control clients use this object; each ends within its deadlines
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return clients_ == 0; });
+  }
   control_.reset();
   ::unlink(options_.socket_path.c_str());
 }
@@ -97,7 +102,16 @@ void ServerService::ControlLoop() {
     if (::poll(&p, 1, 200) <= 0) continue;
     int c = ::accept4(control_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (c < 0) continue;
-    std::thread([this, fd = Fd(c)]() mutable { HandleClient(std::move(fd)); }).detach();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++clients_;
+    }
+    std::thread([this, fd = Fd(c)]() mutable {
+      HandleClient(std::move(fd));
+      std::lock_guard<std::mutex> lock(mu_);
+      --clients_;
+      cv_.notify_all();
+    }).detach();
   }
 }
 
@@ -110,7 +124,7 @@ void ServerService::HandleClient(Fd fd) {
 }
 
 Json ServerService::Handle(const Json& request) {
-  const std::string command = request.value("Command", "");
+  const std::string command = StringField(request, "Command");
   if (command == "status") {
     return Json{{"Thumbprint", thumbprint_}, {"Pid", ::getpid()}, {"StartedAt", started_at_}};
   }

@@ -66,6 +66,7 @@ class ServerService {
   std::mutex mu_;
   std::condition_variable cv_;
   std::map<std::string, HealthResult> last_;
+  int clients_ = 0;  // control clients being served (guarded by mu_)
   std::string started_at_;
 };
 

@@ -129,7 +129,7 @@ void TentacleAgent::Serve(Fd fd, std::string peer) {
     Json response = Json::object();
     if (!request.ok()) {
       response["Error"] = request.status().message();
-    } else if (request->value("Method", "") == "Health") {
+    } else if (StringField(*request, "Method") == "Health") {
       response["Status"] = "Healthy";
       response["Version"] = ProjectVersion();
       response["Thumbprint"] = thumbprint_;
@@ -137,7 +137,9 @@ void TentacleAgent::Serve(Fd fd, std::string peer) {
           std::chrono::duration<double>(Clock::now() - started_).count();
       response["ClientThumbprint"] = s.peer_thumbprint();
     } else {
-      response["Error"] = "unknown method '" + request->value("Method", std::string()) + "'";
+      response["Error"] = request->contains("Method") && !(*request)["Method"].is_string()
+                              ? std::string("a request needs a \"Method\" string")
+                              : "unknown method '" + StringField(*request, "Method") + "'";
     }
     auto frame = EncodeFrame(response);
     if (!frame.ok() || !s.Write(*frame, read_deadline()).ok()) break;

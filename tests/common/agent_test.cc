@@ -100,6 +100,39 @@ TEST_F(AgentTest, NothingListeningIsConnectionRefused) {
   EXPECT_NE(r.reason.find("refused the connection"), std::string::npos) << r.reason;
 }
 
+TEST_F(AgentTest, ARequestOfTheWrongShapeIsAnsweredNotFatal) {
+  StartAgent({Thumbprint(Ids().server.certificate.get())});
+  auto ctx = MakeTlsContext(TlsRole::kClient, Ids().server);
+  ASSERT_TRUE(ctx.ok());
+  auto fd = ConnectTcp({"127.0.0.1", agent_->port()}, DeadlineIn(std::chrono::seconds(5)));
+  ASSERT_TRUE(fd.ok());
+  auto s = TlsStream::Connect(std::move(fd).value(), ctx->get(), DeadlineIn(std::chrono::seconds(5)));
+  ASSERT_TRUE(s.ok());
+  const Deadline d = DeadlineIn(std::chrono::seconds(5));
+  ASSERT_TRUE(s->Write(std::string(kClientIdentification) + "\r\n\r\n", d).ok());
+  EXPECT_EQ(*s->ReadLine(64, d), kServerIdentification);
+  EXPECT_EQ(*s->ReadLine(64, d), "");
+  for (const Json& request : {Json{{"Method", 1}}, Json{{"Method", Json::array()}}, Json{{"Other", "x"}}}) {
+    ASSERT_TRUE(s->Write(*EncodeFrame(request), d).ok());
+    auto len = ParseFrameHeader(*s->Read(4, d));
+    ASSERT_TRUE(len.ok());
+    auto reply = ParseFramePayload(*s->Read(*len, d));
+    ASSERT_TRUE(reply.ok());
+    EXPECT_TRUE(reply->contains("Error")) << reply->dump();
+  }
+  // The agent is still serving.
+  EXPECT_TRUE(Check(Ids().server, Thumbprint(Ids().tentacle.certificate.get())).healthy);
+}
+
+TEST(StringField, NeverThrowsOnAWrongType) {
+  Json j = {{"a", "x"}, {"b", 1}, {"c", nullptr}};
+  EXPECT_EQ(StringField(j, "a"), "x");
+  EXPECT_EQ(StringField(j, "b"), "");
+  EXPECT_EQ(StringField(j, "c", "d"), "d");
+  EXPECT_EQ(StringField(j, "missing", "d"), "d");
+  EXPECT_EQ(StringField(Json::array(), "a"), "");
+}
+
 TEST_F(AgentTest, ManyChecksAtOnce) {
   StartAgent({Thumbprint(Ids().server.certificate.get())});
   auto ctx = MakeTlsContext(TlsRole::kClient, Ids().server);
