@@ -76,7 +76,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{"array", "[1, 2]", ": line 1: the configuration must be a JSON object"},
         BadConfig{"future schema", "{\"SchemaVersion\": 7}",
                   ": schema version 7 is not supported by this version (it reads version 1)"},
-        BadConfig{"schema not a number", "{\"SchemaVersion\": \"1\"}", ": \"SchemaVersion\" must be a whole number"}),
+        BadConfig{"schema not a number", "{\"SchemaVersion\": \"1\"}", ": \"SchemaVersion\" must be a whole number"},
+        BadConfig{"number out of range", "{\"Port\": 1e400}", ": not valid JSON (number overflow parsing '1e400')"}),
     [](const auto& info) {
       std::string n = info.param.name;
       for (auto& c : n) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
