@@ -8,6 +8,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev libspdlog-dev
   libgtest-dev libgmock-dev libbenchmark-dev libasio-dev
   gnutls-bin python3 python3-cryptography util-linux systemd
+  dpkg-dev file  # cpack's Debian packages: dpkg-shlibdeps works out their dependencies, file finds the executables
   python3-matplotlib  # bench/run: the plot of health-check time against the number of targets
   clang libclang-rt-14-dev  # scripts/fuzz.sh: clang++ (14) and its libFuzzer and ASan runtimes
 )
