@@ -49,7 +49,8 @@ health
 step "2. Generate a new certificate to a file"
 out="$(run "$server" new-certificate --instance OctopusServer --export-pfx="$root/newcert.pfx" --pfx-password MySecretPassword)"
 printf '%s\n' "$out"
-new_tp="$(printf '%s\n' "$out" | sed -n 's/^A new certificate has been generated with thumbprint: //p')"
+# The real Server prints the thumbprint on the line after this one.
+new_tp="$(printf '%s\n' "$out" | sed -n '/^A new certificate has been generated with thumbprint:$/{n;p;}')"
 health
 
 step "3. Make the Tentacles trust the new certificate, and restart them"

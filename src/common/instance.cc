@@ -121,13 +121,52 @@ Status InstanceRegistry::Remove(const std::string& name) const {
   return RemoveFile(RecordPath(name));
 }
 
+// An instance deleted from the registry (its files are kept), set up by
+// hand, or registered already: used as it is, creating and overwriting
+// nothing. --home and --app may only repeat what the file holds.
+Result<Instance> Instance::AdoptExisting(Product product, const CreateOptions& options, bool register_it) {
+  const ProductTraits& t = Traits(product);
+  const std::string& config_path = *options.config_path;
+  auto existing = ConfigFile::Load(config_path);
+  if (!existing.ok()) return existing.status();
+  if (!existing->Has(t.key_file_key)) {
+    return InvalidArgument("the configuration file " + config_path + " is not a configuration of the " +
+                           t.display_name + " (it has no \"" + t.key_file_key + "\")");
+  }
+  auto same = [&](const std::optional<std::string>& wanted, const char* key) {
+    if (!wanted) return true;
+    auto held = existing->GetString(key);
+    return held.ok() && *held == AbsolutePath(*wanted);
+  };
+  if (!same(options.home, keys::kHome) || !same(options.app_directory, keys::kApplicationDirectory)) {
+    return InvalidArgument("the configuration file " + config_path +
+                           " already exists: --home and --app cannot change it here (use configure)");
+  }
+  Instance inst(product, options.name, std::move(existing).value());
+  inst.adopted_ = true;
+  if (register_it) OCTO_RETURN_IF_ERROR(InstanceRegistry(product).Add({options.name, config_path, ""}));
+  return inst;
+}
+
 Result<Instance> Instance::Create(Product product, const CreateOptions& options) {
   const ProductTraits& t = Traits(product);
   InstanceRegistry registry(product);
   OCTO_RETURN_IF_ERROR(ValidateInstanceName(options.name));
+  // Registered already with this configuration (a set-up script run again):
+  // adopted as it is, as the real create-instance re-registers it.
+  bool registered = false;
   if (FileExists(registry.RecordPath(options.name))) {
-    return AlreadyExists(std::string("the ") + t.display_name + " instance '" + options.name +
-                         "' already exists");
+    auto rec = registry.Find(options.name);
+    registered = rec.ok() && FileExists(rec->config_path) &&
+                 (!options.config_path || AbsolutePath(*options.config_path) == rec->config_path);
+    if (!registered) {
+      return AlreadyExists(std::string("the ") + t.display_name + " instance '" + options.name +
+                           "' already exists" +
+                           (rec.ok() ? " with the configuration file " + rec->config_path : std::string()));
+    }
+    CreateOptions again = options;
+    again.config_path = rec->config_path;
+    return AdoptExisting(product, again, /*register_it=*/false);
   }
   std::string home = options.home ? AbsolutePath(*options.home)
                      : options.config_path ? DirName(AbsolutePath(*options.config_path))
@@ -137,22 +176,9 @@ Result<Instance> Instance::Create(Product product, const CreateOptions& options)
                                 : home + "/" + t.config_prefix + "-" + options.name + ".config";
   std::string key_path = DirName(config_path) + "/" + options.name + t.key_suffix;
   if (FileExists(config_path)) {
-    // An instance deleted from the registry (its files are kept), or set up
-    // by hand: register it again as it is, creating and overwriting nothing.
-    auto existing = ConfigFile::Load(config_path);
-    if (!existing.ok()) return existing.status();
-    if (!existing->Has(t.key_file_key)) {
-      return InvalidArgument("the configuration file " + config_path + " is not a configuration of the " + t.display_name +
-                             " (it has no \"" + t.key_file_key + "\")");
-    }
-    if (options.home || options.app_directory) {
-      return InvalidArgument("the configuration file " + config_path +
-                             " already exists: --home and --app cannot change it here (use configure)");
-    }
-    Instance inst(product, options.name, std::move(existing).value());
-    inst.adopted_ = true;
-    OCTO_RETURN_IF_ERROR(registry.Add({options.name, config_path, ""}));
-    return inst;
+    CreateOptions again = options;
+    again.config_path = config_path;
+    return AdoptExisting(product, again, /*register_it=*/true);
   }
   if (FileExists(key_path)) {
     return AlreadyExists("the key file " + key_path + " already exists; it was left as it is");

@@ -98,10 +98,11 @@ struct CreateOptions {
 class Instance {
  public:
   // Registers a new instance: home (0700), key file, config. The Server's
-  // also gets its first certificate. AlreadyExists if the name is taken, or
-  // if the key file is there without a config. When the config file already
-  // exists it is registered as it is (adopted() is true) and nothing is
-  // created or overwritten.
+  // also gets its first certificate. AlreadyExists if the name is taken by
+  // another configuration file, or if the key file is there without a
+  // config. When the config file already exists (or the name is registered
+  // with this very file: a set-up script run again) it is used as it is
+  // (adopted() is true) and nothing is created or overwritten.
   static Result<Instance> Create(Product product, const CreateOptions& options);
 
   enum class Access {
@@ -149,6 +150,7 @@ class Instance {
   bool adopted() const { return adopted_; }
 
  private:
+  static Result<Instance> AdoptExisting(Product product, const CreateOptions& options, bool register_it);
   Instance(Product product, std::string name, ConfigFile config)
       : product_(product), name_(std::move(name)), config_(std::move(config)) {}
 

@@ -37,6 +37,22 @@ Result<std::vector<std::string>> TrustedThumbprints(const ConfigFile& config) {
   return out;
 }
 
+Result<std::vector<TrustedServer>> TrustedServers(const ConfigFile& config) {
+  auto list = LoadList(config);
+  if (!list.ok()) return list.status();
+  std::vector<TrustedServer> out;
+  for (const auto& e : *list) {
+    TrustedServer s;
+    s.thumbprint = e["Thumbprint"].get<std::string>();
+    if (e.contains("CommunicationStyle") && e["CommunicationStyle"].is_number_integer()) {
+      s.communication_style = e["CommunicationStyle"].get<int>();
+    }
+    if (e.contains("Address") && e["Address"].is_string()) s.address = e["Address"].get<std::string>();
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
 Result<TrustReport> ApplyTrustChanges(ConfigFile& config, const TrustChanges& changes) {
   auto loaded = LoadList(config);
   if (!loaded.ok()) return loaded.status();

@@ -19,6 +19,14 @@ inline constexpr int kCommunicationStylePolling = 2;    // "TentacleActive"
 // entry is malformed.
 Result<std::vector<std::string>> TrustedThumbprints(const ConfigFile& config);
 
+// One trusted server entry, as update-trust reports it.
+struct TrustedServer {
+  std::string thumbprint;
+  int communication_style = kCommunicationStyleListening;
+  std::string address;  // empty for a listening Tentacle's entry
+};
+Result<std::vector<TrustedServer>> TrustedServers(const ConfigFile& config);
+
 // One `configure` call's trust changes, applied in the documented order:
 // reset, then remove, then add. Thumbprints must already be parsed.
 struct TrustChanges {

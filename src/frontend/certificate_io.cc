@@ -2,6 +2,7 @@
 
 #include <iostream>
 
+#include "common/encoding.h"
 #include "common/file_util.h"
 #include "frontend/cli.h"
 
@@ -39,6 +40,13 @@ Status WritePfxFile(const std::string& path, const Identity& identity, const Sec
   auto pfx = WritePfx(identity, password, encoding);
   if (!pfx.ok()) return pfx.status();
   return WriteFileAtomic(path, pfx->value(), 0600);
+}
+
+Status WriteBase64PfxFile(const std::string& path, const Identity& identity) {
+  auto pfx = WritePfx(identity, Secret(), PfxEncoding::kModern);
+  if (!pfx.ok()) return pfx.status();
+  Secret text(Base64Encode(pfx->value()));
+  return WriteFileAtomic(path, text.value(), 0600);
 }
 
 Result<PfxReadResult> ReadPfxFile(const std::string& path, const Secret& password) {

@@ -23,6 +23,10 @@ void AddPfxEncodingOption(CLI::App* sub, PfxEncoding* encoding);
 Status WritePfxFile(const std::string& path, const Identity& identity, const Secret& password,
                     PfxEncoding encoding);
 
+// Writes `identity` as the base64 text of a PFX without a password (mode
+// 0600): what the real `new-certificate --export-file` writes.
+Status WriteBase64PfxFile(const std::string& path, const Identity& identity);
+
 // Reads a PFX (binary or base64) from `path`, with a message naming the file.
 Result<PfxReadResult> ReadPfxFile(const std::string& path, const Secret& password);
 

@@ -57,12 +57,66 @@ Result<Instance> OpenInstanceForUpdate(Product product, const InstanceOptions& o
   return WarnAboutPermissions(Instance::Open(product, opts.instance, opts.config, Instance::Access::kUpdate));
 }
 
+CommandTable::CommandTable(CLI::App* app, Product product) : app_(app), product_(product) {
+  app_->ignore_case();
+  app_->option_defaults()->ignore_case()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+}
+
 CLI::App* CommandTable::Add(const std::string& name, const std::string& description, std::function<int()> run,
                             const std::string& alias) {
   CLI::App* sub = app_->add_subcommand(name, description);
   if (!alias.empty()) sub->alias(alias);
+  // Unrecognised arguments are reported after parsing with the real text.
+  sub->allow_extras();
+  const char* group = "Common options (accepted by every command, no effect here)";
+  sub->add_flag("--console", switches_.console, "Run as a console program (always the case here)")->group(group);
+  sub->add_flag("--nologo", switches_.nologo, "Deprecated: do not print the title")->group(group);
+  sub->add_flag("--noninteractive", switches_.noninteractive, "Never prompt (systemd units pass it)")->group(group);
+  sub->add_flag("--noconsolelogging", switches_.noconsolelogging, "Deprecated: errors still go to standard error")
+      ->group(group);
   commands_.emplace_back(sub, std::move(run));
   return sub;
+}
+
+CLI::App* CommandTable::Find(const std::string& name) const {
+  for (const auto& [sub, run] : commands_) {
+    if (sub->check_name(name)) return sub;
+  }
+  return nullptr;
+}
+
+namespace {
+
+bool IsHelpCommand(const std::string& arg) { return arg == "help" || arg == "h" || arg == "?"; }
+
+// "--console", "-nologo", ...: the common switches, which may also come
+// before the command ("Tentacle --console show-thumbprint").
+bool IsCommonSwitch(const std::string& arg) {
+  if (arg.empty() || arg[0] != '-') return false;
+  const std::string a = arg.substr(arg.size() > 1 && arg[1] == '-' ? 2 : 1);
+  return a == "console" || a == "nologo" || a == "noninteractive" || a == "noconsolelogging";
+}
+
+}  // namespace
+
+int CommandTable::Help(const std::vector<std::string>& topics) const {
+  std::vector<std::string> rest;
+  for (const auto& t : topics) {
+    if (!IsCommonSwitch(t)) rest.push_back(t);
+  }
+  if (rest.empty() || rest[0].empty() || rest[0][0] == '-') {
+    std::cout << app_->help() << "Run '" << app_->get_name() << " help COMMAND' for a command's options."
+              << std::endl;
+    return kExitOk;
+  }
+  const CLI::App* command = Find(rest[0]);
+  if (command == nullptr) {
+    std::cerr << "Error: '" << rest[0] << "' is not a command of " << app_->get_name() << std::endl;
+    std::cerr << "Run '" << app_->get_name() << " help' for the commands." << std::endl;
+    return kExitUnknownCommand;
+  }
+  std::cout << command->help(app_->get_name());
+  return kExitOk;
 }
 
 std::vector<std::string> NormaliseArgs(const std::vector<std::string>& args, const CLI::App* command) {
@@ -86,23 +140,27 @@ std::vector<std::string> NormaliseArgs(const std::vector<std::string>& args, con
 }
 
 int CommandTable::Run(int argc, char** argv) {
-  app_->require_subcommand(1, 1);
   app_->set_help_all_flag("--help-all", "Show help for every command");
+  app_->add_subcommand("help", "Show the commands, or one command's options (help COMMAND; also h, ?)")
+      ->allow_extras();
   std::vector<std::string> args(argv + 1, argv + argc);
-  if (!args.empty() && !args[0].empty() && args[0][0] != '-') {
-    CLI::App* command = nullptr;
-    for (auto& [sub, run] : commands_) {
-      if (sub->check_name(args[0])) command = sub;
-    }
-    if (command != nullptr) {
-      std::vector<std::string> rest = NormaliseArgs({args.begin() + 1, args.end()}, command);
-      args.resize(1);
-      args.insert(args.end(), rest.begin(), rest.end());
-    } else {
+  while (!args.empty() && IsCommonSwitch(args[0])) args.erase(args.begin());
+  if (args.empty()) {  // the real programs print their help and exit with UnknownCommand
+    std::cout << app_->help() << "Run '" << app_->get_name() << " help COMMAND' for a command's options."
+              << std::endl;
+    return kExitUnknownCommand;
+  }
+  if (IsHelpCommand(args[0])) return Help({args.begin() + 1, args.end()});
+  if (!args[0].empty() && args[0][0] != '-') {
+    CLI::App* command = Find(args[0]);
+    if (command == nullptr) {
       std::cerr << "Error: '" << args[0] << "' is not a command of " << app_->get_name() << std::endl;
-      std::cerr << "Run '" << app_->get_name() << " --help' for the commands." << std::endl;
-      return kExitUsage;
+      std::cerr << "Run '" << app_->get_name() << " help' for the commands." << std::endl;
+      return kExitUnknownCommand;
     }
+    std::vector<std::string> rest = NormaliseArgs({args.begin() + 1, args.end()}, command);
+    args.resize(1);
+    args.insert(args.end(), rest.begin(), rest.end());
   }
   std::vector<const char*> cargs = {argv[0]};
   for (const auto& a : args) cargs.push_back(a.c_str());
@@ -118,12 +176,21 @@ int CommandTable::Run(int argc, char** argv) {
     for (auto* sub : app_->get_subcommands()) failing = sub;
     std::cerr << "Run '" << app_->get_name() << (failing == app_ ? "" : " " + failing->get_name())
               << " --help' for the options." << std::endl;
-    return kExitUsage;
+    return failing == app_ ? kExitUnknownCommand : kExitUsage;
   }
   for (auto& [sub, run] : commands_) {
-    if (sub->parsed()) return run();
+    if (!sub->parsed()) continue;
+    if (std::vector<std::string> extra = sub->remaining(); !extra.empty()) {
+      std::string joined;
+      for (const auto& a : extra) joined += (joined.empty() ? "" : " ") + a;
+      std::cerr << "Error: Unrecognized command line arguments: " << joined << std::endl;
+      std::cerr << "Run '" << app_->get_name() << " " << sub->get_name() << " --help' for the options." << std::endl;
+      return kExitUsage;
+    }
+    return run();
   }
-  return UsageError("no command given");
+  std::cerr << "Error: no command given" << std::endl;
+  return kExitUnknownCommand;
 }
 
 }  // namespace octo::cli

@@ -4,7 +4,8 @@
 //
 // Console contract: mirrored product lines go to standard output; warnings
 // ("Warning: ...") and errors ("Error: ...", one line) go to standard error.
-// Exit codes: 0 success, 1 the operation failed, 2 usage error.
+// Exit codes, as the real programs: 0 success, 1 a controlled failure
+// (including bad or unrecognised arguments), 2 an unknown command (or none).
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -21,11 +22,12 @@ namespace octo::cli {
 
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailed = 1;
-inline constexpr int kExitUsage = 2;
+inline constexpr int kExitUsage = 1;           // the real programs' "controlled failure"
+inline constexpr int kExitUnknownCommand = 2;  // the real programs' UnknownCommand
 
 // Prints "Error: <message>" and returns kExitFailed.
 int Fail(const Status& status);
-// Prints "Error: <message>" and returns kExitUsage.
+// Prints "Error: <message>" and returns kExitUsage (nothing was changed).
 int UsageError(const std::string& message);
 void Warn(const std::string& message);
 
@@ -45,23 +47,47 @@ Result<Instance> OpenInstance(Product product, const InstanceOptions& opts);
 // Opens it to change it: holds the config's lock until the Instance dies.
 Result<Instance> OpenInstanceForUpdate(Product product, const InstanceOptions& opts);
 
+// The switches every real command accepts (Startup/OctopusProgram.cs). They
+// change nothing here: --console and --noninteractive choose the real
+// program's host (we always run as a console program), --nologo and
+// --noconsolelogging are deprecated there and kept so scripts do not break.
+struct CommonSwitches {
+  bool console = false;
+  bool nologo = false;
+  bool noninteractive = false;
+  bool noconsolelogging = false;
+};
+
 // The table of commands of one executable.
+//
+// Besides the commands added to it, it answers `help`, `help COMMAND` (also
+// spelled `h` and `?`) and `COMMAND --help`; with no command it prints the
+// general help and returns kExitUnknownCommand, as the real programs do.
 class CommandTable {
  public:
-  explicit CommandTable(CLI::App* app, Product product) : app_(app), product_(product) {}
+  // As the real programs' parser: command and option names in any case
+  // ("--nolisten", "New-Certificate"), and a repeated option keeps its last
+  // value. Must be made before any command is added.
+  CommandTable(CLI::App* app, Product product);
 
-  // Adds a subcommand; `run` is called when it is the one parsed.
+  // Adds a subcommand with the common switches; `run` is called when it is
+  // the one parsed.
   CLI::App* Add(const std::string& name, const std::string& description, std::function<int()> run,
                 const std::string& alias = "");
   CLI::App* app() { return app_; }
   Product product() const { return product_; }
+  const CommonSwitches& switches() const { return switches_; }
 
   // Parses argv and runs the chosen command. Returns the exit code.
   int Run(int argc, char** argv);
 
  private:
+  CLI::App* Find(const std::string& name) const;
+  int Help(const std::vector<std::string>& topics) const;
+
   CLI::App* app_;
   Product product_;
+  CommonSwitches switches_;
   std::vector<std::pair<CLI::App*, std::function<int()>>> commands_;
 };
 

@@ -29,6 +29,23 @@ Json CertificateJson(X509* cert) {
   return j;
 }
 
+void AddCertificateTypeOption(CLI::App* sub, std::string* type) {
+  *type = "tentacle";
+  sub->add_option("--type", *type, "Which certificate: tentacle (the default; the only one here)")
+      ->transform([](std::string s) {
+        for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        return s;
+      })
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            if (v == "tentacle") return std::string();
+            if (v == "grpc") return std::string("the gRPC certificate is not managed here; use --type tentacle");
+            return "'" + v + "' is not a certificate type (tentacle)";
+          },
+          "tentacle", "certificate type"))
+      ->default_str("tentacle");
+}
+
 // ---- create-instance --------------------------------------------------------
 
 namespace {
@@ -37,7 +54,10 @@ struct CreateInstanceOptions {
   InstanceOptions instance;
   std::optional<std::string> home;
   std::optional<std::string> app;
+  std::optional<std::string> server_node_name;  // Server only
 };
+
+inline constexpr char kServerNodeNameKey[] = "Octopus.Server.NodeName";
 
 int RunCreateInstance(Product product, const CreateInstanceOptions& o) {
   const ProductTraits& t = Traits(product);
@@ -49,9 +69,21 @@ int RunCreateInstance(Product product, const CreateInstanceOptions& o) {
   std::cout << "Creating installation for instance '" << create.name << "'..." << std::endl;
   auto inst = Instance::Create(product, create);
   if (!inst.ok()) return Fail(inst.status());
+  if (o.server_node_name) {
+    auto locked = Instance::Open(product, create.name, inst->config_path(), Instance::Access::kUpdate);
+    if (!locked.ok()) return Fail(locked.status());
+    locked->config().Set(kServerNodeNameKey, *o.server_node_name);
+    if (Status st = locked->Save(); !st.ok()) return Fail(st);
+  }
   if (inst->adopted()) {
     std::cout << "Saving instance: " << create.name << std::endl;
     std::cout << "Using the existing configuration file " << inst->config_path() << "." << std::endl;
+    auto key = inst->KeyFilePath();
+    if (key.ok() && !FileExists(*key) && inst->HasCertificate()) {
+      Warn("the " + std::string(t.key_description) + " of this configuration, " + *key +
+           ", is missing: its certificate cannot be read until the key file is restored");
+    }
+    if (o.server_node_name) std::cout << "Server node name: " << *o.server_node_name << std::endl;
     return kExitOk;
   }
   auto key = inst->KeyFilePath();
@@ -61,6 +93,7 @@ int RunCreateInstance(Product product, const CreateInstanceOptions& o) {
   if (product == Product::kServer) {
     std::cout << "A new certificate has been generated with thumbprint: " << inst->StoredThumbprint() << std::endl;
   }
+  if (o.server_node_name) std::cout << "Server node name: " << *o.server_node_name << std::endl;
   return kExitOk;
 }
 
@@ -70,8 +103,26 @@ int RunDeleteInstance(Product product, const InstanceOptions& o) {
   if (Status st = registry.Remove(o.instance); !st.ok()) return Fail(st);
   std::cout << "Deleted instance: " << o.instance << std::endl;
   if (rec.ok()) {
-    std::cout << "The configuration file " << rec->config_path
-              << " and its key file were kept; remove them yourself once they are no longer needed." << std::endl;
+    // Say what was really kept: the key file may be gone already.
+    std::string key_path;
+    if (auto inst = Instance::Open(product, o.instance, rec->config_path); inst.ok()) {
+      if (auto k = inst->KeyFilePath(); k.ok() && FileExists(*k)) key_path = *k;
+    }
+    if (!FileExists(rec->config_path)) {
+      std::cout << "The configuration file " << rec->config_path << " no longer exists." << std::endl;
+    } else if (key_path.empty()) {
+      std::string missing;
+      if (auto inst = Instance::Open(product, o.instance, rec->config_path); inst.ok()) {
+        if (auto k = inst->KeyFilePath(); k.ok()) missing = *k;
+      }
+      std::cout << "The configuration file " << rec->config_path << " was kept"
+                << (missing.empty() ? std::string(" (it names no key file)")
+                                    : "; its key file " + missing + " is missing")
+                << "; remove it yourself once it is no longer needed." << std::endl;
+    } else {
+      std::cout << "The configuration file " << rec->config_path << " and its key file " << key_path
+                << " were kept; remove them yourself once they are no longer needed." << std::endl;
+    }
   }
   return kExitOk;
 }
@@ -105,6 +156,8 @@ struct ShowThumbprintOptions {
   InstanceOptions instance;
   std::string format;
   std::optional<std::string> export_file;
+  bool thumbprint_only = false;  // deprecated in the real Tentacle: no effect
+  std::string type;
 };
 
 int RunShowThumbprint(Product product, const ShowThumbprintOptions& o) {
@@ -142,13 +195,13 @@ int RunShowThumbprint(Product product, const ShowThumbprintOptions& o) {
     std::string file_text = o.format == "json" ? out : thumbprint + "\n";
     if (Status st = WriteFileAtomic(AbsolutePath(*o.export_file), file_text, 0644); !st.ok()) return Fail(st);
   }
-  std::cout << out;
+  if (!o.export_file) std::cout << out;  // with -e, as the real one, only the file gets it
   if (IsWeakSignature(signature_algorithm)) {
     Warn("the certificate is signed with " + signature_algorithm +
          "; we recommend regenerating your certificate (see new-certificate)");
   }
   if (o.export_file) {
-    std::cerr << "The thumbprint has been written to " << AbsolutePath(*o.export_file) << "." << std::endl;
+    std::cerr << "The thumbprint has been written to " << *o.export_file << "." << std::endl;
   }
   return kExitOk;
 }
@@ -158,6 +211,7 @@ struct ExportOptions {
   std::string file;
   PasswordOptions password;
   PfxEncoding encoding = PfxEncoding::kModern;
+  std::string type;
 };
 
 int RunExportCertificate(Product product, const ExportOptions& o) {
@@ -185,6 +239,9 @@ void SetupCreateInstance(CommandTable& table) {
   AddInstanceOptions(sub, &o->instance, p);
   sub->add_option("--home", o->home, "Home directory of the instance (default: beside its configuration)");
   if (p == Product::kTentacle) sub->add_option("--app", o->app, "Directory applications are deployed to");
+  if (p == Product::kServer) {
+    sub->add_option("--serverNodeName", o->server_node_name, "Name of this Server node (kept in the configuration)");
+  }
 }
 
 void SetupDeleteInstance(CommandTable& table) {
@@ -210,7 +267,9 @@ void SetupShowThumbprint(CommandTable& table) {
                             [p, o] { return RunShowThumbprint(p, *o); });
   AddInstanceOptions(sub, &o->instance, p);
   AddFormatOption(sub, &o->format);
-  sub->add_option("-e,--export-file", o->export_file, "Also write the thumbprint to this file");
+  sub->add_option("-e,--export-file", o->export_file, "Write the thumbprint to this file instead of the console");
+  sub->add_flag("--thumbprint-only", o->thumbprint_only, "Deprecated: accepted for old scripts, no effect");
+  if (p == Product::kServer) AddCertificateTypeOption(sub, &o->type);
 }
 
 void SetupExportCertificate(CommandTable& table) {
@@ -222,6 +281,7 @@ void SetupExportCertificate(CommandTable& table) {
   sub->add_option("--export-pfx", o->file, "The PFX file to write")->required();
   AddPasswordOptions(sub, &o->password);
   AddPfxEncodingOption(sub, &o->encoding);
+  if (p == Product::kServer) AddCertificateTypeOption(sub, &o->type);
 }
 
 void SetupVersion(CommandTable& table) {

@@ -17,6 +17,11 @@ void SetupVersion(CommandTable& table);
 // The Server's first line for every certificate command.
 inline constexpr char kCheckingMasterKey[] = "Checking the Octopus Master Key has been configured.";
 
+// --type tentacle|grpc of the Server's certificate commands (Octopus Server
+// 2025.4): "tentacle" (the default) is the certificate this project manages;
+// "grpc" is refused with one line, as there is no gRPC certificate here.
+void AddCertificateTypeOption(CLI::App* sub, std::string* type);
+
 // JSON description of a certificate with the real products' PascalCase keys.
 Json CertificateJson(X509* cert);
 

@@ -1,5 +1,8 @@
 #include "frontend/service_command.h"
 
+#include <pwd.h>
+
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 
@@ -14,6 +17,9 @@ struct ServiceOptions {
   InstanceOptions instance;
   bool start = false, stop = false, restart = false, status = false;
   bool install = false, uninstall = false, reconfigure = false;
+  std::optional<std::string> username;   // --username/--user, or $OCTOPUS_SERVICE_USERNAME
+  std::optional<std::string> password;   // --password, or $OCTOPUS_SERVICE_PASSWORD: no use on Linux
+  std::optional<std::string> depend_on;  // --dependOn
   int timeout_seconds = 60;
 };
 
@@ -23,46 +29,73 @@ std::string Describe(Product p, const std::string& instance) {
   return std::string("the ") + ServiceName(p) + " service for instance '" + instance + "'";
 }
 
+// Runs the actions of one `service` call for one instance, in the real
+// product's order: restart, stop, uninstall, install, reconfigure, start
+// (then our --status). Stops at the first action that fails.
 class ServiceRunner {
  public:
-  ServiceRunner(Product product, const ServiceOptions& o, const Instance& inst)
+  ServiceRunner(Product product, const ServiceOptions& o, const Instance& inst, std::string unit_name)
       : product_(product), o_(o), inst_(inst), paths_(PathsFor(inst)), exe_(SelfExecutable()),
-        unit_(UnitDirectory() + "/" + UnitName(product, inst.name())) {}
+        unit_name_(std::move(unit_name)), unit_path_(UnitDirectory() + "/" + unit_name_),
+        legacy_name_(LegacyUnitName(product, inst.name())), legacy_path_(UnitDirectory() + "/" + legacy_name_) {}
 
   int Run() {
-    if (o_.install || o_.reconfigure) return Install();
-    if (o_.uninstall) return Uninstall();
-    if (o_.status) return Query();
-    if (o_.stop) return Stop();
-    if (o_.restart) {
-      if (Installed()) {
-        int rc = Systemctl("restart");
-        if (rc == kExitOk) std::cout << "Service restarted: " << UnitName(product_, inst_.name()) << std::endl;
-        return rc;
+    struct Step {
+      bool wanted;
+      int (ServiceRunner::*action)();
+    };
+    const Step steps[] = {
+        {o_.restart, &ServiceRunner::Restart},     {o_.stop, &ServiceRunner::Stop},
+        {o_.uninstall, &ServiceRunner::Uninstall}, {o_.install, &ServiceRunner::Install},
+        {o_.reconfigure, &ServiceRunner::Install}, {o_.start, &ServiceRunner::Start},
+        {o_.status, &ServiceRunner::Query},
+    };
+    int rc = kExitOk;
+    bool installed_once = false;
+    for (const Step& step : steps) {
+      if (!step.wanted) continue;
+      if (step.action == &ServiceRunner::Install) {  // --install --reconfigure writes the unit once
+        if (installed_once) continue;
+        installed_once = true;
       }
-      int rc = Stop();
-      return rc == kExitOk ? Start() : rc;
+      rc = (this->*step.action)();
+      if (rc != kExitOk) return rc;
     }
-    return Start();
+    return rc;
   }
 
  private:
-  bool Installed() const { return FileExists(unit_); }
+  // The unit systemd runs this instance with: ours under the real name, or
+  // one written by an earlier version under the old name; "" when none.
+  std::string InstalledUnit() const {
+    if (FileExists(unit_path_)) {
+      auto text = ReadFile(unit_path_);
+      if (text.ok() && UnitRunsInstance(*text, product_, inst_.name())) return unit_name_;
+    }
+    if (FileExists(legacy_path_)) return legacy_name_;
+    return "";
+  }
+  // "Tentacle" for Tentacle.service: the name the real product prints.
+  static std::string Short(const std::string& unit) { return unit.substr(0, unit.size() - 8); }
 
-  int Systemctl(const std::string& verb) {
-    auto rc = RunProgram({SystemctlProgram(), verb, UnitName(product_, inst_.name())});
+  int Systemctl(const std::string& verb, const std::string& unit) {
+    auto rc = RunProgram({SystemctlProgram(), verb, unit});
     if (!rc.ok()) return Fail(rc.status());
     if (*rc != 0) {
-      return Fail(octo::Status(octo::StatusCode::kInternal, "systemctl " + verb + " " + UnitName(product_, inst_.name()) +
-                                                          " failed with exit code " + std::to_string(*rc)));
+      return Fail(octo::Status(octo::StatusCode::kInternal,
+                               "systemctl " + verb + " " + unit + " failed with exit code " + std::to_string(*rc)));
     }
     return kExitOk;
   }
+  bool Active(const std::string& unit) {
+    auto rc = RunProgram({SystemctlProgram(), "is-active", "--quiet", unit});
+    return rc.ok() && *rc == 0;
+  }
 
   int Start() {
-    if (Installed()) {
-      int rc = Systemctl("start");
-      if (rc == kExitOk) std::cout << "Service started: " << UnitName(product_, inst_.name()) << std::endl;
+    if (std::string unit = InstalledUnit(); !unit.empty()) {
+      int rc = Systemctl("start", unit);
+      if (rc == kExitOk) std::cout << "Service started: " << Short(unit) << std::endl;
       return rc;
     }
     if (auto pid = RunningPid(paths_.pid_file, exe_)) {
@@ -84,9 +117,10 @@ class ServiceRunner {
   }
 
   int Stop() {
-    if (Installed()) {
-      int rc = Systemctl("stop");
-      if (rc == kExitOk) std::cout << "Service stopped: " << UnitName(product_, inst_.name()) << std::endl;
+    if (std::string unit = InstalledUnit(); !unit.empty()) {
+      std::cout << "Stopping service: " << Short(unit) << std::endl;
+      int rc = Systemctl("stop", unit);
+      if (rc == kExitOk) std::cout << "Service stopped" << std::endl;
       return rc;
     }
     auto was = StopService(paths_.pid_file, exe_, std::chrono::seconds(o_.timeout_seconds));
@@ -96,13 +130,23 @@ class ServiceRunner {
     return kExitOk;
   }
 
+  int Restart() {
+    if (std::string unit = InstalledUnit(); !unit.empty()) {
+      std::cout << "Restarting service: " << Short(unit) << std::endl;
+      int rc = Systemctl("restart", unit);
+      if (rc == kExitOk) std::cout << "Service has been restarted" << std::endl;
+      return rc;
+    }
+    int rc = Stop();
+    return rc == kExitOk ? Start() : rc;
+  }
+
   int Query() {
-    if (Installed()) {
-      auto rc = RunProgram({SystemctlProgram(), "is-active", "--quiet", UnitName(product_, inst_.name())});
-      if (!rc.ok()) return Fail(rc.status());
+    if (std::string unit = InstalledUnit(); !unit.empty()) {
+      const bool active = Active(unit);
       std::cout << "The " << ServiceName(product_) << " service for instance '" << inst_.name() << "' (systemd unit "
-                << UnitName(product_, inst_.name()) << ") is " << (*rc == 0 ? "running." : "stopped.") << std::endl;
-      return *rc == 0 ? kExitOk : kExitStopped;
+                << unit << ") is " << (active ? "running." : "stopped.") << std::endl;
+      return active ? kExitOk : kExitStopped;
     }
     if (auto pid = RunningPid(paths_.pid_file, exe_)) {
       std::cout << "The " << ServiceName(product_) << " service for instance '" << inst_.name()
@@ -114,52 +158,67 @@ class ServiceRunner {
     return kExitStopped;
   }
 
+  // --install and --reconfigure: writes the unit (under the real name) and
+  // enables it. A service that was running keeps running, now under systemd.
   int Install() {
-    const bool existed = Installed();
-    bool was_running = false;
-    if (!existed) {
+    if (auto clash = FindUnit(unit_name_, product_, inst_.name()); clash && !clash->ours) {
+      return Fail(FailedPrecondition("the systemd unit " + unit_name_ + " already exists (" + clash->path +
+                                     ") and does not run this " + ServiceName(product_) +
+                                     " instance; nothing was changed (use another instance name)"));
+    }
+    const bool existed = InstalledUnit() == unit_name_;
+    bool keep_running = false;
+    if (FileExists(legacy_path_)) {  // written by an earlier version: move it to the real name
+      keep_running = Active(legacy_name_);
+      (void)RunProgram({SystemctlProgram(), "stop", legacy_name_});
+      (void)RunProgram({SystemctlProgram(), "disable", legacy_name_});
+      if (Status st = RemoveFile(legacy_path_); !st.ok()) return Fail(st);
+      std::cout << "Removed the systemd unit " << legacy_name_ << " (the name used before this version)."
+                << std::endl;
+    } else if (existed) {
+      keep_running = Active(unit_name_);
+    } else if (auto pid = RunningPid(paths_.pid_file, exe_)) {
       // From now on systemd runs the service: a process running outside it
       // (built-in supervisor, or in the foreground) would be left unmanaged.
-      if (auto pid = RunningPid(paths_.pid_file, exe_)) {
-        auto was = StopService(paths_.pid_file, exe_, std::chrono::seconds(o_.timeout_seconds));
-        if (!was.ok()) return Fail(was.status());
-        was_running = true;
-        std::cout << "Stopped the running service (pid " << *pid << ") so that systemd runs it from now on."
-                  << std::endl;
-      }
+      auto was = StopService(paths_.pid_file, exe_, std::chrono::seconds(o_.timeout_seconds));
+      if (!was.ok()) return Fail(was.status());
+      keep_running = true;
+      std::cout << "Stopped the running service (pid " << *pid << ") so that systemd runs it from now on."
+                << std::endl;
     }
     if (Status st = MakeDirectories(UnitDirectory(), 0755); !st.ok()) return Fail(st);
-    std::string unit = RenderUnit(product_, inst_.name(), exe_, o_.instance.config ? inst_.config_path() : "");
-    if (Status st = WriteFileAtomic(unit_, unit, 0644); !st.ok()) return Fail(st);
+    UnitSettings settings;
+    settings.user = o_.username.value_or("root");
+    settings.depend_on = o_.depend_on.value_or("");
+    if (o_.instance.config) settings.config_path = inst_.config_path();
+    std::string unit = RenderUnit(product_, inst_.name(), exe_, settings);
+    if (Status st = WriteFileAtomic(unit_path_, unit, 0644); !st.ok()) return Fail(st);
     int rc = SystemctlPlain({"daemon-reload"});
-    if (rc == kExitOk && !existed) rc = Systemctl("enable");
+    if (rc == kExitOk) rc = Systemctl("enable", unit_name_);
     if (rc != kExitOk) {
-      if (!existed) (void)RemoveFile(unit_);  // no half-installed unit is left behind
+      if (!existed) (void)RemoveFile(unit_path_);  // no half-installed unit is left behind
       return rc;
     }
-    std::cout << (existed ? "Updated the systemd unit " : "Installed the systemd unit ") << unit_ << std::endl;
-    if (was_running) {  // it was running before: keep it running, now under systemd
-      int started = Systemctl("start");
-      if (started == kExitOk) std::cout << "Service started: " << UnitName(product_, inst_.name()) << std::endl;
-      return started;
-    }
-    if (!existed) return kExitOk;
-    if (o_.reconfigure) {
-      auto active = RunProgram({SystemctlProgram(), "is-active", "--quiet", UnitName(product_, inst_.name())});
-      if (active.ok() && *active == 0) return Systemctl("restart");
+    std::cout << "Service installed: " << Short(unit_name_) << std::endl;
+    if (keep_running) {
+      int restarted = Systemctl(existed ? "restart" : "start", unit_name_);
+      if (restarted == kExitOk) std::cout << "Service started: " << Short(unit_name_) << std::endl;
+      return restarted;
     }
     return kExitOk;
   }
 
   int Uninstall() {
-    if (!Installed()) {
-      std::cout << "The systemd unit " << unit_ << " is not installed." << std::endl;
+    std::string unit = InstalledUnit();
+    if (unit.empty()) {
+      std::cout << "The systemd unit " << unit_path_ << " is not installed." << std::endl;
       return kExitOk;
     }
-    (void)RunProgram({SystemctlProgram(), "stop", UnitName(product_, inst_.name())});
-    (void)RunProgram({SystemctlProgram(), "disable", UnitName(product_, inst_.name())});
-    if (Status st = RemoveFile(unit_); !st.ok()) return Fail(st);
-    std::cout << "Removed the systemd unit " << unit_ << std::endl;
+    std::cout << "Removing systemd service: " << Short(unit) << std::endl;
+    (void)RunProgram({SystemctlProgram(), "stop", unit});
+    (void)RunProgram({SystemctlProgram(), "disable", unit});
+    if (Status st = RemoveFile(UnitDirectory() + "/" + unit); !st.ok()) return Fail(st);
+    std::cout << "Service uninstalled" << std::endl;
     return SystemctlPlain({"daemon-reload"});
   }
 
@@ -177,15 +236,49 @@ class ServiceRunner {
   const Instance& inst_;
   ServicePaths paths_;
   std::string exe_;
-  std::string unit_;
+  std::string unit_name_, unit_path_;
+  std::string legacy_name_, legacy_path_;
 };
 
-int RunService(Product product, const ServiceOptions& o) {
-  int actions = o.start + o.stop + o.restart + o.status + o.install + o.uninstall + o.reconfigure;
-  if (actions != 1) {
-    return UsageError(
-        "service needs exactly one of --start, --stop, --restart, --status, --install, --uninstall, --reconfigure");
+// Checks --username, --password and --dependOn; warns about what does not
+// apply on Linux. Returns a usage message or "".
+std::string CheckAccountOptions(ServiceOptions& o) {
+  if (!o.username) {
+    if (const char* v = std::getenv("OCTOPUS_SERVICE_USERNAME"); v != nullptr && *v != '\0') o.username = v;
   }
+  const bool password_env = std::getenv("OCTOPUS_SERVICE_PASSWORD") != nullptr;
+  const bool writes_unit = o.install || o.reconfigure;
+  if (o.username) {
+    const std::string& u = *o.username;
+    if (u.find('\\') != std::string::npos || u.find('@') != std::string::npos) {
+      return "--username: '" + u + "' is a Windows account; on Linux give the name of a local user";
+    }
+    if (u.empty() || u.find_first_of(" \t\r\n:/") != std::string::npos) {
+      return "--username: '" + u + "' is not a user name";
+    }
+    if (writes_unit && ::getpwnam(u.c_str()) == nullptr) return "--username: there is no user '" + u + "' here";
+  }
+  if (o.depend_on) {
+    std::string& d = *o.depend_on;
+    if (d.empty() || d.find_first_of(" \t\r\n/\\\"'") != std::string::npos) {
+      return "--dependOn: '" + d + "' is not a systemd unit name";
+    }
+    if (d.find('.') == std::string::npos) d += ".service";
+  }
+  if (!writes_unit && (o.username || o.depend_on || o.password)) {
+    Warn("--username, --password and --dependOn are used only with --install or --reconfigure; ignored");
+  } else if (o.password || password_env) {
+    Warn("--password is not used on Linux: systemd starts the service as the --username account, no password needed");
+  }
+  return "";
+}
+
+int RunService(Product product, ServiceOptions o) {
+  if (!(o.start || o.stop || o.restart || o.status || o.install || o.uninstall || o.reconfigure)) {
+    return UsageError(
+        "service needs at least one of --start, --stop, --restart, --status, --install, --uninstall, --reconfigure");
+  }
+  if (auto m = CheckAccountOptions(o); !m.empty()) return UsageError(m);
   std::vector<std::string> names;
   if (o.instance.instance == "*") {
     if (o.install || o.uninstall || o.reconfigure) {
@@ -214,7 +307,10 @@ int RunService(Product product, const ServiceOptions& o) {
   const bool all = o.instance.instance == "*";
   for (const auto& name : names) {
     auto inst = Instance::Open(product, name, all ? std::nullopt : o.instance.config);
-    int rc = inst.ok() ? ServiceRunner(product, o, *inst).Run() : Fail(inst.status());
+    auto unit = UnitName(name);
+    int rc = !inst.ok()   ? Fail(inst.status())
+             : !unit.ok() ? Fail(unit.status())
+                          : ServiceRunner(product, o, *inst, *unit).Run();
     if (rank(rc) > rank(worst)) worst = rc;
   }
   return worst;
@@ -231,6 +327,10 @@ ServicePaths PathsFor(const Instance& instance) {
   p.socket = p.home + "/service.sock";
   p.log_file = p.home + "/Logs/" + (instance.product() == Product::kServer ? "OctopusServer.txt" : "OctopusTentacle.txt");
   return p;
+}
+
+bool ServiceRunning(const Instance& instance) {
+  return RunningPid(PathsFor(instance).pid_file, SelfExecutable()).has_value();
 }
 
 Status RefuseIfRunning(const Instance& instance) {
@@ -261,9 +361,13 @@ void SetupService(CommandTable& table) {
   sub->add_flag("--stop", o->stop, "Stop the service (gracefully, then forcibly after the timeout)");
   sub->add_flag("--restart", o->restart, "Stop, then start the service");
   sub->add_flag("--status", o->status, "Say whether the service runs (exit 0) or not (exit 3)");
-  sub->add_flag("--install", o->install, "Install a systemd unit for the service and enable it");
+  sub->add_flag("--install", o->install, "Install the systemd unit <instance>.service and enable it");
   sub->add_flag("--uninstall", o->uninstall, "Stop, disable and remove the systemd unit");
   sub->add_flag("--reconfigure", o->reconfigure, "Rewrite the systemd unit (and restart it if it runs)");
+  sub->add_option("--username,--user", o->username,
+                  "User the systemd unit runs the service as (default root; also $OCTOPUS_SERVICE_USERNAME)");
+  sub->add_option("--password", o->password, "Accepted for scripts written for Windows; not used on Linux");
+  sub->add_option("--dependOn", o->depend_on, "A unit the service starts after (added to After=)");
   sub->add_option("--timeout", o->timeout_seconds, "Seconds to wait for start-up or shut-down")
       ->check(CLI::Range(1, 3600))
       ->default_str("60");

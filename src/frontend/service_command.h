@@ -25,6 +25,10 @@ inline constexpr int kExitStopped = 3;
 
 void SetupService(CommandTable& table);
 
+// Whether the instance's service is running now (built-in supervisor or
+// systemd, as far as its pid file tells).
+bool ServiceRunning(const Instance& instance);
+
 // For `run`/`agent`: FailedPrecondition "... is already running (pid N)" when
 // the instance's service runs already.
 Status RefuseIfRunning(const Instance& instance);

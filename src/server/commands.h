@@ -11,5 +11,6 @@ void SetupShowMasterKey(cli::CommandTable& table);
 void SetupRun(cli::CommandTable& table);
 void SetupHealthCheck(cli::CommandTable& table);
 void SetupTargets(cli::CommandTable& table);
+void SetupConfigure(cli::CommandTable& table);
 
 }  // namespace octo::server

@@ -16,6 +16,7 @@ struct ImportOptions {
   cli::InstanceOptions instance;
   std::string file;
   cli::PasswordOptions password;
+  std::string type;
 };
 
 int Run(const ImportOptions& o) {
@@ -37,6 +38,11 @@ int Run(const ImportOptions& o) {
   X509* cert = read->identity.certificate.get();
   const std::string old_tp = inst->StoredThumbprint();
   const std::string new_tp = Thumbprint(cert);
+  if (old_tp == new_tp) {  // nothing to change: say what is true
+    std::cout << "The certificate " << Describe(cert).subject << " with thumbprint " << new_tp
+              << " is already the Octopus Server's certificate; nothing was changed." << std::endl;
+    return cli::kExitOk;
+  }
   if (Status st = inst->SetIdentity(read->identity); !st.ok()) return cli::Fail(st);
   if (Status st = inst->Save(); !st.ok()) return cli::Fail(st);
   std::cout << "The certificate " << Describe(cert).subject << " was updated; old thumbprint = " << old_tp
@@ -55,6 +61,7 @@ void SetupImportCertificate(cli::CommandTable& table) {
   cli::AddInstanceOptions(sub, &o->instance, Product::kServer);
   sub->add_option("-f,--from-file", o->file, "The PFX file (binary, or base64 text of one)")->required();
   cli::AddPasswordOptions(sub, &o->password);
+  cli::AddCertificateTypeOption(sub, &o->type);
 }
 
 }  // namespace octo::server

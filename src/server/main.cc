@@ -1,6 +1,7 @@
 // Octopus.Server: the library plus a table of commands.
 #include "frontend/common_commands.h"
 #include "frontend/service_command.h"
+#include "frontend/show_configuration.h"
 #include "server/commands.h"
 
 int main(int argc, char** argv) {
@@ -14,6 +15,8 @@ int main(int argc, char** argv) {
   octo::server::SetupImportCertificate(table);
   octo::cli::SetupShowThumbprint(table);
   octo::server::SetupShowMasterKey(table);
+  octo::server::SetupConfigure(table);
+  octo::cli::SetupShowConfiguration(table);
   octo::server::SetupTargets(table);
   octo::server::SetupHealthCheck(table);
   octo::server::SetupRun(table);

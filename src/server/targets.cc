@@ -7,6 +7,7 @@
 #include "common/targets.h"
 #include "common/thumbprint.h"
 #include "frontend/common_commands.h"
+#include "frontend/service_command.h"
 #include "server/commands.h"
 
 namespace octo::server {
@@ -36,7 +37,14 @@ std::string Check(TargetOptions& o, bool need_all) {
   return "";
 }
 
-const char kRestartNotNeeded[] = "The running Octopus Server uses this at its next health check.";
+// What a target change means for the service, said truthfully.
+void SayWhenItApplies(const Instance& inst) {
+  if (cli::ServiceRunning(inst)) {
+    std::cout << "The running Octopus Server uses this at its next health check." << std::endl;
+  } else {
+    std::cout << "The Octopus Server service is not running; it uses this when it starts." << std::endl;
+  }
+}
 
 int RunAdd(TargetOptions o) {
   if (auto m = Check(o, true); !m.empty()) return cli::UsageError(m);
@@ -46,7 +54,7 @@ int RunAdd(TargetOptions o) {
   if (Status st = inst->Save(); !st.ok()) return cli::Fail(st);
   std::cout << "Added deployment target '" << o.name << "' at " << *o.address << " with thumbprint " << *o.thumbprint
             << "." << std::endl;
-  std::cout << kRestartNotNeeded << std::endl;
+  SayWhenItApplies(*inst);
   return cli::kExitOk;
 }
 
@@ -59,7 +67,7 @@ int RunUpdate(TargetOptions o) {
   if (Status st = inst->Save(); !st.ok()) return cli::Fail(st);
   if (o.thumbprint) std::cout << "The thumbprint of deployment target '" << o.name << "' is now " << *o.thumbprint << "." << std::endl;
   if (o.address) std::cout << "The address of deployment target '" << o.name << "' is now " << *o.address << "." << std::endl;
-  std::cout << kRestartNotNeeded << std::endl;
+  SayWhenItApplies(*inst);
   return cli::kExitOk;
 }
 

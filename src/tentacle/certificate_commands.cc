@@ -14,13 +14,36 @@ struct NewCertificateOptions {
   cli::InstanceOptions instance;
   bool if_blank = false;
   std::optional<std::string> export_pfx;
+  std::optional<std::string> export_file;  // deprecated: unprotected base64 text
   cli::PasswordOptions password;
   PfxEncoding encoding = PfxEncoding::kModern;
 };
 
 int RunNewCertificate(const NewCertificateOptions& o) {
+  // The real command's checks and texts (Commands/NewCertificateCommand.cs).
+  if (o.if_blank && o.export_file) {
+    return cli::UsageError("Invalid command: --if-blank and --export-file cannot be specified together");
+  }
+  if (o.if_blank && o.export_pfx) {
+    return cli::UsageError("Invalid command: --if-blank and --export-pfx cannot be specified together");
+  }
+  if (o.export_file && o.export_pfx) {
+    return cli::UsageError("Invalid command: --export-file and --export-pfx cannot be specified together");
+  }
   auto pw = cli::ResolveExportPassword(o.export_pfx.has_value(), o.password);
   if (!pw.ok()) return cli::UsageError(pw.status().message());
+  if (o.export_pfx || o.export_file) {
+    // Written to the file only: the instance is not touched.
+    auto id = GenerateIdentity(kTentacleCommonName);
+    if (!id.ok()) return cli::Fail(id.status());
+    const std::string& file = o.export_pfx ? *o.export_pfx : *o.export_file;
+    Status st = o.export_pfx ? cli::WritePfxFile(AbsolutePath(file), *id, *pw, o.encoding)
+                             : cli::WriteBase64PfxFile(AbsolutePath(file), *id);
+    if (!st.ok()) return cli::Fail(st);
+    std::cout << "A new certificate has been generated and written to " << file << ". Thumbprint:" << std::endl;
+    std::cout << Thumbprint(id->certificate.get()) << std::endl;
+    return cli::kExitOk;
+  }
   auto inst = cli::OpenInstanceForUpdate(Product::kTentacle, o.instance);
   if (!inst.ok()) return cli::Fail(inst.status());
   if (o.if_blank && inst->HasCertificate()) {
@@ -31,16 +54,10 @@ int RunNewCertificate(const NewCertificateOptions& o) {
   if (!key.ok()) return cli::Fail(key.status());
   auto id = GenerateIdentity(kTentacleCommonName);
   if (!id.ok()) return cli::Fail(id.status());
-  if (o.export_pfx) {
-    if (Status st = cli::WritePfxFile(AbsolutePath(*o.export_pfx), *id, *pw, o.encoding); !st.ok()) {
-      return cli::Fail(st);
-    }
-  }
   if (Status st = inst->SetIdentity(*id); !st.ok()) return cli::Fail(st);
   if (Status st = inst->Save(); !st.ok()) return cli::Fail(st);
   std::cout << "A new certificate has been generated and installed. Thumbprint:" << std::endl;
   std::cout << Thumbprint(id->certificate.get()) << std::endl;
-  if (o.export_pfx) std::cout << "The new certificate has been written to " << *o.export_pfx << "." << std::endl;
   std::cout << kRestartNeeded << std::endl;
   return cli::kExitOk;
 }
@@ -62,6 +79,9 @@ int RunImportCertificate(const ImportOptions& o) {
   if (!inst.ok()) return cli::Fail(inst.status());
   auto key = inst->LoadKey();
   if (!key.ok()) return cli::Fail(key.status());
+  if (o.file && !FileExists(AbsolutePath(*o.file))) {
+    return cli::Fail(NotFound("Certificate '" + *o.file + "' was not found."));
+  }
   auto read_once = [&](const Secret& password) -> Result<PfxReadResult> {
     if (o.file) return cli::ReadPfxFile(AbsolutePath(*o.file), password);
     auto r = ReadPfx(*o.base64, password);
@@ -90,7 +110,11 @@ void SetupNewCertificate(cli::CommandTable& table) {
                             [o] { return RunNewCertificate(*o); });
   cli::AddInstanceOptions(sub, &o->instance, Product::kTentacle);
   sub->add_flag("-b,--if-blank", o->if_blank, "Only generate a certificate if the Tentacle has none");
-  sub->add_option("--export-pfx", o->export_pfx, "Also write the new certificate to this PFX file");
+  sub->add_option("--export-pfx", o->export_pfx,
+                  "Write the new certificate to this password-protected PFX file instead of installing it");
+  sub->add_option("-e,--export-file", o->export_file,
+                  "Deprecated: write the new certificate to this file as unprotected base64 text instead of "
+                  "installing it");
   cli::AddPasswordOptions(sub, &o->password);
   cli::AddPfxEncodingOption(sub, &o->encoding);
 }

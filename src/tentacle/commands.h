@@ -9,7 +9,6 @@ void SetupNewCertificate(cli::CommandTable& table);
 void SetupImportCertificate(cli::CommandTable& table);
 void SetupConfigure(cli::CommandTable& table);
 void SetupUpdateTrust(cli::CommandTable& table);
-void SetupShowConfiguration(cli::CommandTable& table);
 void SetupAgent(cli::CommandTable& table);
 
 inline constexpr char kRestartNeeded[] = "These changes require a restart of the Tentacle.";

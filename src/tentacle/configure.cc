@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cstring>
 #include <iostream>
 #include <memory>
 
@@ -44,6 +45,12 @@ Result<bool> ParseBool(const std::string& s) {
   return InvalidArgument("--noListen: '" + s + "' is not true or false");
 }
 
+bool EqualsIgnoreCase(const std::string& a, const char* b) {
+  return a.size() == std::strlen(b) && std::equal(a.begin(), a.end(), b, [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
 bool ValidIp(const std::string& s) {
   unsigned char buf[16];
   return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
@@ -58,8 +65,11 @@ int RunConfigure(const ConfigureOptions& o) {
   if (o.port && (*o.port < 1 || *o.port > 65535)) {
     return cli::UsageError("--port: " + std::to_string(*o.port) + " is not a port number (1-65535)");
   }
-  if (o.listen_ip && !o.listen_ip->empty() && !ValidIp(*o.listen_ip)) {
-    return cli::UsageError("--listenIpAddress: '" + *o.listen_ip + "' is not an IPv4 or IPv6 address");
+  // "any" (any case) or empty: every address, as the real one; else an IP address.
+  std::optional<std::string> listen_ip = o.listen_ip;
+  if (listen_ip && EqualsIgnoreCase(*listen_ip, "any")) listen_ip = "";
+  if (listen_ip && !listen_ip->empty() && !ValidIp(*listen_ip)) {
+    return cli::UsageError("--listenIpAddress: '" + *listen_ip + "' is not an IPv4 or IPv6 address, or 'any'");
   }
   std::optional<bool> no_listen;
   if (o.no_listen) {
@@ -67,7 +77,7 @@ int RunConfigure(const ConfigureOptions& o) {
     if (!b.ok()) return cli::UsageError(b.status().message());
     no_listen = *b;
   }
-  if (!o.reset_trust && add->empty() && remove->empty() && !o.port && !o.listen_ip && !no_listen && !o.home &&
+  if (!o.reset_trust && add->empty() && remove->empty() && !o.port && !listen_ip && !no_listen && !o.home &&
       !o.app) {
     return cli::UsageError("configure needs at least one setting to change (see 'Tentacle configure --help')");
   }
@@ -82,8 +92,8 @@ int RunConfigure(const ConfigureOptions& o) {
     cfg.Set(keys::kPort, *o.port);
     changed = true;
   }
-  if (o.listen_ip) {
-    cfg.Set(keys::kListenIp, *o.listen_ip);
+  if (listen_ip) {
+    cfg.Set(keys::kListenIp, *listen_ip);
     changed = true;
   }
   if (no_listen) {
@@ -116,12 +126,17 @@ int RunConfigure(const ConfigureOptions& o) {
     std::cout << "Adding " << report->added.size() << " trusted Octopus Servers" << std::endl;
   }
   if (o.port) std::cout << "Services listen port: " << *o.port << std::endl;
-  if (o.listen_ip) {
-    std::cout << "Services listen IP address: " << (o.listen_ip->empty() ? "all addresses" : *o.listen_ip)
+  if (listen_ip) {  // the real texts
+    if (listen_ip->empty()) {
+      std::cout << "Listen on any IP address" << std::endl;
+    } else {
+      std::cout << "Listen on IP address: " << *listen_ip << std::endl;
+    }
+  }
+  if (no_listen) {
+    std::cout << (*no_listen ? "Tentacle will not listen on a port" : "Tentacle will listen on a TCP port")
               << std::endl;
   }
-  if (no_listen) std::cout << (*no_listen ? "Tentacle will not listen on a port" : "Tentacle will listen on a port")
-                           << std::endl;
   if (o.home) std::cout << "Home directory set to: " << AbsolutePath(*o.home) << std::endl;
   if (o.app) std::cout << "Application directory set to: " << AbsolutePath(*o.app) << std::endl;
   if (changed) std::cout << kRestartNeeded << std::endl;
@@ -141,47 +156,38 @@ int RunUpdateTrust(const UpdateTrustOptions& o) {
   if (!new_tp.ok()) return cli::UsageError("--newThumbprint: " + new_tp.status().message());
   auto inst = cli::OpenInstanceForUpdate(Product::kTentacle, o.instance);
   if (!inst.ok()) return cli::Fail(inst.status());
-  if (*old_tp == *new_tp) {
-    auto trusted = TrustedThumbprints(inst->config());
-    if (!trusted.ok()) return cli::Fail(trusted.status());
-    if (std::find(trusted->begin(), trusted->end(), *old_tp) == trusted->end()) {
-      return cli::Fail(NotFound("the Octopus Server with thumbprint " + *old_tp + " is not trusted"));
+  auto servers = TrustedServers(inst->config());
+  if (!servers.ok()) return cli::Fail(servers.status());
+  auto trusts = [&](const std::string& tp) {
+    return std::any_of(servers->begin(), servers->end(), [&](const TrustedServer& s) { return s.thumbprint == tp; });
+  };
+  // Already done (a script run twice): say so and succeed. Neither trusted:
+  // the real command changes nothing silently; we refuse, naming the cause.
+  const bool done = trusts(*new_tp) && (!trusts(*old_tp) || *old_tp == *new_tp);
+  if (!done) {
+    if (Status st = UpdateTrust(inst->config(), *old_tp, *new_tp); !st.ok()) return cli::Fail(st);
+    if (Status st = inst->Save(); !st.ok()) return cli::Fail(st);
+  }
+  // The real command's lines (Configuration/TentacleConfiguration.cs).
+  std::cout << "Updating Octopus servers thumbprint from " << *old_tp << " to " << *new_tp << std::endl;
+  std::cout << "Finding existing Octopus Server registrations trusting the thumbprint " << *old_tp
+            << " and updating them to trust the thumbprint " << *new_tp << ":" << std::endl;
+  for (const auto& s : *servers) {
+    const char* style = s.communication_style == kCommunicationStylePolling ? "polling tentacle" : "listening tentacle";
+    if (s.thumbprint == *old_tp && !done) {
+      std::cout << "Updating " << style << " " << s.address << " " << s.thumbprint << " - changing to trust "
+                << *new_tp << std::endl;
+    } else {
+      std::cout << "Ignoring " << style << " " << s.address << " " << s.thumbprint
+                << " - does not match old thumbprint" << std::endl;
     }
-    std::cout << "The Octopus Server with thumbprint " << *old_tp << " is already trusted." << std::endl;
+  }
+  if (done) {
+    std::cout << "The Octopus Server with thumbprint " << *new_tp << " is already trusted; nothing changed."
+              << std::endl;
     return cli::kExitOk;
   }
-  if (Status st = UpdateTrust(inst->config(), *old_tp, *new_tp); !st.ok()) return cli::Fail(st);
-  if (Status st = inst->Save(); !st.ok()) return cli::Fail(st);
-  std::cout << "Updating the trusted Octopus Server thumbprint " << *old_tp << " to " << *new_tp << std::endl;
   std::cout << kRestartNeeded << std::endl;
-  return cli::kExitOk;
-}
-
-// {"Tentacle.Services.PortNumber": 1} -> {"Tentacle": {"Services": {"PortNumber": 1}}}
-Json Nest(const Json& flat) {
-  Json out = Json::object();
-  for (const auto& [key, value] : flat.items()) {
-    Json* node = &out;
-    size_t start = 0;
-    for (size_t dot = key.find('.'); dot != std::string::npos; dot = key.find('.', start)) {
-      std::string part = key.substr(start, dot - start);
-      if (!(*node)[part].is_object()) (*node)[part] = Json::object();
-      node = &(*node)[part];
-      start = dot + 1;
-    }
-    (*node)[key.substr(start)] = value;
-  }
-  return out;
-}
-
-int RunShowConfiguration(const cli::InstanceOptions& o) {
-  auto inst = cli::OpenInstance(Product::kTentacle, o);
-  if (!inst.ok()) return cli::Fail(inst.status());
-  Json flat = inst->config().doc();
-  const ProductTraits& t = Traits(Product::kTentacle);
-  flat.erase(t.certificate_key);  // the sealed private key is never shown
-  flat.erase(t.public_certificate_key);
-  std::cout << Nest(flat).dump(2) << std::endl;
   return cli::kExitOk;
 }
 
@@ -200,10 +206,10 @@ void SetupConfigure(cli::CommandTable& table) {
       ->take_all();
   sub->add_flag("--reset-trust", o->reset_trust, "Remove every trusted Octopus Server first");
   sub->add_option("--port", o->port, "TCP port the Tentacle listens on (default 10933)");
-  sub->add_option("--listenIpAddress", o->listen_ip, "IP address to listen on (empty: all)");
+  sub->add_option("--listenIpAddress", o->listen_ip, "IP address to listen on ('any' or empty: every address)");
   sub->add_option("--noListen", o->no_listen, "true: do not listen (polling Tentacle)")->expected(0, 1);
-  sub->add_option("--home", o->home, "Home directory of the instance");
-  sub->add_option("--app", o->app, "Directory applications are deployed to");
+  sub->add_option("--home,--homedir", o->home, "Home directory of the instance");
+  sub->add_option("--app,--appdir", o->app, "Directory applications are deployed to");
 }
 
 void SetupUpdateTrust(cli::CommandTable& table) {
@@ -213,13 +219,6 @@ void SetupUpdateTrust(cli::CommandTable& table) {
   cli::AddInstanceOptions(sub, &o->instance, Product::kTentacle);
   sub->add_option("--oldThumbprint", o->old_thumbprint, "The thumbprint trusted now")->required();
   sub->add_option("--newThumbprint", o->new_thumbprint, "The thumbprint to trust instead")->required();
-}
-
-void SetupShowConfiguration(cli::CommandTable& table) {
-  auto o = std::make_shared<cli::InstanceOptions>();
-  CLI::App* sub = table.Add("show-configuration", "Prints the instance's configuration as JSON (never the key)",
-                            [o] { return RunShowConfiguration(*o); });
-  cli::AddInstanceOptions(sub, o.get(), Product::kTentacle);
 }
 
 }  // namespace octo::tentacle

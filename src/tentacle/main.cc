@@ -1,6 +1,7 @@
 // Tentacle: the library plus a table of commands.
 #include "frontend/common_commands.h"
 #include "frontend/service_command.h"
+#include "frontend/show_configuration.h"
 #include "tentacle/commands.h"
 
 int main(int argc, char** argv) {
@@ -15,7 +16,7 @@ int main(int argc, char** argv) {
   octo::cli::SetupShowThumbprint(table);
   octo::tentacle::SetupConfigure(table);
   octo::tentacle::SetupUpdateTrust(table);
-  octo::tentacle::SetupShowConfiguration(table);
+  octo::cli::SetupShowConfiguration(table);
   octo::tentacle::SetupAgent(table);
   octo::cli::SetupService(table);
   octo::cli::SetupVersion(table);

@@ -123,7 +123,7 @@ TEST_F(TentacleCli, ResetRemoveAddThenTheRestInOneCall) {
 TEST_F(TentacleCli, ConfigureListeningSettings) {
   auto r = MustTentacle({"configure", "--listenIpAddress", "127.0.0.1", "--noListen=true", "--home", Path("h"),
                          "--app", Path("apps")});
-  EXPECT_THAT(r.OutLines(), ElementsAre("Services listen IP address: 127.0.0.1", "Tentacle will not listen on a port",
+  EXPECT_THAT(r.OutLines(), ElementsAre("Listen on IP address: 127.0.0.1", "Tentacle will not listen on a port",
                                         "Home directory set to: " + Path("h"),
                                         "Application directory set to: " + Path("apps"), kRestart));
   auto c = Config();
@@ -152,7 +152,7 @@ TEST_F(TentacleCli, ConfigureRejectsBadInputAndChangesNothing) {
       {{"configure", "--port", "0"}, "Error: --port: 0 is not a port number (1-65535)"},
       {{"configure", "--port", "ten"}, "Error: Could not convert: --port = ten"},
       {{"configure", "--listenIpAddress", "300.1.1.1"},
-       "Error: --listenIpAddress: '300.1.1.1' is not an IPv4 or IPv6 address"},
+       "Error: --listenIpAddress: '300.1.1.1' is not an IPv4 or IPv6 address, or 'any'"},
       {{"configure", "--noListen", "maybe"}, "Error: --noListen: 'maybe' is not true or false"},
       {{"configure"}, "Error: configure needs at least one setting to change (see 'Tentacle configure --help')"},
       {{"update-trust", "--oldThumbprint", kA, "--newThumbprint", "bad"},
@@ -161,7 +161,7 @@ TEST_F(TentacleCli, ConfigureRejectsBadInputAndChangesNothing) {
   };
   for (const auto& c : cases) {
     auto r = Tentacle(c.args);
-    EXPECT_EQ(r.exit_code, 2) << ::testing::PrintToString(c.args) << r.err;
+    EXPECT_EQ(r.exit_code, 1) << ::testing::PrintToString(c.args) << r.err;
     ASSERT_FALSE(r.ErrLines().empty());
     EXPECT_EQ(r.ErrLines()[0], c.error);
     EXPECT_EQ(HashFile(TentacleConfig()), config) << ::testing::PrintToString(c.args);
@@ -171,11 +171,11 @@ TEST_F(TentacleCli, ConfigureRejectsBadInputAndChangesNothing) {
 TEST_F(TentacleCli, UpdateTrustReplacesOneThumbprint) {
   MustTentacle({"configure", "--trust", kA, "--trust", kB});
   auto r = MustTentacle({"update-trust", "--oldThumbprint", kA, "--newThumbprint=" + kC});
-  EXPECT_THAT(r.OutLines(),
-              ElementsAre("Updating the trusted Octopus Server thumbprint " + kA + " to " + kC, kRestart));
+  EXPECT_EQ(r.OutLines().front(), "Updating Octopus servers thumbprint from " + kA + " to " + kC);
+  EXPECT_EQ(r.OutLines().back(), kRestart);
   EXPECT_EQ(Trusted(), (std::vector<std::string>{kC, kB}));
   const std::string config = HashFile(TentacleConfig());
-  auto missing = Tentacle({"update-trust", "--oldThumbprint", kA, "--newThumbprint", kC});
+  auto missing = Tentacle({"update-trust", "--oldThumbprint", kA, "--newThumbprint", "DD" + kA.substr(2)});
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_EQ(missing.err, "Error: the Octopus Server with thumbprint " + kA + " is not trusted\n");
   auto dup = Tentacle({"update-trust", "--oldThumbprint", kC, "--newThumbprint", kB});
@@ -218,21 +218,22 @@ TEST_F(TentacleCli, ExportAndImportCertificate) {
 }
 
 TEST_F(TentacleCli, ImportNeedsExactlyOneSource) {
-  EXPECT_EQ(Tentacle({"import-certificate"}).exit_code, 2);
+  EXPECT_EQ(Tentacle({"import-certificate"}).exit_code, 1);
   auto r = Tentacle({"import-certificate", "-f", "a", "-b", "b"});
-  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.err, "Error: give the certificate with exactly one of --from-file FILE or --from-base64 TEXT\n");
 }
 
-TEST_F(TentacleCli, NewCertificateCanAlsoExport) {
+TEST_F(TentacleCli, NewCertificateExportTakesTheCompatibleEncoding) {
   auto r = MustTentacle({"new-certificate", "--export-pfx", Path("n.pfx"), "--pfx-password", "pw",
                          "--pfx-encoding", "compatible"});
   auto read = ReadPfx(ReadTestFile(Path("n.pfx")), Secret("pw"));
   ASSERT_TRUE(read.ok());
-  EXPECT_EQ(Thumbprint(read->identity.certificate.get()), TentacleThumbprint());
-  EXPECT_THAT(r.OutLines(), ElementsAre("A new certificate has been generated and installed. Thumbprint:",
-                                        TentacleThumbprint(),
-                                        "The new certificate has been written to " + Path("n.pfx") + ".", kRestart));
+  EXPECT_THAT(r.OutLines(),
+              ElementsAre("A new certificate has been generated and written to " + Path("n.pfx") + ". Thumbprint:",
+                          Thumbprint(read->identity.certificate.get())));
+  EXPECT_THAT(RunProcess({"openssl", "pkcs12", "-info", "-noout", "-in", Path("n.pfx"), "-passin", "pass:pw"}).err,
+              HasSubstr("pbeWithSHA1And3-KeyTripleDES-CBC"));
 }
 
 TEST_F(TentacleCli, ConfigThatIsNotJsonIsReportedAndNeverOverwritten) {
@@ -278,7 +279,7 @@ TEST_F(TentacleCli, UpdateTrustToTheSameThumbprintChangesNothing) {
   MustTentacle({"configure", "--trust", kA});
   const std::string config = HashFile(TentacleConfig());
   auto r = MustTentacle({"update-trust", "--oldThumbprint", kA, "--newThumbprint", kA});
-  EXPECT_EQ(r.out, "The Octopus Server with thumbprint " + kA + " is already trusted.\n");
+  EXPECT_EQ(r.OutLines().back(), "The Octopus Server with thumbprint " + kA + " is already trusted; nothing changed.");
   EXPECT_EQ(HashFile(TentacleConfig()), config);
 }
 
@@ -286,7 +287,7 @@ TEST_F(TentacleCli, ResetAndRemoveInOneCallDoesNotComplain) {
   MustTentacle({"configure", "--trust", kA});
   auto r = MustTentacle({"configure", "--reset-trust", "--remove-trust", kA, "--listenIpAddress", ""});
   EXPECT_THAT(r.OutLines(), ElementsAre("Removing all trusted Octopus Servers...",
-                                        "Services listen IP address: all addresses", kRestart));
+                                        "Listen on any IP address", kRestart));
   EXPECT_EQ(Trusted(), std::vector<std::string>{});
 }
 

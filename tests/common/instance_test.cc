@@ -65,8 +65,16 @@ TEST_F(InstanceTest, TentacleCreateHasDefaultsAndNoCertificateYet) {
 TEST_F(InstanceTest, CreateNeverOverwrites) {
   ASSERT_TRUE(Instance::Create(Product::kServer, {"A", {}, {}, {}}).ok());
   std::string before = ReadTestFile(root_.path() + "/OctopusServer/A/octopusserver-A.config");
+  // Run again (a set-up script twice): the registered instance is used as it is.
   auto again = Instance::Create(Product::kServer, {"A", {}, {}, {}});
-  EXPECT_EQ(again.status().code(), StatusCode::kAlreadyExists);
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_TRUE(again->adopted());
+  EXPECT_EQ(ReadTestFile(root_.path() + "/OctopusServer/A/octopusserver-A.config"), before);
+  // The name with another configuration file is refused.
+  TempDir elsewhere;
+  auto other = Instance::Create(Product::kServer, {"A", elsewhere.Path("a.config"), {}, {}});
+  EXPECT_EQ(other.status().code(), StatusCode::kAlreadyExists);
+  EXPECT_FALSE(std::filesystem::exists(elsewhere.Path("a.config")));
   EXPECT_EQ(ReadTestFile(root_.path() + "/OctopusServer/A/octopusserver-A.config"), before);
 }
 

@@ -93,7 +93,7 @@ class RotationTest : public CliTest {
       ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
       EXPECT_THAT(r.OutLines(), ElementsAre("Added deployment target '" + t.name + "' at " + t.address +
                                                 " with thumbprint " + t.thumbprint + ".",
-                                            "The running Octopus Server uses this at its next health check."));
+                                            "The Octopus Server service is not running; it uses this when it starts."));
     }
     auto start = S({"service", "--start"});
     ASSERT_EQ(start.exit_code, 0) << start.out << start.err;
@@ -174,7 +174,7 @@ class RotationTest : public CliTest {
         expected.push_back("Adding 1 trusted Octopus Servers");
       }
       expected.push_back("Services listen port: " + std::to_string(t.port));
-      expected.push_back("Services listen IP address: 127.0.0.1");
+      expected.push_back("Listen on IP address: 127.0.0.1");
       expected.push_back("These changes require a restart of the Tentacle.");
       auto configured = MustTentacle(args, Env());
       ASSERT_EQ(configured.exit_code, 0);
@@ -261,16 +261,16 @@ class RotationTest : public CliTest {
                 kPassword});
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
     auto lines = r.OutLines();
-    const std::string prefix = "A new certificate has been generated with thumbprint: ";
-    if (lines.size() != 5 || lines[3].rfind(prefix, 0) != 0) {
+    if (lines.size() != 7) {
       ADD_FAILURE() << "unexpected new-certificate output:\n" << r.out << r.err;
       return "";
     }
-    std::string tp = lines[3].substr(prefix.size());
+    std::string tp = lines[5];
     EXPECT_THAT(lines, ElementsAre("Checking the Octopus Master Key has been configured.",
                                    "Generating certificate...",
-                                   "The Octopus Server currently uses a certificate with thumbprint: " + server_tp_,
-                                   prefix + tp, "The new certificate has been written to " + file + "."));
+                                   "The Octopus Server currently uses a certificate with thumbprint:", server_tp_,
+                                   "A new certificate has been generated with thumbprint:", tp,
+                                   "The new certificate has been written to " + file + "."));
     EXPECT_THAT(tp, MatchesRegex("[0-9A-F]{40}"));
     EXPECT_NE(tp, server_tp_);
     EXPECT_EQ(ServerThumbprint(kServerInstance), server_tp_) << "new-certificate --export-pfx changed the Server";

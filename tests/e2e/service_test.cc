@@ -39,8 +39,10 @@ using ::testing::MatchesRegex;
 using ::testing::StartsWith;
 
 constexpr char kCheckingMasterKey[] = "Checking the Octopus Master Key has been configured.";
-constexpr char kTargetNextCheck[] =
-    "The running Octopus Server uses this at its next health check.";
+// What a target change says when the Server's service is not running (the
+// running case is asserted by the rotation tests).
+constexpr char kTargetWhenStarts[] =
+    "The Octopus Server service is not running; it uses this when it starts.";
 constexpr int kExitStopped = 3;
 const std::string kA = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 const std::string kB = "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB";
@@ -726,10 +728,10 @@ TEST_F(ServiceTest, HealthCheckThroughTheRunningServer) {
 // ---------------------------------------------------------------------------
 // Usage errors.
 
-TEST_F(ServiceTest, UsageErrorsExitTwo) {
+TEST_F(ServiceTest, UsageErrorsExitOneAndChangeNothing) {
   MakeTentacle("Tentacle");
   const std::string one_action =
-      "Error: service needs exactly one of --start, --stop, --restart, --status, --install, "
+      "Error: service needs at least one of --start, --stop, --restart, --status, --install, "
       "--uninstall, "
       "--reconfigure";
   const std::string star_only =
@@ -741,8 +743,12 @@ TEST_F(ServiceTest, UsageErrorsExitTwo) {
   std::vector<Case> cases = {
       {{"service"}, one_action},
       {{"service", "--instance", "Tentacle"}, one_action},
-      {{"service", "--start", "--stop"}, one_action},
-      {{"service", "--status", "--install"}, one_action},
+      {{"service", "--install", "--username", "CORP\\svc-octopus"},
+       "Error: --username: 'CORP\\svc-octopus' is a Windows account; on Linux give the name of a local user"},
+      {{"service", "--install", "--user", "no-such-user-here"},
+       "Error: --username: there is no user 'no-such-user-here' here"},
+      {{"service", "--install", "--dependOn", "two words"},
+       "Error: --dependOn: 'two words' is not a systemd unit name"},
       {{"service", "--instance", "*", "--install"}, star_only},
       {{"service", "--instance", "*", "--uninstall"}, star_only},
       {{"service", "--instance", "*", "--reconfigure"}, star_only},
@@ -755,7 +761,7 @@ TEST_F(ServiceTest, UsageErrorsExitTwo) {
   for (const auto& c : cases) {
     for (bool server : {false, true}) {
       auto r = server ? S(c.args) : T(c.args);
-      EXPECT_EQ(r.exit_code, 2) << ::testing::PrintToString(c.args) << r.err;
+      EXPECT_EQ(r.exit_code, 1) << ::testing::PrintToString(c.args) << r.err;
       ASSERT_FALSE(r.ErrLines().empty()) << ::testing::PrintToString(c.args);
       EXPECT_EQ(r.ErrLines()[0], c.first_error_line) << ::testing::PrintToString(c.args);
       EXPECT_EQ(r.out, "") << ::testing::PrintToString(c.args);
@@ -769,19 +775,22 @@ TEST_F(ServiceTest, UsageErrorsExitTwo) {
 // ---------------------------------------------------------------------------
 // systemd units, against the stand-in systemctl.
 
+// The unit as the real Linux Tentacle writes it (LinuxServiceConfigurator),
+// with our RestartSec/TimeoutStopSec/KillMode.
 std::string ExpectedUnit(const std::string& description, const std::string& exe,
-                         const std::string& args) {
+                         const std::string& args, const std::string& user = "root",
+                         const std::string& after = "network.target") {
   return "[Unit]\n"
          "Description=" +
          description +
          "\n"
-         "After=network-online.target\n"
-         "Wants=network-online.target\n"
+         "After=" + after + "\n"
          "\n"
          "[Service]\n"
          "Type=simple\n"
-         "ExecStart=\"" +
-         exe + "\" run " + args +
+         "User=" + user + "\n"
+         "ExecStart=" +
+         exe + " run " + args + " --noninteractive" +
          "\n"
          "Restart=always\n"
          "RestartSec=5\n"
@@ -803,13 +812,13 @@ void ExpectSystemdAccepts(const std::string& unit_file) {
 
 TEST_F(ServiceTest, TentacleSystemdUnitLifeCycle) {
   MakeTentacle("Web");
-  const std::string unit = "tentacle-Web.service", file = units_ + "/" + unit;
+  const std::string unit = "Web.service", file = units_ + "/" + unit;
 
   auto install = T({"service", "--instance", "Web", "--install"});
   ASSERT_EQ(install.exit_code, 0) << install.out << install.err;
-  EXPECT_THAT(install.OutLines(), ElementsAre("Installed the systemd unit " + file));
-  EXPECT_EQ(ReadTestFile(file), ExpectedUnit("Octopus Tentacle (instance Web)",
-                                             Canonical(TentacleBin()), "\"--instance=Web\""));
+  EXPECT_THAT(install.OutLines(), ElementsAre("Service installed: Web"));
+  EXPECT_EQ(ReadTestFile(file), ExpectedUnit("Octopus Deploy: Tentacle deployment agent (instance Web)",
+                                             Canonical(TentacleBin()), "--instance=Web"));
   EXPECT_THAT(SystemctlCalls(), ElementsAre("daemon-reload", "enable " + unit));
   ExpectSystemdAccepts(file);
 
@@ -817,7 +826,7 @@ TEST_F(ServiceTest, TentacleSystemdUnitLifeCycle) {
   ClearSystemctlCalls();
   auto start = T({"service", "--instance", "Web", "--start"});
   EXPECT_EQ(start.exit_code, 0);
-  EXPECT_THAT(start.OutLines(), ElementsAre("Service started: " + unit));
+  EXPECT_THAT(start.OutLines(), ElementsAre("Service started: Web"));
   SetActive(true);
   auto status = T({"service", "--instance", "Web", "--status"});
   EXPECT_EQ(status.exit_code, 0);
@@ -826,10 +835,10 @@ TEST_F(ServiceTest, TentacleSystemdUnitLifeCycle) {
                           ") is running."));
   auto restart = T({"service", "--instance", "Web", "--restart"});
   EXPECT_EQ(restart.exit_code, 0);
-  EXPECT_THAT(restart.OutLines(), ElementsAre("Service restarted: " + unit));
+  EXPECT_THAT(restart.OutLines(), ElementsAre("Restarting service: Web", "Service has been restarted"));
   auto stop = T({"service", "--instance", "Web", "--stop"});
   EXPECT_EQ(stop.exit_code, 0);
-  EXPECT_THAT(stop.OutLines(), ElementsAre("Service stopped: " + unit));
+  EXPECT_THAT(stop.OutLines(), ElementsAre("Stopping service: Web", "Service stopped"));
   SetActive(false);
   auto stopped = T({"service", "--instance", "Web", "--status"});
   EXPECT_EQ(stopped.exit_code, kExitStopped);
@@ -843,27 +852,27 @@ TEST_F(ServiceTest, TentacleSystemdUnitLifeCycle) {
   EXPECT_FALSE(std::filesystem::exists(Home("Tentacle", "Web") + "/service.pid"));
 
   // --reconfigure rewrites the unit; a running unit is restarted.
-  WriteTestFile(file, "[Service]\nExecStart=/bin/false\n");
+  WriteTestFile(file, "[Service]\nExecStart=/opt/octopus/tentacle/Tentacle run --instance=Web\n");
   ClearSystemctlCalls();
   SetActive(true);
-  auto reconf = T({"service", "--instance", "Web", "--reconfigure"});
+  auto reconf = T({"service", "--instance", "Web", "--reconfigure", "--user", "nobody"});
   EXPECT_EQ(reconf.exit_code, 0) << reconf.err;
-  EXPECT_THAT(reconf.OutLines(), ElementsAre("Updated the systemd unit " + file));
-  EXPECT_EQ(ReadTestFile(file), ExpectedUnit("Octopus Tentacle (instance Web)",
-                                             Canonical(TentacleBin()), "\"--instance=Web\""));
-  EXPECT_THAT(SystemctlCalls(),
-              ElementsAre("daemon-reload", "is-active --quiet " + unit, "restart " + unit));
+  EXPECT_THAT(reconf.OutLines(), ElementsAre("Service installed: Web", "Service started: Web"));
+  EXPECT_EQ(ReadTestFile(file), ExpectedUnit("Octopus Deploy: Tentacle deployment agent (instance Web)",
+                                             Canonical(TentacleBin()), "--instance=Web", "nobody"));
+  EXPECT_THAT(SystemctlCalls(), ElementsAre("is-active --quiet " + unit, "daemon-reload", "enable " + unit,
+                                            "restart " + unit));
   // ... and a stopped one is left stopped.
   ClearSystemctlCalls();
   SetActive(false);
   EXPECT_EQ(T({"service", "--instance", "Web", "--reconfigure"}).exit_code, 0);
-  EXPECT_THAT(SystemctlCalls(), ElementsAre("daemon-reload", "is-active --quiet " + unit));
+  EXPECT_THAT(SystemctlCalls(), ElementsAre("is-active --quiet " + unit, "daemon-reload", "enable " + unit));
 
   // --uninstall stops, disables, removes, reloads.
   ClearSystemctlCalls();
   auto uninstall = T({"service", "--instance", "Web", "--uninstall"});
   EXPECT_EQ(uninstall.exit_code, 0) << uninstall.err;
-  EXPECT_THAT(uninstall.OutLines(), ElementsAre("Removed the systemd unit " + file));
+  EXPECT_THAT(uninstall.OutLines(), ElementsAre("Removing systemd service: Web", "Service uninstalled"));
   EXPECT_FALSE(std::filesystem::exists(file));
   EXPECT_THAT(SystemctlCalls(), ElementsAre("stop " + unit, "disable " + unit, "daemon-reload"));
   ClearSystemctlCalls();
@@ -884,59 +893,192 @@ TEST_F(ServiceTest, TentacleSystemdUnitLifeCycle) {
 
 TEST_F(ServiceTest, ServerSystemdUnit) {
   MustS({"create-instance", "--instance", "Main"});
-  const std::string unit = "octopus-server-Main.service", file = units_ + "/" + unit;
+  const std::string unit = "Main.service", file = units_ + "/" + unit;
   auto install = S({"service", "--instance", "Main", "--install"});
   ASSERT_EQ(install.exit_code, 0) << install.out << install.err;
-  EXPECT_THAT(install.OutLines(), ElementsAre("Installed the systemd unit " + file));
-  EXPECT_EQ(ReadTestFile(file), ExpectedUnit("Octopus Server (instance Main)",
-                                             Canonical(ServerBin()), "\"--instance=Main\""));
+  EXPECT_THAT(install.OutLines(), ElementsAre("Service installed: Main"));
+  EXPECT_EQ(ReadTestFile(file), ExpectedUnit("Octopus Deploy: Octopus Server (instance Main)",
+                                             Canonical(ServerBin()), "--instance=Main"));
   EXPECT_THAT(SystemctlCalls(), ElementsAre("daemon-reload", "enable " + unit));
   ExpectSystemdAccepts(file);
 
-  // Installing again rewrites it without enabling again.
+  // Installing again rewrites it (and enables it again, as the real one).
   ClearSystemctlCalls();
   auto again = S({"service", "--instance", "Main", "--install"});
   EXPECT_EQ(again.exit_code, 0);
-  EXPECT_THAT(again.OutLines(), ElementsAre("Updated the systemd unit " + file));
-  EXPECT_THAT(SystemctlCalls(), ElementsAre("daemon-reload"));
+  EXPECT_THAT(again.OutLines(), ElementsAre("Service installed: Main"));
+  EXPECT_THAT(SystemctlCalls(), ElementsAre("is-active --quiet " + unit, "daemon-reload", "enable " + unit));
 
   ClearSystemctlCalls();
   EXPECT_THAT(MustS({"service", "--instance", "Main", "--start"}).OutLines(),
-              ElementsAre("Service started: " + unit));
+              ElementsAre("Service started: Main"));
   EXPECT_THAT(MustS({"service", "--instance", "Main", "--stop"}).OutLines(),
-              ElementsAre("Service stopped: " + unit));
+              ElementsAre("Stopping service: Main", "Service stopped"));
   EXPECT_THAT(MustS({"service", "--instance", "Main", "--uninstall"}).OutLines(),
-              ElementsAre("Removed the systemd unit " + file));
+              ElementsAre("Removing systemd service: Main", "Service uninstalled"));
   EXPECT_THAT(SystemctlCalls(), ElementsAre("start " + unit, "stop " + unit, "stop " + unit,
                                             "disable " + unit, "daemon-reload"));
 }
 
 TEST_F(ServiceTest, SystemdUnitWithConfigPath) {
   MustS({"create-instance", "--instance", "Main"});
-  const std::string unit = "octopus-server-Main.service", file = units_ + "/" + unit;
+  const std::string unit = "Main.service", file = units_ + "/" + unit;
   MustS({"service", "--instance", "Main", "--config", ServerConfig("Main"), "--install"});
   EXPECT_EQ(ReadTestFile(file),
-            ExpectedUnit("Octopus Server (instance Main)", Canonical(ServerBin()),
-                         "\"--instance=Main\" \"--config=" + ServerConfig("Main") + "\""));
+            ExpectedUnit("Octopus Deploy: Octopus Server (instance Main)", Canonical(ServerBin()),
+                         "--instance=Main --config=" + ServerConfig("Main")));
   ExpectSystemdAccepts(file);
 }
 
-TEST_F(ServiceTest, SystemdUnitNameIsEscaped) {
+// The canonical Linux install line, `service --install --start`, and the
+// other combinations published scripts use: one call, the real order.
+TEST_F(ServiceTest, SeveralActionsInOneCallRunInTheRealOrder) {
+  MakeTentacle("Web");
+  const std::string unit = "Web.service";
+  auto r = T({"service", "--start", "--install", "--instance", "Web"});  // order on the line does not matter
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.OutLines(), ElementsAre("Service installed: Web", "Service started: Web"));
+  EXPECT_THAT(SystemctlCalls(), ElementsAre("daemon-reload", "enable " + unit, "start " + unit));
+  SetActive(true);
+
+  ClearSystemctlCalls();
+  auto restart = T({"service", "--stop", "--start", "--instance", "Web"});
+  ASSERT_EQ(restart.exit_code, 0) << restart.err;
+  EXPECT_THAT(restart.OutLines(), ElementsAre("Stopping service: Web", "Service stopped", "Service started: Web"));
+  EXPECT_THAT(SystemctlCalls(), ElementsAre("stop " + unit, "start " + unit));
+
+  ClearSystemctlCalls();
+  auto remove = T({"service", "--uninstall", "--stop", "--instance", "Web"});
+  ASSERT_EQ(remove.exit_code, 0) << remove.err;
+  EXPECT_THAT(remove.OutLines(), ElementsAre("Stopping service: Web", "Service stopped",
+                                             "Removing systemd service: Web", "Service uninstalled"));
+  EXPECT_THAT(SystemctlCalls(),
+              ElementsAre("stop " + unit, "stop " + unit, "disable " + unit, "daemon-reload"));
+  EXPECT_FALSE(std::filesystem::exists(units_ + "/" + unit));
+  SetActive(false);
+
+  // --install --reconfigure writes the unit once.
+  ClearSystemctlCalls();
+  auto both = T({"service", "--install", "--reconfigure", "--instance", "Web"});
+  ASSERT_EQ(both.exit_code, 0) << both.err;
+  EXPECT_THAT(both.OutLines(), ElementsAre("Service installed: Web"));
+  EXPECT_THAT(SystemctlCalls(), ElementsAre("daemon-reload", "enable " + unit));
+  MustT({"service", "--uninstall", "--instance", "Web"});
+
+  // Without systemd, the built-in supervisor takes the same combinations.
+  const int pid = Started(MustT({"service", "--instance", "Web", "--start", "--status"}));
+  ASSERT_GT(pid, 0);
+  auto cycle = T({"service", "--instance", "Web", "--stop", "--start"});
+  ASSERT_EQ(cycle.exit_code, 0) << cycle.err;
+  ASSERT_EQ(cycle.OutLines().size(), 2u);
+  EXPECT_EQ(cycle.OutLines()[0], "The Tentacle service for instance 'Web' has stopped.");
+  EXPECT_FALSE(ProcessAlive(pid));
+  Started(cycle);
+}
+
+TEST_F(ServiceTest, AccountAndDependencyOptionsGoIntoTheUnit) {
+  MakeTentacle("Web");
+  auto r = T({"service", "--install", "--instance", "Web", "--username", "nobody", "--password", "Secret123",
+              "--dependOn", "postgresql"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err,
+            "Warning: --password is not used on Linux: systemd starts the service as the --username account, no "
+            "password needed\n");
+  EXPECT_EQ(r.out.find("Secret123"), std::string::npos);
+  EXPECT_EQ(ReadTestFile(units_ + "/Web.service"),
+            ExpectedUnit("Octopus Deploy: Tentacle deployment agent (instance Web)", Canonical(TentacleBin()),
+                         "--instance=Web", "nobody", "network.target postgresql.service"));
+  EXPECT_EQ(ReadTestFile(units_ + "/Web.service").find("Secret123"), std::string::npos);
+  // Only --install and --reconfigure use them: said in one line, not an error.
+  ClearSystemctlCalls();
+  auto stop = T({"service", "--stop", "--instance", "Web", "--user", "nobody"});
+  EXPECT_EQ(stop.exit_code, 0) << stop.err;
+  EXPECT_EQ(stop.err, "Warning: --username, --password and --dependOn are used only with --install or --reconfigure; "
+                      "ignored\n");
+  // The real product's environment variable for the account.
+  ProcessOptions env = Env();
+  env.env["OCTOPUS_SERVICE_USERNAME"] = "nobody";
+  MustT({"service", "--uninstall", "--instance", "Web"});
+  auto viaenv = Tentacle({"service", "--install", "--instance", "Web"}, env);
+  ASSERT_EQ(viaenv.exit_code, 0) << viaenv.err;
+  EXPECT_THAT(ReadTestFile(units_ + "/Web.service"), HasSubstr("\nUser=nobody\n"));
+  MustT({"service", "--uninstall", "--instance", "Web"});
+}
+
+TEST_F(ServiceTest, AUnitOfTheSameNameThatIsNotOursIsNeverTouched) {
+  MakeTentacle("ssh");
+  std::filesystem::create_directories(units_);
+  const std::string theirs = "[Unit]\nDescription=OpenBSD Secure Shell server\n[Service]\nExecStart=/usr/sbin/sshd -D\n";
+  WriteTestFile(units_ + "/ssh.service", theirs);
+  for (const auto& args : std::vector<std::vector<std::string>>{{"--install"}, {"--reconfigure"}, {"--install", "--start"}}) {
+    std::vector<std::string> argv = {"service", "--instance", "ssh"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto r = T(argv);
+    EXPECT_EQ(r.exit_code, 1) << ::testing::PrintToString(args);
+    EXPECT_EQ(r.out, "");
+    EXPECT_EQ(r.err, "Error: the systemd unit ssh.service already exists (" + units_ +
+                         "/ssh.service) and does not run this Tentacle instance; nothing was changed (use another "
+                         "instance name)\n");
+  }
+  // A unit in systemd's other directories counts too.
+  const std::string vendor = Path("vendor-units");
+  std::filesystem::create_directories(vendor);
+  WriteTestFile(vendor + "/Web.service", theirs);
+  MakeTentacle("Web");
+  ProcessOptions env = Env();
+  env.env["OCTOPUS_SYSTEMD_SEARCH_PATH"] = vendor;
+  auto clash = Tentacle({"service", "--instance", "Web", "--install"}, env);
+  EXPECT_EQ(clash.exit_code, 1);
+  EXPECT_THAT(clash.err, HasSubstr("the systemd unit Web.service already exists (" + vendor + "/Web.service)"));
+  EXPECT_EQ(ReadTestFile(units_ + "/ssh.service"), theirs);
+  EXPECT_EQ(ReadTestFile(vendor + "/Web.service"), theirs);
+  EXPECT_FALSE(std::filesystem::exists(units_ + "/Web.service"));
+  EXPECT_TRUE(SystemctlCalls().empty());
+  // start/stop/status do not drive a unit that is not ours: the built-in supervisor serves.
+  auto status = T({"service", "--instance", "ssh", "--status"});
+  EXPECT_EQ(status.exit_code, kExitStopped);
+  EXPECT_THAT(status.OutLines(), ElementsAre("The Tentacle service for instance 'ssh' is stopped."));
+  EXPECT_TRUE(SystemctlCalls().empty());
+}
+
+TEST_F(ServiceTest, AUnitUnderTheOldNameIsMovedToTheRealName) {
+  MakeTentacle("Web");
+  std::filesystem::create_directories(units_);
+  const std::string legacy = units_ + "/tentacle-Web.service";
+  WriteTestFile(legacy, "[Service]\nExecStart=\"" + Canonical(TentacleBin()) + "\" run \"--instance=Web\"\n");
+  SetActive(true);
+  // Before it is moved, start/stop/status use it.
+  EXPECT_THAT(MustT({"service", "--instance", "Web", "--status"}).OutLines(),
+              ElementsAre("The Tentacle service for instance 'Web' (systemd unit tentacle-Web.service) is running."));
+  ClearSystemctlCalls();
+  auto r = T({"service", "--instance", "Web", "--reconfigure"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.OutLines(),
+              ElementsAre("Removed the systemd unit tentacle-Web.service (the name used before this version).",
+                          "Service installed: Web", "Service started: Web"));
+  EXPECT_THAT(SystemctlCalls(),
+              ElementsAre("is-active --quiet tentacle-Web.service", "stop tentacle-Web.service",
+                          "disable tentacle-Web.service", "daemon-reload", "enable Web.service",
+                          "start Web.service"));
+  EXPECT_FALSE(std::filesystem::exists(legacy));
+  EXPECT_TRUE(std::filesystem::exists(units_ + "/Web.service"));
+  MustT({"service", "--instance", "Web", "--uninstall"});
+  SetActive(false);
+}
+
+TEST_F(ServiceTest, SystemdUnitNameIsTheRealProductsName) {
+  // As LinuxServiceConfigurator names it: whitespace becomes '-'.
   MakeTentacle("My Tentacle");
-  const std::string unit = "tentacle-My\\x20Tentacle.service", file = units_ + "/" + unit;
+  const std::string unit = "My-Tentacle.service", file = units_ + "/" + unit;
   auto install = T({"service", "--instance", "My Tentacle", "--install"});
   ASSERT_EQ(install.exit_code, 0) << install.out << install.err;
-  EXPECT_THAT(install.OutLines(), ElementsAre("Installed the systemd unit " + file));
+  EXPECT_THAT(install.OutLines(), ElementsAre("Service installed: My-Tentacle"));
   ASSERT_TRUE(std::filesystem::exists(file));
   EXPECT_EQ(ReadTestFile(file),
-            ExpectedUnit("Octopus Tentacle (instance My Tentacle)", Canonical(TentacleBin()),
-                         "\"--instance=My Tentacle\""));
+            ExpectedUnit("Octopus Deploy: Tentacle deployment agent (instance My Tentacle)",
+                         Canonical(TentacleBin()), "\"--instance=My Tentacle\""));
   EXPECT_THAT(SystemctlCalls(), ElementsAre("daemon-reload", "enable " + unit));
   ExpectSystemdAccepts(file);
-  if (HaveProgram("systemd-escape")) {
-    auto esc = RunProcess({"systemd-escape", "My Tentacle"});
-    EXPECT_EQ("tentacle-" + esc.out.substr(0, esc.out.size() - 1) + ".service", unit);
-  }
   ClearSystemctlCalls();
   EXPECT_EQ(T({"service", "--instance", "My Tentacle", "--start"}).exit_code, 0);
   EXPECT_THAT(SystemctlCalls(), ElementsAre("start " + unit));
@@ -951,8 +1093,8 @@ TEST_F(ServiceTest, SystemctlFailureIsReported) {
   auto r = T({"service", "--instance", "Web", "--start"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.out, "");
-  EXPECT_EQ(r.err, "Error: systemctl start tentacle-Web.service failed with exit code 5\n");
-  std::filesystem::remove(units_ + "/tentacle-Web.service");
+  EXPECT_EQ(r.err, "Error: systemctl start Web.service failed with exit code 5\n");
+  std::filesystem::remove(units_ + "/Web.service");
 }
 
 TEST_F(ServiceTest, InstallStopsAServiceTheBuiltInSupervisorRuns) {
@@ -963,9 +1105,8 @@ TEST_F(ServiceTest, InstallStopsAServiceTheBuiltInSupervisorRuns) {
   EXPECT_THAT(r.OutLines(),
               ElementsAre("Stopped the running service (pid " + std::to_string(pid) +
                               ") so that systemd runs it from now on.",
-                          "Installed the systemd unit " + units_ + "/tentacle-Web.service",
-                          "Service started: tentacle-Web.service"));
-  EXPECT_THAT(SystemctlCalls(), ::testing::Contains("start tentacle-Web.service"));
+                          "Service installed: Web", "Service started: Web"));
+  EXPECT_THAT(SystemctlCalls(), ::testing::Contains("start Web.service"));
   EXPECT_FALSE(ProcessAlive(pid));
   MustT({"service", "--instance", "Web", "--uninstall"});
 }
@@ -977,12 +1118,12 @@ TEST_F(ServiceTest, FailedInstallLeavesNoUnitBehind) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.out, "");
   EXPECT_EQ(r.err, "Error: systemctl daemon-reload failed\n");
-  EXPECT_FALSE(std::filesystem::exists(units_ + "/tentacle-Web.service"));
+  EXPECT_FALSE(std::filesystem::exists(units_ + "/Web.service"));
   std::filesystem::remove(Path("systemctl"));
   auto missing = T({"service", "--instance", "Web", "--install"});
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_EQ(missing.err, "Error: cannot run " + Path("systemctl") + " (not found, or not executable)\n");
-  EXPECT_FALSE(std::filesystem::exists(units_ + "/tentacle-Web.service"));
+  EXPECT_FALSE(std::filesystem::exists(units_ + "/Web.service"));
   // Without a unit the built-in supervisor still works.
   Started(MustT({"service", "--instance", "Web", "--start"}));
 }
@@ -1014,7 +1155,7 @@ TEST_F(ServiceTargets, AddListUpdateRemove) {
       add.OutLines(),
       ElementsAre(
           "Added deployment target 'web' at https://127.0.0.1:10933 with thumbprint " + kA + ".",
-          kTargetNextCheck));
+          kTargetWhenStarts));
   MustS({"add-target", "--name", "db server", "--address", "https://db.example:10943/",
          "--thumbprint", kB});
   EXPECT_THAT(MustS({"list-targets"}).OutLines(),
@@ -1031,13 +1172,13 @@ TEST_F(ServiceTargets, AddListUpdateRemove) {
   auto tp = MustS({"update-target", "--name", "web", "--thumbprint", kB});
   EXPECT_THAT(tp.OutLines(),
               ElementsAre("The thumbprint of deployment target 'web' is now " + kB + ".",
-                          kTargetNextCheck));
+                          kTargetWhenStarts));
   auto both = MustS(
       {"update-target", "--name", "web", "--thumbprint", kA, "--address", "https://[::1]:10934"});
   EXPECT_THAT(both.OutLines(),
               ElementsAre("The thumbprint of deployment target 'web' is now " + kA + ".",
                           "The address of deployment target 'web' is now https://[::1]:10934.",
-                          kTargetNextCheck));
+                          kTargetWhenStarts));
   EXPECT_THAT(MustS({"list-targets"}).OutLines(),
               ElementsAre("web  https://[::1]:10934  " + kA,
                           "db server  https://db.example:10943/  " + kB));
@@ -1061,53 +1202,53 @@ TEST_F(ServiceTargets, ErrorsChangeNothing) {
   };
   std::vector<Case> cases = {
       {{"add-target", "--name", "x", "--address", "http://x", "--thumbprint", kA},
-       2,
+       1,
        "Error: --address: the address 'http://x' must be https://HOST:PORT"},
       {{"add-target", "--name", "x", "--address", "https://x", "--thumbprint", kA},
-       2,
+       1,
        "Error: --address: the address 'https://x' must be https://HOST:PORT"},
       {{"add-target", "--name", "x", "--address", "https://x:0", "--thumbprint", kA},
-       2,
+       1,
        "Error: --address: the address 'https://x:0' must be https://HOST:PORT"},
       {{"add-target", "--name", "x", "--address", "https://x:10933/path", "--thumbprint", kA},
-       2,
+       1,
        "Error: --address: the address 'https://x:10933/path' must be https://HOST:PORT"},
       {{"add-target", "--name", "x", "--address", "https://x:10933", "--thumbprint", "1234"},
-       2,
+       1,
        "Error: --thumbprint: the thumbprint '1234' has 4 hexadecimal characters; a thumbprint has "
        "exactly 40"},
       {{"add-target", "--name", "x", "--address", "https://x:10933", "--thumbprint",
         std::string(40, 'G')},
-       2,
+       1,
        "Error: --thumbprint: the thumbprint '" + std::string(40, 'G') +
            "' contains 'G', which is not a hexadecimal digit"},
       {{"add-target", "--name", "x", "--address", "https://x:10933"},
-       2,
+       1,
        "Error: add-target needs --address and --thumbprint"},
       {{"add-target", "--address", "https://x:10933", "--thumbprint", kA},
-       2,
+       1,
        "Error: --name is required"},
       {{"add-target", "--name", "", "--address", "https://x:10933", "--thumbprint", kA},
-       2,
+       1,
        "Error: --name: the target name is empty"},
       {{"add-target", "--name", "web", "--address", "https://x:10933", "--thumbprint", kB},
        1,
        "Error: a deployment target named 'web' already exists"},
       {{"update-target", "--name", "web"},
-       2,
+       1,
        "Error: update-target needs --thumbprint or --address"},
       {{"update-target", "--name", "web", "--address", "http://x"},
-       2,
+       1,
        "Error: --address: the address 'http://x' must be https://HOST:PORT"},
       {{"update-target", "--name", "web", "--thumbprint", "xyz"},
-       2,
+       1,
        "Error: --thumbprint: the thumbprint 'xyz' contains 'x', which is not a hexadecimal digit"},
       {{"update-target", "--name", "nope", "--thumbprint", kB},
        1,
        "Error: there is no deployment target named 'nope'"},
       {{"remove-target", "--name", "nope"}, 1, "Error: there is no deployment target named 'nope'"},
       {{"remove-target", "--name", "WEB"}, 1, "Error: there is no deployment target named 'WEB'"},
-      {{"list-targets", "--format", "xml"}, 2, "Error: --format: xml not in {text,json}"},
+      {{"list-targets", "--format", "xml"}, 1, "Error: --format: xml not in {text,json}"},
       {{"add-target", "--instance", "Nope", "--name", "x", "--address", "https://x:1",
         "--thumbprint", kA},
        1,

@@ -62,33 +62,33 @@ TEST_F(BadInputs, ExitNonZeroWithOneClearLineAndChangeNothing) {
   const std::string kGood(40, 'E');
   std::vector<BadInput> cases = {
       // Thumbprints.
-      {"short thumbprint", false, {"configure", "--trust", kShort}, 2, "has 6 hexadecimal characters"},
-      {"long thumbprint", false, {"configure", "--trust", k41}, 2, "has 41 hexadecimal characters"},
-      {"non-hex thumbprint", false, {"configure", "--trust", kNonHex}, 2, "contains 'Z'"},
-      {"empty thumbprint", false, {"configure", "--trust", ""}, 2, "the thumbprint is empty"},
-      {"bad remove-trust", false, {"configure", "--remove-trust", "xyz"}, 2, "--remove-trust: the thumbprint 'xyz'"},
-      {"bad old thumbprint", false, {"update-trust", "--oldThumbprint", "1", "--newThumbprint", kGood}, 2,
+      {"short thumbprint", false, {"configure", "--trust", kShort}, 1, "has 6 hexadecimal characters"},
+      {"long thumbprint", false, {"configure", "--trust", k41}, 1, "has 41 hexadecimal characters"},
+      {"non-hex thumbprint", false, {"configure", "--trust", kNonHex}, 1, "contains 'Z'"},
+      {"empty thumbprint", false, {"configure", "--trust", ""}, 1, "the thumbprint is empty"},
+      {"bad remove-trust", false, {"configure", "--remove-trust", "xyz"}, 1, "--remove-trust: the thumbprint 'xyz'"},
+      {"bad old thumbprint", false, {"update-trust", "--oldThumbprint", "1", "--newThumbprint", kGood}, 1,
        "--oldThumbprint"},
       {"untrusted old thumbprint", false, {"update-trust", "--oldThumbprint", kGood, "--newThumbprint", k41.substr(1)},
        1, "is not trusted"},
-      {"one bad among good", false, {"configure", "--trust", kGood, "--trust", kShort}, 2, "'ABC123'"},
+      {"one bad among good", false, {"configure", "--trust", kGood, "--trust", kShort}, 1, "'ABC123'"},
       // Ports, addresses, booleans, options.
-      {"port zero", false, {"configure", "--port", "0"}, 2, "0 is not a port number"},
-      {"port too big", false, {"configure", "--port", "65536"}, 2, "65536 is not a port number"},
-      {"port negative", false, {"configure", "--port=-5"}, 2, "-5 is not a port number"},
-      {"port not a number", false, {"configure", "--port", "ten"}, 2, "--port"},
-      {"bad listen address", false, {"configure", "--listenIpAddress", "localhost:1"}, 2,
+      {"port zero", false, {"configure", "--port", "0"}, 1, "0 is not a port number"},
+      {"port too big", false, {"configure", "--port", "65536"}, 1, "65536 is not a port number"},
+      {"port negative", false, {"configure", "--port=-5"}, 1, "-5 is not a port number"},
+      {"port not a number", false, {"configure", "--port", "ten"}, 1, "--port"},
+      {"bad listen address", false, {"configure", "--listenIpAddress", "localhost:1"}, 1,
        "is not an IPv4 or IPv6 address"},
-      {"bad boolean", false, {"configure", "--noListen", "perhaps"}, 2, "is not true or false"},
-      {"nothing to configure", false, {"configure"}, 2, "needs at least one setting"},
-      {"unknown option", false, {"configure", "--trustme", kGood}, 2, "--trustme"},
+      {"bad boolean", false, {"configure", "--noListen", "perhaps"}, 1, "is not true or false"},
+      {"nothing to configure", false, {"configure"}, 1, "needs at least one setting"},
+      {"unknown option", false, {"configure", "--trustme", kGood}, 1, "--trustme"},
       {"unknown command", false, {"reconfigure-everything"}, 2, "is not a command of Tentacle"},
-      {"bad format", false, {"show-thumbprint", "--format", "yaml"}, 2, "--format"},
-      {"conflicting sources", false, {"import-certificate", "-f", "@good.pfx", "-b", "AAAA"}, 2, "exactly one of"},
-      {"password without export", false, {"new-certificate", "--pfx-password", "x"}, 2, "only used with --export-pfx"},
+      {"bad format", false, {"show-thumbprint", "--format", "yaml"}, 1, "--format"},
+      {"conflicting sources", false, {"import-certificate", "-f", "@good.pfx", "-b", "AAAA"}, 1, "exactly one of"},
+      {"password without export", false, {"new-certificate", "--pfx-password", "x"}, 1, "only used with --export-pfx"},
       // PFX files.
       {"missing file", false, {"import-certificate", "-f", "@missing.pfx", "--pw", "right"}, 1,
-       "No such file or directory"},
+       "missing.pfx' was not found."},
       {"directory", false, {"import-certificate", "-f", "@dir.pfx", "--pw", "right"}, 1, "is a directory"},
       {"empty file", false, {"import-certificate", "-f", "@empty.pfx", "--pw", "right"}, 1, "the file is empty"},
       {"text file", false, {"import-certificate", "-f", "@text.pfx", "--pw", "right"}, 1, "not a PFX"},
@@ -100,20 +100,20 @@ TEST_F(BadInputs, ExitNonZeroWithOneClearLineAndChangeNothing) {
        "contains no private key"},
       {"bad base64", false, {"import-certificate", "--from-base64", "!!not base64!!"}, 1, "not a PFX"},
       // Passwords for export.
-      {"export without password", false, {"export-certificate", "--export-pfx", "@out.pfx"}, 2,
+      {"export without password", false, {"export-certificate", "--export-pfx", "@out.pfx"}, 1,
        "a PFX password is required"},
-      {"empty password", false, {"export-certificate", "--export-pfx", "@out.pfx", "--pw", ""}, 2, "must not be empty"},
+      {"empty password", false, {"export-certificate", "--export-pfx", "@out.pfx", "--pw", ""}, 1, "must not be empty"},
       {"missing password file", false,
-       {"export-certificate", "--export-pfx", "@out.pfx", "--pfx-password-file", "@nofile"}, 2,
+       {"export-certificate", "--export-pfx", "@out.pfx", "--pfx-password-file", "@nofile"}, 1,
        "cannot read the password file"},
       {"unset password variable", false,
-       {"export-certificate", "--export-pfx", "@out.pfx", "--pfx-password-env", "OCTO_NOT_SET_ANYWHERE"}, 2,
+       {"export-certificate", "--export-pfx", "@out.pfx", "--pfx-password-env", "OCTO_NOT_SET_ANYWHERE"}, 1,
        "is not set"},
       {"export into a directory", false, {"export-certificate", "--export-pfx", "@dir.pfx", "--pw", "x"}, 1,
        "cannot write"},
       // Instances and configs.
       {"unknown instance", false, {"show-thumbprint", "--instance", "Nope"}, 1, "no Tentacle instance named 'Nope'"},
-      {"invalid instance name", false, {"show-thumbprint", "--instance", "../etc"}, 2, "--instance"},
+      {"invalid instance name", false, {"show-thumbprint", "--instance", "../etc"}, 1, "--instance"},
       {"config not json", false, {"configure", "--config", "@notjson.config", "--trust", kGood}, 1,
        "notjson.config: line 2"},
       {"future schema", false, {"configure", "--config", "@future.config", "--trust", kGood}, 1,
@@ -121,27 +121,48 @@ TEST_F(BadInputs, ExitNonZeroWithOneClearLineAndChangeNothing) {
       {"wrong types", false, {"configure", "--config", "@types.config", "--trust", kGood}, 1, "must be an array"},
       {"wrong type key file", false, {"new-certificate", "--config", "@types.config"}, 1, "must be a string"},
       {"missing config", false, {"show-thumbprint", "--config", "@none.config"}, 1, "does not exist"},
-      {"create twice", false, {"create-instance"}, 1, "already exists"},
+      {"create again with another config", false, {"create-instance", "--config", "@other.config"}, 1,
+       "already exists with the configuration file"},
+      // Forms of the real products that are refused as the real ones refuse them.
+      {"if-blank with export", false, {"new-certificate", "-b", "--export-pfx", "@out.pfx", "--pw", "x"}, 1,
+       "Invalid command: --if-blank and --export-pfx cannot be specified together"},
+      {"export-file with export-pfx", false, {"new-certificate", "-e", "@out.txt", "--export-pfx", "@out.pfx", "--pw",
+                                              "x"}, 1, "--export-file and --export-pfx cannot be specified together"},
+      {"listen address word", false, {"configure", "--listenIpAddress", "everywhere"}, 1, "or 'any'"},
+      {"unrecognised arguments", false, {"show-thumbprint", "--proxyHost", "squid"}, 1,
+       "Unrecognized command line arguments: --proxyHost squid"},
+      {"help for no command", false, {"help", "register-with"}, 2, "is not a command of Tentacle"},
+      {"show-configuration format", false, {"show-configuration", "--format", "yaml"}, 1, "--format"},
+      {"windows service account", false, {"service", "--install", "--username", "CORP\\octo"}, 1,
+       "is a Windows account"},
+      {"unknown service account", false, {"service", "--install", "--user", "nobody-at-all-here"}, 1,
+       "there is no user"},
+      {"depend on two words", false, {"service", "--install", "--dependOn", "a b"}, 1, "is not a systemd unit name"},
       // The Server.
       {"server wrong password", true, {"import-certificate", "-f", "@good.pfx", "--pw", "wrong"}, 1,
        "the password is not correct"},
       {"server pfx without key", true, {"import-certificate", "-f", "@nokey.pfx", "--pw", "right"}, 1,
        "contains no private key"},
-      {"server new-certificate without mode", true, {"new-certificate"}, 2, "needs --export-pfx FILE"},
+      {"server new-certificate without mode", true, {"new-certificate"}, 1, "needs --export-pfx FILE"},
       {"server export bad encoding", true, {"export-certificate", "--export-pfx", "@o.pfx", "--pw", "x",
-                                            "--pfx-encoding", "rc2"}, 2, "--pfx-encoding"},
-      {"target bad address", true, {"add-target", "--name", "x", "--address", "http://h:1", "--thumbprint", kGood}, 2,
+                                            "--pfx-encoding", "rc2"}, 1, "--pfx-encoding"},
+      {"target bad address", true, {"add-target", "--name", "x", "--address", "http://h:1", "--thumbprint", kGood}, 1,
        "must be https://HOST:PORT"},
-      {"target no port", true, {"add-target", "--name", "x", "--address", "https://h", "--thumbprint", kGood}, 2,
+      {"target no port", true, {"add-target", "--name", "x", "--address", "https://h", "--thumbprint", kGood}, 1,
        "must be https://HOST:PORT"},
-      {"target bad thumbprint", true, {"add-target", "--name", "x", "--address", "https://h:1", "--thumbprint", "1"}, 2,
+      {"target bad thumbprint", true, {"add-target", "--name", "x", "--address", "https://h:1", "--thumbprint", "1"}, 1,
        "--thumbprint"},
       {"target duplicate", true, {"add-target", "--name", "web", "--address", "https://h:1", "--thumbprint", kGood}, 1,
        "already exists"},
       {"target unknown update", true, {"update-target", "--name", "nope", "--thumbprint", kGood}, 1,
        "no deployment target named 'nope'"},
       {"target unknown remove", true, {"remove-target", "--name", "nope"}, 1, "no deployment target named 'nope'"},
-      {"service two actions", true, {"service", "--start", "--stop"}, 2, "exactly one of"},
+      {"service without action", true, {"service", "--username", "root"}, 1, "needs at least one of"},
+      {"server grpc certificate", true, {"new-certificate", "--export-pfx", "@out.pfx", "--pw", "x", "--type", "grpc"},
+       1, "the gRPC certificate is not managed here"},
+      {"server comms port", true, {"configure", "--commsListenPort", "70000"}, 1, "is not a port number"},
+      {"server configure nothing", true, {"configure"}, 1, "needs at least one setting"},
+      {"server show-configuration format", true, {"show-configuration", "--format", "ini"}, 1, "--format"},
       {"health check without service", true, {"health-check"}, 3, "is not running"},
   };
   ASSERT_GE(cases.size(), 40u);
@@ -149,8 +170,12 @@ TEST_F(BadInputs, ExitNonZeroWithOneClearLineAndChangeNothing) {
     for (auto& a : c.args) {
       if (a.size() > 1 && a[0] == '@') a = Path(a.substr(1));
     }
-    auto r = c.server ? Server(c.args) : Tentacle(c.args);
+    ProcessOptions hermetic;  // a service row must never reach the real systemd
+    hermetic.env["OCTOPUS_SYSTEMD_UNIT_DIR"] = Path("units");
+    hermetic.env["OCTOPUS_SYSTEMCTL"] = "false";
+    auto r = c.server ? Server(c.args, hermetic) : Tentacle(c.args, hermetic);
     EXPECT_EQ(r.exit_code, c.exit_code) << c.name << "\n" << r.out << r.err;
+    EXPECT_FALSE(std::filesystem::exists(Path("units"))) << c.name;
     std::string error_line;
     for (const auto& line : r.ErrLines()) {
       if (line.rfind("Error: ", 0) == 0) {
@@ -164,6 +189,8 @@ TEST_F(BadInputs, ExitNonZeroWithOneClearLineAndChangeNothing) {
     EXPECT_EQ(error_lines, 1) << c.name << "\n" << r.err;
     for (const auto& [file, hash] : hashes_) EXPECT_EQ(HashFile(file), hash) << c.name << ": " << file << " changed";
     EXPECT_FALSE(std::filesystem::exists(Path("out.pfx"))) << c.name;
+    EXPECT_FALSE(std::filesystem::exists(Path("out.txt"))) << c.name;
+    EXPECT_FALSE(std::filesystem::exists(Path("other.config"))) << c.name;
   }
 }
 

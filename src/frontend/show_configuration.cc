@@ -1,0 +1,111 @@
+#include "frontend/show_configuration.h"
+
+#include <iostream>
+#include <memory>
+
+#include "common/file_util.h"
+
+namespace octo::cli {
+namespace {
+
+struct ShowConfigurationOptions {
+  InstanceOptions instance;
+  std::string format;
+  std::optional<std::string> file;
+};
+
+std::string XmlEscape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '"': out += "&quot;"; break;
+      default: out.push_back(c);
+    }
+  }
+  return out;
+}
+
+int Run(Product product, const ShowConfigurationOptions& o) {
+  auto inst = OpenInstance(product, o.instance);
+  if (!inst.ok()) return Fail(inst.status());
+  Json flat = inst->config().doc();
+  const ProductTraits& t = Traits(product);
+  flat.erase(t.certificate_key);  // the sealed private key is never shown
+  flat.erase(t.public_certificate_key);
+  std::string text;
+  if (o.format == "xml") {
+    text = ConfigurationAsXml(flat);
+  } else if (o.format == "json") {
+    text = flat.dump(2) + "\n";
+  } else {
+    text = ConfigurationHierarchical(flat).dump(2) + "\n";
+  }
+  if (o.file) {
+    if (Status st = WriteFileAtomic(AbsolutePath(*o.file), text, 0600); !st.ok()) return Fail(st);
+    std::cerr << "The configuration has been written to " << *o.file << "." << std::endl;
+    return kExitOk;
+  }
+  std::cout << text;
+  return kExitOk;
+}
+
+}  // namespace
+
+std::string ConfigurationAsXml(const Json& flat) {
+  std::string out =
+      "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+      "<octopus-settings xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\" "
+      "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\n";
+  for (const auto& [key, value] : flat.items()) {
+    std::string v;
+    if (value.is_string()) {
+      v = value.get<std::string>();
+    } else if (value.is_boolean()) {
+      v = value.get<bool>() ? "True" : "False";  // as .NET writes them
+    } else {
+      v = value.dump();
+    }
+    out += "  <set key=\"" + XmlEscape(key) + "\">" + XmlEscape(v) + "</set>\n";
+  }
+  return out + "</octopus-settings>\n";
+}
+
+// {"Tentacle.Services.PortNumber": 1} -> {"Tentacle": {"Services": {"PortNumber": 1}}}
+Json ConfigurationHierarchical(const Json& flat) {
+  Json out = Json::object();
+  for (const auto& [key, value] : flat.items()) {
+    Json* node = &out;
+    size_t start = 0;
+    for (size_t dot = key.find('.'); dot != std::string::npos; dot = key.find('.', start)) {
+      std::string part = key.substr(start, dot - start);
+      if (!(*node)[part].is_object()) (*node)[part] = Json::object();
+      node = &(*node)[part];
+      start = dot + 1;
+    }
+    (*node)[key.substr(start)] = value;
+  }
+  return out;
+}
+
+void SetupShowConfiguration(CommandTable& table) {
+  auto o = std::make_shared<ShowConfigurationOptions>();
+  Product p = table.product();
+  CLI::App* sub = table.Add("show-configuration", "Prints the instance's configuration (never the certificate)",
+                            [p, o] { return Run(p, *o); });
+  AddInstanceOptions(sub, &o->instance, p);
+  const std::string def = p == Product::kServer ? "xml" : "json-hierarchical";
+  o->format = def;
+  sub->add_option("--format", o->format, "xml, json or json-hierarchical (default " + def + ")")
+      ->check(CLI::IsMember({"xml", "json", "json-hierarchical"}, CLI::ignore_case))
+      ->transform([](std::string s) {
+        for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        return s;
+      })
+      ->default_str(def);
+  sub->add_option("--file", o->file, "Write the configuration to this file (mode 0600) instead of the console");
+}
+
+}  // namespace octo::cli

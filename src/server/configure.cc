@@ -1,0 +1,59 @@
+// Octopus.Server configure: the settings of the Server's communications and
+// node that this project keeps (the real command has many more, about the
+// web portal and the database, which are not ours).
+#include <iostream>
+#include <memory>
+
+#include "common/file_util.h"
+#include "server/commands.h"
+
+namespace octo::server {
+namespace {
+
+inline constexpr char kHomeSetting[] = "Octopus.Home";
+inline constexpr char kNodeNameSetting[] = "Octopus.Server.NodeName";
+inline constexpr char kCommsPortSetting[] = "Octopus.Communications.ServicesPort";
+
+struct ConfigureOptions {
+  cli::InstanceOptions instance;
+  std::optional<std::string> home;
+  std::optional<std::string> node_name;
+  std::optional<int> comms_port;
+};
+
+int Run(const ConfigureOptions& o) {
+  if (o.comms_port && (*o.comms_port < 1 || *o.comms_port > 65535)) {
+    return cli::UsageError("--commsListenPort: " + std::to_string(*o.comms_port) + " is not a port number (1-65535)");
+  }
+  if (o.node_name && o.node_name->empty()) return cli::UsageError("--serverNodeName: the name is empty");
+  if (!o.home && !o.node_name && !o.comms_port) {
+    return cli::UsageError("configure needs at least one setting to change (see 'Octopus.Server configure --help')");
+  }
+  auto inst = cli::OpenInstanceForUpdate(Product::kServer, o.instance);
+  if (!inst.ok()) return cli::Fail(inst.status());
+  ConfigFile& cfg = inst->config();
+  if (o.home) cfg.Set(kHomeSetting, AbsolutePath(*o.home));
+  if (o.node_name) cfg.Set(kNodeNameSetting, *o.node_name);
+  if (o.comms_port) cfg.Set(kCommsPortSetting, *o.comms_port);
+  if (Status st = inst->Save(); !st.ok()) return cli::Fail(st);
+  if (o.home) std::cout << "Home directory set to: " << AbsolutePath(*o.home) << std::endl;
+  if (o.node_name) std::cout << "Server node name: " << *o.node_name << std::endl;
+  if (o.comms_port) std::cout << "Communications listen port: " << *o.comms_port << std::endl;
+  std::cout << "These changes require a restart of the Octopus Server." << std::endl;
+  return cli::kExitOk;
+}
+
+}  // namespace
+
+void SetupConfigure(cli::CommandTable& table) {
+  auto o = std::make_shared<ConfigureOptions>();
+  CLI::App* sub = table.Add("configure", "Changes the Server's home, node name and communications port",
+                            [o] { return Run(*o); });
+  cli::AddInstanceOptions(sub, &o->instance, Product::kServer);
+  sub->add_option("--home,--homedir", o->home, "Home directory of the instance");
+  sub->add_option("--serverNodeName", o->node_name, "Name of this Server node");
+  sub->add_option("--commsListenPort", o->comms_port,
+                  "TCP port polling Tentacles connect to (default 10943; stored for the polling listener)");
+}
+
+}  // namespace octo::server
