@@ -108,6 +108,14 @@ int RunConfigure(const ConfigureOptions& o) {
     cfg.Set(keys::kApplicationDirectory, AbsolutePath(*o.app));
     changed = true;
   }
+  // As the real command, the directories are made if they are missing (the
+  // home private to the service, as create-instance makes it).
+  if (o.home) {
+    if (Status st = MakeDirectories(AbsolutePath(*o.home), 0700); !st.ok()) return cli::Fail(st);
+  }
+  if (o.app) {
+    if (Status st = MakeDirectories(AbsolutePath(*o.app), 0755); !st.ok()) return cli::Fail(st);
+  }
   if (changed) {
     if (Status st = inst->Save(); !st.ok()) return cli::Fail(st);
   }

@@ -210,6 +210,8 @@ TEST_F(Compatibility, TentacleConfigureAliasesAndListenAddresses) {
                                         "Application directory set to: " + Path("apps"), kRestart));
   EXPECT_EQ(TentacleJson()["Octopus.Home"], Path("home"));
   EXPECT_EQ(TentacleJson()["Tentacle.Deployment.ApplicationDirectory"], Path("apps"));
+  EXPECT_TRUE(std::filesystem::is_directory(Path("home")));  // made, as the real command makes them
+  EXPECT_TRUE(std::filesystem::is_directory(Path("apps")));
   struct Case {
     std::string value, line, stored;
   };
