@@ -130,6 +130,9 @@ void RunListeningScriptAndCheck(const ListeningScriptSetup& setup) {
   }
   EXPECT_THAT(trusted, ElementsAre(setup.server_thumbprint));
 
+  // configure --app makes the application directory, as the real one does.
+  EXPECT_TRUE(std::filesystem::is_directory(setup.application_path)) << setup.application_path;
+
   // The systemd unit, named after the instance as the real Linux Tentacle names it.
   ASSERT_TRUE(std::filesystem::exists(unit_file)) << unit_file;
   const std::string exe = std::filesystem::canonical(setup.tentacle).string();

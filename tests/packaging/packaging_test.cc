@@ -268,11 +268,14 @@ TEST_F(Packaging, BuildsInstallsRunsAndRemovesBothPackages) {
   EXPECT_FALSE(fs::exists(Root("opt")));
   EXPECT_FALSE(fs::exists(Root("usr")));
   EXPECT_EQ(Hashes(Root("etc/octopus")), instance_files) << "the instances' files are the user's";
-  // Left: the instances, dpkg's own database, and the (now empty) unit
-  // directory that `service --install` made.
-  std::set<std::string> left = TreeUnder(root_, {"etc/octopus/", "var/lib/dpkg/"});
+  // Left: the instances, the application directory the script configured,
+  // dpkg's own database, and the (now empty) unit directory that
+  // `service --install` made.
+  std::set<std::string> left =
+      TreeUnder(root_, {"etc/octopus/", "home/Octopus/Applications/", "var/lib/dpkg/"});
   EXPECT_THAT(left, ElementsAre("etc/", "etc/octopus/", "etc/systemd/", "etc/systemd/system/",
-                                "var/", "var/lib/", "var/lib/dpkg/"));
+                                "home/", "home/Octopus/", "home/Octopus/Applications/", "var/",
+                                "var/lib/", "var/lib/dpkg/"));
   for (const Product& p : {kTentacle, kServer}) {
     auto r = RunProcess({"dpkg-query", "--admindir=" + Root("var/lib/dpkg"), "--show",
                          "--showformat=${Status}", p.package});
