@@ -149,7 +149,7 @@ find_program(OCTO_DPKG_SHLIBDEPS dpkg-shlibdeps)
 if(OCTO_DPKG_SHLIBDEPS)
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 else()
-  set(CPACK_DEBIAN_PACKAGE_DEPENDS "libc6 (>= 2.34), libssl3 (>= 3.0.0)")
+  set(CPACK_DEBIAN_PACKAGE_DEPENDS "libc6 (>= 2.36), libssl3 (>= 3.0.0)")  # what it works out on Debian 12
 endif()
 
 include(CPack)

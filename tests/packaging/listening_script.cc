@@ -84,8 +84,7 @@ void RunListeningScriptAndCheck(const ListeningScriptSetup& setup) {
 
   const std::string home = std::filesystem::path(setup.config_path).parent_path().string();
   const std::string unit_file = setup.unit_dir + "/Tentacle.service";
-  ProcessOptions show = options;
-  show.env.clear();
+  ProcessOptions show;
   show.env["OCTOPUS_CONFIG_ROOT"] = setup.config_root;
   auto thumb = RunProcess({setup.tentacle, "show-thumbprint", "--instance", "Tentacle"}, show);
   ASSERT_EQ(thumb.exit_code, 0) << thumb.out << thumb.err;
