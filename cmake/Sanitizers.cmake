@@ -24,3 +24,20 @@ if(OCTO_SANITIZE)
   endif()
   message(STATUS "Sanitizers: address, undefined (no recovery)")
 endif()
+
+# OCTO_TSAN: build everything with ThreadSanitizer (it cannot be combined
+# with AddressSanitizer). Runtime options in the environment (see the "tsan"
+# test preset): TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+option(OCTO_TSAN "Build with ThreadSanitizer" OFF)
+
+if(OCTO_TSAN)
+  if(OCTO_SANITIZE)
+    message(FATAL_ERROR "OCTO_TSAN and OCTO_SANITIZE cannot be combined: build them in two trees")
+  endif()
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+    add_compile_options(-Wno-maybe-uninitialized -Wno-tsan)
+  endif()
+  message(STATUS "Sanitizers: thread")
+endif()

@@ -60,6 +60,10 @@ Status ConfigFile::Save() const {
   return WriteFileAtomic(path_, doc_.dump(2) + "\n", 0600);
 }
 
+Status ConfigFile::SaveNew() const {
+  return WriteFileExclusive(path_, doc_.dump(2) + "\n", 0600);
+}
+
 Status ConfigFile::TypeError(const std::string& key, const char* expected) const {
   return Corrupt(path_ + ": \"" + key + "\" must be " + expected);
 }

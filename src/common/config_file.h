@@ -31,6 +31,9 @@ class ConfigFile {
 
   // Writes the document atomically, mode 0600, with a trailing newline.
   Status Save() const;
+  // As Save, for a new file: AlreadyExists (and nothing written) if a file
+  // is at the path already.
+  Status SaveNew() const;
 
   const std::string& path() const { return path_; }
   Json& doc() { return doc_; }

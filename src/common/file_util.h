@@ -19,14 +19,28 @@ Status PosixError(const std::string& what, int err);
 Result<std::string> ReadFile(const std::string& path);
 
 // Replaces `path` with `contents` atomically: a temporary file in the same
-// directory created with `mode`, written, fsync'd, renamed over `path`, and
-// the directory fsync'd. On failure `path` is unchanged.
+// directory (".NAME.tmp-XXXXXX", created exclusively under an unpredictable
+// name and checked to be a new regular file of ours), given `mode`, written,
+// fsync'd, renamed over `path`, and the directory fsync'd. Safe in a shared
+// sticky directory such as /tmp. On failure `path` is unchanged.
 Status WriteFileAtomic(const std::string& path, const std::string& contents, mode_t mode);
+
+// As WriteFileAtomic, but never replaces anything: the file appears at
+// `path` complete, or AlreadyExists is returned and whatever is at `path`
+// is left as it is (renameat2 RENAME_NOREPLACE, else link()). For files that
+// must be created exactly once, such as keys.
+Status WriteFileExclusive(const std::string& path, const std::string& contents, mode_t mode);
 
 // Creates `path` and its parents (mode for the ones it creates). OK if it exists.
 Status MakeDirectories(const std::string& path, mode_t mode);
 
 bool FileExists(const std::string& path);
+
+// For directories a root-run service writes into (its home, its Logs):
+// PermissionDenied, with the command that fixes it, when `dir` is a
+// symbolic link, belongs to another user than this process's, or can be
+// written by group or others. NotFound when it does not exist.
+Status CheckPrivateDirectory(const std::string& dir);
 
 // Removes a file; OK if it did not exist.
 Status RemoveFile(const std::string& path);

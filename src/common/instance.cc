@@ -53,6 +53,9 @@ Status ValidateInstanceName(const std::string& name) {
   if (name.front() == '.' || name.front() == ' ') {
     return InvalidArgument("the instance name '" + name + "' must not start with '.' or a space");
   }
+  if (name.front() == '-') {  // it would read as an option, to us and to systemctl
+    return InvalidArgument("the instance name '" + name + "' must not start with '-'");
+  }
   if (name == "Instances") return InvalidArgument("'Instances' is reserved and cannot name an instance");
   for (char c : name) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ' ' ||
@@ -112,7 +115,12 @@ Status InstanceRegistry::Add(const InstanceRecord& record) const {
   Json doc = Json::object();
   doc["Name"] = record.name;
   doc["ConfigurationFilePath"] = record.config_path;
-  return WriteFileAtomic(path, doc.dump(2) + "\n", 0644);
+  Status st = WriteFileExclusive(path, doc.dump(2) + "\n", 0644);  // a concurrent Add never replaces ours
+  if (st.code() == StatusCode::kAlreadyExists) {
+    return AlreadyExists(std::string("the ") + Traits(product_).display_name + " instance '" + record.name +
+                         "' already exists");
+  }
+  return st;
 }
 
 Status InstanceRegistry::Remove(const std::string& name) const {
@@ -197,25 +205,38 @@ Result<Instance> Instance::Create(Product product, const CreateOptions& options)
     inst.config_.Set(keys::kApplicationDirectory,
                      options.app_directory ? AbsolutePath(*options.app_directory) : home + "/Applications");
   }
+  // Every file is published with no-replace semantics, and a failure removes
+  // only what this call created: two concurrent create-instance runs of one
+  // name leave exactly one instance, whose key opens its config.
   auto key = CreateKeyFile(key_path);
-  if (!key.ok()) return key.status();
+  if (!key.ok()) {
+    if (key.status().code() == StatusCode::kAlreadyExists) {
+      return AlreadyExists("the key file " + key_path + " already exists; it was left as it is");
+    }
+    return key.status();
+  }
+  bool config_created = false;
+  Status st = Status::Ok();
   if (product == Product::kServer) {
     auto id = GenerateIdentity(t.common_name);
-    if (!id.ok()) {
-      (void)RemoveFile(key_path);
-      return id.status();
-    }
-    Status st = inst.SetIdentity(*id);
-    if (!st.ok()) {
-      (void)RemoveFile(key_path);
-      return st;
+    st = id.ok() ? inst.SetIdentity(*id) : id.status();
+  }
+  if (st.ok()) {
+    st = inst.config_.SaveNew();
+    config_created = st.ok();
+  }
+  if (st.ok()) {
+    st = registry.Add({options.name, config_path, ""});
+    // A concurrent run that found our config registered it first: the
+    // instance is whole, and its files must stay.
+    if (st.code() == StatusCode::kAlreadyExists) {
+      auto rec = registry.Find(options.name);
+      if (rec.ok() && rec->config_path == config_path) st = Status::Ok();
     }
   }
-  Status st = inst.Save();
-  if (st.ok()) st = registry.Add({options.name, config_path, ""});
   if (!st.ok()) {
-    (void)RemoveFile(key_path);
-    (void)RemoveFile(config_path);
+    (void)RemoveFile(key_path);  // ours: CreateKeyFile made it
+    if (config_created) (void)RemoveFile(config_path);
     return st;
   }
   return inst;

@@ -22,7 +22,11 @@ Result<Secret> CreateKeyFile(const std::string& path) {
     return OpenSslError("cannot generate a key");
   }
   Secret text(Base64Encode(key.value()) + "\n");
-  OCTO_RETURN_IF_ERROR(WriteFileAtomic(path, text.value(), 0600));
+  // Published with no-replace semantics: of two concurrent creators exactly
+  // one key survives, and nobody's config ends up sealed under a lost key.
+  Status st = WriteFileExclusive(path, text.value(), 0600);
+  if (st.code() == StatusCode::kAlreadyExists) return AlreadyExists("the key file " + path + " already exists");
+  OCTO_RETURN_IF_ERROR(st);
   return key;
 }
 

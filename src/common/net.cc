@@ -190,8 +190,9 @@ Result<Fd> ListenUnix(const std::string& path, mode_t mode) {
   mode_t old = ::umask(0777 & ~mode);
   int rc = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a);
   ::umask(old);
+  // No chmod afterwards: it would follow a symlink put in the socket's place;
+  // the umask above already gave the socket its mode.
   if (rc != 0) return PosixError("cannot listen on " + path, errno);
-  ::chmod(path.c_str(), mode);
   if (::listen(fd.get(), 64) != 0) return PosixError("cannot listen on " + path, errno);
   SetNonBlocking(fd.get());
   return fd;

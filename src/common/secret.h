@@ -27,7 +27,10 @@ class Secret {
   bool empty() const { return value_.empty(); }
   size_t size() const { return value_.size(); }
 
+  // Clears the whole buffer, not only the characters in use: what a
+  // shortened value left behind (a stripped newline, say) goes too.
   void Wipe() {
+    value_.resize(value_.capacity());  // never reallocates
     if (!value_.empty()) OPENSSL_cleanse(value_.data(), value_.size());
     value_.clear();
   }

@@ -4,6 +4,8 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <sys/stat.h>
+
 #include "common/file_util.h"
 
 namespace octo {
@@ -11,6 +13,13 @@ namespace octo {
 Result<std::shared_ptr<spdlog::logger>> MakeServiceLogger(const std::string& name, const std::string& file,
                                                           bool console) {
   OCTO_RETURN_IF_ERROR(MakeDirectories(DirName(file), 0700));
+  // The directory is private to us, so nobody else can put a link in the
+  // log's place; and a link found there is refused, never followed.
+  OCTO_RETURN_IF_ERROR(CheckPrivateDirectory(DirName(file)));
+  struct stat st {};
+  if (::lstat(file.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    return PermissionDenied("the log file " + file + " is not a regular file (a symbolic link?); remove it");
+  }
   std::vector<spdlog::sink_ptr> sinks;
   try {
     sinks.push_back(std::make_shared<spdlog::sinks::rotating_file_sink_mt>(file, 10 * 1024 * 1024, 5));

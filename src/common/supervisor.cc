@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -80,25 +81,78 @@ Status WritePidFile(const std::string& path) {
   return WriteFileAtomic(path, std::to_string(::getpid()) + "\n", 0644);
 }
 
-std::optional<int> RunningPid(const std::string& pid_file, const std::string& executable) {
-  auto text = ReadFile(pid_file);
-  if (!text.ok()) return std::nullopt;
-  int pid = std::atoi(text->c_str());
-  if (!Alive(pid)) return std::nullopt;
-  if (!executable.empty()) {
-    std::string exe = ReadLink("/proc/" + std::to_string(pid) + "/exe");
-    if (!exe.empty() && exe != executable) return std::nullopt;  // the pid was reused
+ServiceLock& ServiceLock::operator=(ServiceLock&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = o.fd_;
+    o.fd_ = -1;
   }
-  return pid;
+  return *this;
 }
 
+ServiceLock::~ServiceLock() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Result<ServiceLock> LockService(const std::string& lock_file) {
+  int fd = ::open(lock_file.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return PosixError("cannot open the service lock " + lock_file, errno);
+  struct flock fl {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  if (::fcntl(fd, F_SETLK, &fl) != 0) {
+    const int e = errno;
+    ::close(fd);
+    if (e == EACCES || e == EAGAIN) {
+      auto holder = RunningPid(lock_file);
+      return FailedPrecondition("it is already running" +
+                                (holder ? " (pid " + std::to_string(*holder) + ")" : std::string()));
+    }
+    return PosixError("cannot lock " + lock_file, e);
+  }
+  return ServiceLock(fd);
+}
+
+std::optional<int> RunningPid(const std::string& lock_file) {
+  int fd = ::open(lock_file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  struct flock fl {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  const int rc = ::fcntl(fd, F_GETLK, &fl);
+  ::close(fd);
+  if (rc != 0 || fl.l_type == F_UNLCK || fl.l_pid <= 0) return std::nullopt;
+  return static_cast<int>(fl.l_pid);
+}
+
+namespace {
+
+// Signals `pid` only while it still holds the lock: through a pidfd taken
+// before the check, so a pid reused in between is never signalled.
+bool SignalHolder(const std::string& lock_file, int pid, int sig) {
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd >= 0) {
+    bool sent = false;
+    if (RunningPid(lock_file) == pid) {
+      sent = ::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0) == 0;
+    }
+    ::close(pidfd);
+    return sent;
+  }
+  if (errno != ENOSYS) return false;  // gone already
+  return RunningPid(lock_file) == pid && ::kill(pid, sig) == 0;
+}
+
+}  // namespace
+
 Result<int> StartService(const ServiceProcess& service, std::chrono::milliseconds timeout) {
-  if (auto pid = RunningPid(service.pid_file, service.argv[0])) {
+  if (auto pid = RunningPid(service.lock_file)) {
     return FailedPrecondition("it is already running (pid " + std::to_string(*pid) + ")");
   }
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC) != 0) return PosixError("pipe", errno);
-  int log = ::open(service.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (Status st = CheckPrivateDirectory(DirName(service.log_file)); !st.ok()) return st;
+  int log = ::open(service.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (log < 0) {
     int e = errno;
     ::close(pipefd[0]);
@@ -128,8 +182,8 @@ Result<int> StartService(const ServiceProcess& service, std::chrono::millisecond
       std::string var = *e;
       std::string name = var.substr(0, var.find('='));
       if (name == "PATH" || name == "HOME" || name == "LANG" || name == "TZ" || name == "USER" ||
-          name.rfind("LC_", 0) == 0 || name.rfind("OCTOPUS_", 0) == 0 || name.rfind("ASAN_", 0) == 0 ||
-          name.rfind("UBSAN_", 0) == 0 || name.rfind("LSAN_", 0) == 0) {
+          name.rfind("LC_", 0) == 0 || name == "OCTOPUS_CONFIG_ROOT" || name == "ASAN_OPTIONS" ||
+          name == "UBSAN_OPTIONS" || name == "LSAN_OPTIONS" || name == "TSAN_OPTIONS") {
         env.push_back(var);
       }
     }
@@ -175,21 +229,28 @@ Result<int> StartService(const ServiceProcess& service, std::chrono::millisecond
   return FailedPrecondition("it exited during start-up (see " + service.log_file + ")");
 }
 
-Result<bool> StopService(const std::string& pid_file, const std::string& executable,
+Result<bool> StopService(const std::string& lock_file, const std::string& pid_file,
                          std::chrono::milliseconds grace) {
-  auto pid = RunningPid(pid_file, executable);
+  auto pid = RunningPid(lock_file);
   if (!pid) {
-    (void)RemoveFile(pid_file);
+    (void)RemoveFile(pid_file);  // stale: whatever pid it names is not ours to signal
     return false;
   }
-  if (::kill(*pid, SIGTERM) != 0 && errno != ESRCH) return PosixError("cannot stop pid " + std::to_string(*pid), errno);
-  Deadline deadline = DeadlineIn(grace);
-  while (Alive(*pid) && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  if (Alive(*pid)) {
-    ::kill(*pid, SIGKILL);
-    Deadline hard = DeadlineIn(std::chrono::milliseconds(5000));
-    while (Alive(*pid) && Clock::now() < hard) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  auto held = [&] { return RunningPid(lock_file) == *pid; };
+  if (!SignalHolder(lock_file, *pid, SIGTERM) && held()) {
+    return PosixError("cannot stop pid " + std::to_string(*pid), errno);
   }
+  Deadline deadline = DeadlineIn(grace);
+  while (held() && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  if (held()) {
+    (void)SignalHolder(lock_file, *pid, SIGKILL);
+    Deadline hard = DeadlineIn(std::chrono::milliseconds(5000));
+    while (held() && Clock::now() < hard) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  // The lock is let go as the process exits; wait for the exit itself too,
+  // so that its port and files are free when we return.
+  Deadline gone = DeadlineIn(std::chrono::milliseconds(5000));
+  while (Alive(*pid) && Clock::now() < gone) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   (void)RemoveFile(pid_file);
   return true;
 }

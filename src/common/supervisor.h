@@ -5,8 +5,16 @@
 // service in the environment variable OCTO_READY_FD. The service writes
 // "READY <pid>\n" once it is serving, or "ERROR <one line>\n" if it cannot
 // start; the supervisor waits for one of these (or the pipe closing) until a
-// deadline. The service keeps a pid file while it runs. It gets a minimal
-// environment (PATH, HOME, LANG, LC_*, TZ, USER, OCTOPUS_*, sanitizer options).
+// deadline. It gets a minimal environment: PATH, HOME, LANG, LC_*, TZ, USER,
+// OCTOPUS_CONFIG_ROOT and the sanitizers' options, nothing else (a password
+// kept in OCTOPUS_PFX_PASSWORD for --pfx-password-env does not follow it).
+//
+// Identity: the running service holds an exclusive POSIX record lock
+// (fcntl F_SETLK) on its instance's lock file for its whole life, taken
+// before it binds anything. Whether a service runs, and its pid, come from
+// the kernel's answer about that lock (F_GETLK) and nothing else: a stale or
+// forged pid file can never make `service --stop` signal another process.
+// The pid file is still written, for people and tools that read it.
 #pragma once
 
 #include <chrono>
@@ -22,9 +30,31 @@ inline constexpr char kReadyFdVariable[] = "OCTO_READY_FD";
 
 struct ServiceProcess {
   std::vector<std::string> argv;  // argv[0] is the executable's path
-  std::string pid_file;
+  std::string lock_file;          // the instance's service lock (see above)
   std::string log_file;           // standard output and error are appended here
 };
+
+// The lock a running service holds. Move-only; released when destroyed or
+// when the process exits. The service must never open and close its lock
+// file again while it holds the lock (POSIX record locks are per process).
+class ServiceLock {
+ public:
+  ServiceLock() = default;
+  explicit ServiceLock(int fd) : fd_(fd) {}
+  ServiceLock(ServiceLock&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  ServiceLock& operator=(ServiceLock&& o) noexcept;
+  ServiceLock(const ServiceLock&) = delete;
+  ServiceLock& operator=(const ServiceLock&) = delete;
+  ~ServiceLock();
+
+ private:
+  int fd_ = -1;
+};
+
+// Takes the lock (the file is made 0600, never through a symlink).
+// FailedPrecondition "it is already running (pid N)" when another process
+// holds it.
+Result<ServiceLock> LockService(const std::string& lock_file);
 
 // Starts the process detached (new session, reparented away from the
 // caller) and waits for its readiness line. Returns its pid, or the reason
@@ -32,14 +62,12 @@ struct ServiceProcess {
 // if it is already running.
 Result<int> StartService(const ServiceProcess& service, std::chrono::milliseconds timeout);
 
-// The pid of the running service, or nullopt if it is not running (a stale
-// pid file, a dead or zombie process, or a pid now used by another program
-// count as not running).
-std::optional<int> RunningPid(const std::string& pid_file, const std::string& executable);
+// The pid of the process holding the service lock, or nullopt if none does.
+std::optional<int> RunningPid(const std::string& lock_file);
 
-// Sends SIGTERM and waits until the process is gone; after `grace`, SIGKILL.
-// OK if it was not running. Returns whether it was running.
-Result<bool> StopService(const std::string& pid_file, const std::string& executable,
+// Sends SIGTERM to the lock's holder and waits until it has let go; after
+// `grace`, SIGKILL. Removes the pid file. Returns whether it was running.
+Result<bool> StopService(const std::string& lock_file, const std::string& pid_file,
                          std::chrono::milliseconds grace);
 
 // In the service process: tells a waiting supervisor the outcome (no-op when

@@ -2,6 +2,8 @@
 
 #include <iostream>
 
+#include "frontend/password.h"
+
 namespace octo::cli {
 
 int Fail(const Status& status) {
@@ -87,7 +89,11 @@ CLI::App* CommandTable::Find(const std::string& name) const {
 
 namespace {
 
-bool IsHelpCommand(const std::string& arg) { return arg == "help" || arg == "h" || arg == "?"; }
+bool IsHelpCommand(const std::string& arg) {  // in any case, as every command name
+  std::string a = arg;
+  for (auto& c : a) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return a == "help" || a == "h" || a == "?";
+}
 
 // "--console", "-nologo", ...: the common switches, which may also come
 // before the command ("Tentacle --console show-thumbprint").
@@ -178,6 +184,7 @@ int CommandTable::Run(int argc, char** argv) {
               << " --help' for the options." << std::endl;
     return failing == app_ ? kExitUnknownCommand : kExitUsage;
   }
+  if (switches_.noninteractive) NeverPrompt();
   for (auto& [sub, run] : commands_) {
     if (!sub->parsed()) continue;
     if (std::vector<std::string> extra = sub->remaining(); !extra.empty()) {

@@ -3,6 +3,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <iostream>
 
@@ -14,6 +16,31 @@ namespace {
 void StripNewline(std::string& s) {
   if (!s.empty() && s.back() == '\n') s.pop_back();
   if (!s.empty() && s.back() == '\r') s.pop_back();
+}
+
+// Reads one line from `fd` straight into a Secret, a byte at a time: no
+// stream buffer keeps a copy, and when the line outgrows the buffer the old
+// one is wiped before it is freed. The newline is not kept.
+Secret ReadSecretLine(int fd) {
+  Secret line;
+  std::string& v = line.mutable_value();
+  v.reserve(256);
+  for (;;) {
+    char c = 0;
+    ssize_t n = ::read(fd, &c, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0 || c == '\n') break;
+    if (v.size() == v.capacity()) {
+      Secret bigger;
+      bigger.mutable_value().reserve(v.capacity() * 2);
+      bigger.mutable_value().assign(v);
+      line = std::move(bigger);  // the old buffer is wiped
+    }
+    line.mutable_value().push_back(c);
+    c = 0;
+  }
+  StripNewline(line.mutable_value());
+  return line;
 }
 
 constexpr char kSources[] =
@@ -36,8 +63,14 @@ bool PasswordGiven(const PasswordOptions& o) {
   return o.value.has_value() || o.file.has_value() || o.env.has_value() || o.from_stdin;
 }
 
+namespace {
+bool g_never_prompt = false;
+}  // namespace
+
+void NeverPrompt() { g_never_prompt = true; }
+
 std::optional<Secret> PromptPassword(const std::string& prompt) {
-  if (!::isatty(STDIN_FILENO)) return std::nullopt;
+  if (g_never_prompt || !::isatty(STDIN_FILENO)) return std::nullopt;
   std::cerr << prompt << std::flush;
   termios old {};
   bool restore = ::tcgetattr(STDIN_FILENO, &old) == 0;
@@ -46,8 +79,7 @@ std::optional<Secret> PromptPassword(const std::string& prompt) {
     quiet.c_lflag &= static_cast<tcflag_t>(~ECHO);
     ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
   }
-  Secret line;
-  std::getline(std::cin, line.mutable_value());
+  Secret line = ReadSecretLine(STDIN_FILENO);
   if (restore) ::tcsetattr(STDIN_FILENO, TCSANOW, &old);
   std::cerr << std::endl;
   StripNewline(line.mutable_value());
@@ -70,20 +102,21 @@ Result<Secret> ResolvePassword(const PasswordOptions& o, PasswordNeed need) {
     auto text = ReadFile(*o.file);
     if (!text.ok()) return InvalidArgument("cannot read the password file: " + text.status().message());
     Secret all(std::move(text).value());
-    pw = Secret(all.value().substr(0, all.value().find('\n')));
-    StripNewline(pw.mutable_value());
+    all.mutable_value().resize(std::min(all.size(), all.value().find('\n')));  // same buffer, no copy
+    StripNewline(all.mutable_value());
+    pw = std::move(all);
   } else if (o.env) {
     const char* v = std::getenv(o.env->c_str());
     if (v == nullptr) return InvalidArgument("the environment variable " + *o.env + " is not set");
     pw = Secret(v);
   } else if (o.from_stdin) {
-    std::getline(std::cin, pw.mutable_value());
-    StripNewline(pw.mutable_value());
+    pw = ReadSecretLine(STDIN_FILENO);
   } else if (need == PasswordNeed::kRequired) {
     auto first = PromptPassword("PFX password: ");
     if (!first) {
       return InvalidArgument(std::string("a PFX password is required: give ") + kSources +
-                             " (standard input is not a terminal, so there is no prompt)");
+                             (g_never_prompt ? " (--noninteractive: there is no prompt)"
+                                             : " (standard input is not a terminal, so there is no prompt)"));
     }
     auto second = PromptPassword("Repeat the PFX password: ");
     if (!second || second->value() != first->value()) return InvalidArgument("the two passwords typed differ");

@@ -44,5 +44,7 @@ bool PasswordGiven(const PasswordOptions& opts);
 // Reads a password from the terminal without echo; nullopt when standard
 // input is not a terminal.
 std::optional<Secret> PromptPassword(const std::string& prompt);
+// --noninteractive: PromptPassword never asks, even on a terminal.
+void NeverPrompt();
 
 }  // namespace octo::cli

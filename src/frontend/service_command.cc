@@ -98,7 +98,7 @@ class ServiceRunner {
       if (rc == kExitOk) std::cout << "Service started: " << Short(unit) << std::endl;
       return rc;
     }
-    if (auto pid = RunningPid(paths_.pid_file, exe_)) {
+    if (auto pid = RunningPid(paths_.lock_file)) {
       std::cout << "The " << ServiceName(product_) << " service for instance '" << inst_.name()
                 << "' is already running (pid " << *pid << ")." << std::endl;
       return kExitOk;
@@ -107,10 +107,17 @@ class ServiceRunner {
     ServiceProcess proc;
     proc.argv = {exe_, "run", "--instance", inst_.name()};
     if (o_.instance.config) proc.argv.insert(proc.argv.end(), {"--config", inst_.config_path()});
-    proc.pid_file = paths_.pid_file;
+    proc.lock_file = paths_.lock_file;
     proc.log_file = paths_.output_log;
     auto pid = StartService(proc, std::chrono::seconds(o_.timeout_seconds));
-    if (!pid.ok()) return Fail(pid.status().WithContext(Describe(product_, inst_.name()) + " could not start"));
+    if (!pid.ok()) {
+      if (auto running = RunningPid(paths_.lock_file)) {  // another start won the race: it runs
+        std::cout << "The " << ServiceName(product_) << " service for instance '" << inst_.name()
+                  << "' is already running (pid " << *running << ")." << std::endl;
+        return kExitOk;
+      }
+      return Fail(pid.status().WithContext(Describe(product_, inst_.name()) + " could not start"));
+    }
     std::cout << "The " << ServiceName(product_) << " service for instance '" << inst_.name()
               << "' has started (pid " << *pid << ")." << std::endl;
     return kExitOk;
@@ -123,7 +130,7 @@ class ServiceRunner {
       if (rc == kExitOk) std::cout << "Service stopped" << std::endl;
       return rc;
     }
-    auto was = StopService(paths_.pid_file, exe_, std::chrono::seconds(o_.timeout_seconds));
+    auto was = StopService(paths_.lock_file, paths_.pid_file, std::chrono::seconds(o_.timeout_seconds));
     if (!was.ok()) return Fail(was.status());
     std::cout << "The " << ServiceName(product_) << " service for instance '" << inst_.name()
               << (*was ? "' has stopped." : "' is not running.") << std::endl;
@@ -148,7 +155,7 @@ class ServiceRunner {
                 << unit << ") is " << (active ? "running." : "stopped.") << std::endl;
       return active ? kExitOk : kExitStopped;
     }
-    if (auto pid = RunningPid(paths_.pid_file, exe_)) {
+    if (auto pid = RunningPid(paths_.lock_file)) {
       std::cout << "The " << ServiceName(product_) << " service for instance '" << inst_.name()
                 << "' is running (pid " << *pid << ")." << std::endl;
       return kExitOk;
@@ -167,20 +174,16 @@ class ServiceRunner {
                                      " instance; nothing was changed (use another instance name)"));
     }
     const bool existed = InstalledUnit() == unit_name_;
+    const bool legacy = FileExists(legacy_path_);  // written by an earlier version: moved to the real name
     bool keep_running = false;
-    if (FileExists(legacy_path_)) {  // written by an earlier version: move it to the real name
+    if (legacy) {
       keep_running = Active(legacy_name_);
-      (void)RunProgram({SystemctlProgram(), "stop", legacy_name_});
-      (void)RunProgram({SystemctlProgram(), "disable", legacy_name_});
-      if (Status st = RemoveFile(legacy_path_); !st.ok()) return Fail(st);
-      std::cout << "Removed the systemd unit " << legacy_name_ << " (the name used before this version)."
-                << std::endl;
     } else if (existed) {
       keep_running = Active(unit_name_);
-    } else if (auto pid = RunningPid(paths_.pid_file, exe_)) {
+    } else if (auto pid = RunningPid(paths_.lock_file)) {
       // From now on systemd runs the service: a process running outside it
       // (built-in supervisor, or in the foreground) would be left unmanaged.
-      auto was = StopService(paths_.pid_file, exe_, std::chrono::seconds(o_.timeout_seconds));
+      auto was = StopService(paths_.lock_file, paths_.pid_file, std::chrono::seconds(o_.timeout_seconds));
       if (!was.ok()) return Fail(was.status());
       keep_running = true;
       std::cout << "Stopped the running service (pid " << *pid << ") so that systemd runs it from now on."
@@ -196,8 +199,17 @@ class ServiceRunner {
     int rc = SystemctlPlain({"daemon-reload"});
     if (rc == kExitOk) rc = Systemctl("enable", unit_name_);
     if (rc != kExitOk) {
-      if (!existed) (void)RemoveFile(unit_path_);  // no half-installed unit is left behind
+      // No half-installed unit is left behind, and an old one stays as it was.
+      if (!existed) (void)RemoveFile(unit_path_);
       return rc;
+    }
+    if (legacy) {  // the new unit is in place: now the old one goes
+      (void)RunProgram({SystemctlProgram(), "stop", legacy_name_});
+      (void)RunProgram({SystemctlProgram(), "disable", legacy_name_});
+      if (Status st = RemoveFile(legacy_path_); !st.ok()) return Fail(st);
+      (void)RunProgram({SystemctlProgram(), "daemon-reload"});
+      std::cout << "Removed the systemd unit " << legacy_name_ << " (the name used before this version)."
+                << std::endl;
     }
     std::cout << "Service installed: " << Short(unit_name_) << std::endl;
     if (keep_running) {
@@ -243,11 +255,12 @@ class ServiceRunner {
 // Checks --username, --password and --dependOn; warns about what does not
 // apply on Linux. Returns a usage message or "".
 std::string CheckAccountOptions(ServiceOptions& o) {
-  if (!o.username) {
+  const bool writes_unit = o.install || o.reconfigure;
+  // The real product's environment variables count only where they are used.
+  if (!o.username && writes_unit) {
     if (const char* v = std::getenv("OCTOPUS_SERVICE_USERNAME"); v != nullptr && *v != '\0') o.username = v;
   }
-  const bool password_env = std::getenv("OCTOPUS_SERVICE_PASSWORD") != nullptr;
-  const bool writes_unit = o.install || o.reconfigure;
+  const bool password_env = writes_unit && std::getenv("OCTOPUS_SERVICE_PASSWORD") != nullptr;
   if (o.username) {
     const std::string& u = *o.username;
     if (u.find('\\') != std::string::npos || u.find('@') != std::string::npos) {
@@ -323,22 +336,33 @@ ServicePaths PathsFor(const Instance& instance) {
   auto home = instance.config().GetString(keys::kHome);
   p.home = home.ok() && !home->empty() ? *home : DirName(instance.config_path());
   p.pid_file = p.home + "/service.pid";
+  p.lock_file = p.home + "/service.lock";
   p.output_log = p.home + "/Logs/service-output.log";
   p.socket = p.home + "/service.sock";
   p.log_file = p.home + "/Logs/" + (instance.product() == Product::kServer ? "OctopusServer.txt" : "OctopusTentacle.txt");
   return p;
 }
 
-bool ServiceRunning(const Instance& instance) {
-  return RunningPid(PathsFor(instance).pid_file, SelfExecutable()).has_value();
-}
+bool ServiceRunning(const Instance& instance) { return RunningPid(PathsFor(instance).lock_file).has_value(); }
 
-Status RefuseIfRunning(const Instance& instance) {
-  if (auto pid = RunningPid(PathsFor(instance).pid_file, SelfExecutable())) {
-    return FailedPrecondition(Describe(instance.product(), instance.name()) + " is already running (pid " +
-                              std::to_string(*pid) + ")");
+Result<ServiceLock> LockInstanceService(const Instance& instance) {
+  const ServicePaths paths = PathsFor(instance);
+  // The service (often root) writes its lock, pid file and logs here: a home
+  // someone else owns or can write to would let them redirect those writes.
+  if (Status st = CheckPrivateDirectory(paths.home); !st.ok()) {
+    return st.WithContext(Describe(instance.product(), instance.name()) + " cannot start");
   }
-  return Status::Ok();
+  if (FileExists(DirName(paths.log_file))) {
+    if (Status st = CheckPrivateDirectory(DirName(paths.log_file)); !st.ok()) {
+      return st.WithContext(Describe(instance.product(), instance.name()) + " cannot start");
+    }
+  }
+  auto lock = LockService(paths.lock_file);
+  if (!lock.ok() && lock.status().code() == StatusCode::kFailedPrecondition) {
+    // "it is already running (pid N)" -> "the ... service for instance 'X' is already running (pid N)"
+    return FailedPrecondition(Describe(instance.product(), instance.name()) + lock.status().message().substr(2));
+  }
+  return lock;
 }
 
 void SetupService(CommandTable& table) {

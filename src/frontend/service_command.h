@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/instance.h"
+#include "common/supervisor.h"
 #include "frontend/cli.h"
 
 namespace octo::cli {
@@ -13,7 +14,8 @@ namespace octo::cli {
 // Where an instance's running service keeps its files.
 struct ServicePaths {
   std::string home;
-  std::string pid_file;     // <home>/service.pid
+  std::string pid_file;     // <home>/service.pid (for people; never trusted)
+  std::string lock_file;    // <home>/service.lock, held by the running service
   std::string output_log;   // <home>/Logs/service-output.log (standard output and error)
   std::string socket;       // <home>/service.sock (Server only)
   std::string log_file;     // <home>/Logs/OctopusServer.txt | OctopusTentacle.txt
@@ -29,8 +31,9 @@ void SetupService(CommandTable& table);
 // systemd, as far as its pid file tells).
 bool ServiceRunning(const Instance& instance);
 
-// For `run`/`agent`: FailedPrecondition "... is already running (pid N)" when
-// the instance's service runs already.
-Status RefuseIfRunning(const Instance& instance);
+// For `run`/`agent`, before they bind anything: takes the instance's service
+// lock for the life of the process. FailedPrecondition "the ... service for
+// instance 'X' is already running (pid N)" when another process holds it.
+Result<ServiceLock> LockInstanceService(const Instance& instance);
 
 }  // namespace octo::cli

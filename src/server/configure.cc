@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "common/file_util.h"
+#include "frontend/service_command.h"
 #include "server/commands.h"
 
 namespace octo::server {
@@ -31,6 +32,10 @@ int Run(const ConfigureOptions& o) {
   }
   auto inst = cli::OpenInstanceForUpdate(Product::kServer, o.instance);
   if (!inst.ok()) return cli::Fail(inst.status());
+  if (o.home && cli::ServiceRunning(*inst)) {  // its lock and pid files live in the home
+    return cli::Fail(FailedPrecondition("the Octopus Server service for instance '" + inst->name() +
+                                        "' is running: stop it before moving its home"));
+  }
   ConfigFile& cfg = inst->config();
   if (o.home) cfg.Set(kHomeSetting, AbsolutePath(*o.home));
   if (o.node_name) cfg.Set(kNodeNameSetting, *o.node_name);

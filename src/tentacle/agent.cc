@@ -27,7 +27,10 @@ int RunAgent(const cli::InstanceOptions& o) {
   auto inst = cli::OpenInstance(Product::kTentacle, o);
   if (!inst.ok()) return StartupFailure(inst.status());
   const cli::ServicePaths paths = cli::PathsFor(*inst);
-  if (Status st = cli::RefuseIfRunning(*inst); !st.ok()) return StartupFailure(st);
+  // The service's identity: held for the whole life of this process, taken
+  // before anything is bound (a second start stops here).
+  auto lock = cli::LockInstanceService(*inst);
+  if (!lock.ok()) return StartupFailure(lock.status());
   auto log = MakeServiceLogger("tentacle", paths.log_file, console);
   if (!log.ok()) return StartupFailure(log.status());
   auto id = cli::LoadIdentityForCommand(*inst);

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "common/file_util.h"
+#include "frontend/service_command.h"
 #include "common/thumbprint.h"
 #include "common/trust.h"
 #include "tentacle/commands.h"
@@ -84,6 +85,10 @@ int RunConfigure(const ConfigureOptions& o) {
 
   auto inst = cli::OpenInstanceForUpdate(Product::kTentacle, o.instance);
   if (!inst.ok()) return cli::Fail(inst.status());
+  if (o.home && cli::ServiceRunning(*inst)) {  // its lock and pid files live in the home
+    return cli::Fail(FailedPrecondition("the Tentacle service for instance '" + inst->name() +
+                                        "' is running: stop it before moving its home"));
+  }
   ConfigFile& cfg = inst->config();
   auto report = ApplyTrustChanges(cfg, TrustChanges{o.reset_trust, *remove, *add});
   if (!report.ok()) return cli::Fail(report.status());
@@ -182,7 +187,7 @@ int RunUpdateTrust(const UpdateTrustOptions& o) {
             << " and updating them to trust the thumbprint " << *new_tp << ":" << std::endl;
   for (const auto& s : *servers) {
     const char* style = s.communication_style == kCommunicationStylePolling ? "polling tentacle" : "listening tentacle";
-    if (s.thumbprint == *old_tp && !done) {
+    if (s.thumbprint == *old_tp) {
       std::cout << "Updating " << style << " " << s.address << " " << s.thumbprint << " - changing to trust "
                 << *new_tp << std::endl;
     } else {

@@ -1056,9 +1056,10 @@ TEST_F(ServiceTest, AUnitUnderTheOldNameIsMovedToTheRealName) {
   EXPECT_THAT(r.OutLines(),
               ElementsAre("Removed the systemd unit tentacle-Web.service (the name used before this version).",
                           "Service installed: Web", "Service started: Web"));
+  // The new unit is in place before the old one goes.
   EXPECT_THAT(SystemctlCalls(),
-              ElementsAre("is-active --quiet tentacle-Web.service", "stop tentacle-Web.service",
-                          "disable tentacle-Web.service", "daemon-reload", "enable Web.service",
+              ElementsAre("is-active --quiet tentacle-Web.service", "daemon-reload", "enable Web.service",
+                          "stop tentacle-Web.service", "disable tentacle-Web.service", "daemon-reload",
                           "start Web.service"));
   EXPECT_FALSE(std::filesystem::exists(legacy));
   EXPECT_TRUE(std::filesystem::exists(units_ + "/Web.service"));

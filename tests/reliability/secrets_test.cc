@@ -70,6 +70,8 @@ TEST_F(Secrets, PasswordsAreNeverPrintedLoggedOrStored) {
   MustTentacle({"configure", "--port", std::to_string(FreeLoopbackPort()), "--listenIpAddress", "127.0.0.1", "--trust", ServerThumbprint()});
   ProcessOptions env;
   env.env["PFX_SECRET"] = kPassword;
+  env.env["OCTOPUS_PFX_PASSWORD"] = kPassword;  // an OCTOPUS_ name does not make it pass either
+  env.env["OCTOPUS_SERVICE_PASSWORD"] = kPassword;
   ASSERT_EQ(Tentacle({"service", "--start"}, env).exit_code, 0);
   ASSERT_EQ(Server({"service", "--start"}, env).exit_code, 0);
   for (const auto& pid_file : {root() + "/Tentacle/Tentacle/service.pid", root() + "/OctopusServer/OctopusServer/service.pid"}) {
@@ -78,6 +80,8 @@ TEST_F(Secrets, PasswordsAreNeverPrintedLoggedOrStored) {
     EXPECT_EQ(ProcFile(pid, "cmdline").find(kPassword), std::string::npos) << pid_file;
     EXPECT_EQ(ProcFile(pid, "environ").find(kPassword), std::string::npos) << pid_file;
     EXPECT_EQ(ProcFile(pid, "environ").find("PFX_SECRET"), std::string::npos) << pid_file;
+    EXPECT_EQ(ProcFile(pid, "environ").find("OCTOPUS_PFX_PASSWORD"), std::string::npos) << pid_file;
+    EXPECT_NE(ProcFile(pid, "environ").find("OCTOPUS_CONFIG_ROOT=" + root()), std::string::npos) << pid_file;
   }
   MustTentacle({"service", "--stop"});
   MustServer({"service", "--stop"});
