@@ -111,7 +111,13 @@ class ServiceRunner {
     proc.log_file = paths_.output_log;
     auto pid = StartService(proc, std::chrono::seconds(o_.timeout_seconds));
     if (!pid.ok()) {
-      if (auto running = RunningPid(paths_.lock_file)) {  // another start won the race: it runs
+      // Another start won the race (our service found the lock taken): it
+      // runs, which is what was asked. Any other failure is reported, even
+      // while the failing process still holds the lock on its way out.
+      auto running = pid.status().message().find("is already running") != std::string::npos
+                         ? RunningPid(paths_.lock_file)
+                         : std::nullopt;
+      if (running) {
         std::cout << "The " << ServiceName(product_) << " service for instance '" << inst_.name()
                   << "' is already running (pid " << *running << ")." << std::endl;
         return kExitOk;
