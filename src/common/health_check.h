@@ -1,8 +1,10 @@
 // Health checks: the Octopus Server's side of the channel.
 //
 // A check is a full mutual-TLS connection to the target made with the
-// Server's certificate, pinning the target's thumbprint, followed by a
-// health request. Unhealthy results carry the real products' texts.
+// Server's certificate, pinning the target's thumbprint inside the handshake
+// (a server with another certificate is refused before it is sent ours),
+// followed by a health request. Unhealthy results carry the real products'
+// texts.
 #pragma once
 
 #include <chrono>

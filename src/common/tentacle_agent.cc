@@ -70,24 +70,37 @@ void TentacleAgent::AcceptLoop() {
   }
 }
 
+void TentacleAgent::LogUntrusted(const std::string& peer, const std::string& thumbprint) {
+  log_->warn(
+      "A client at {} connected, and attempted a message exchange, but it presented a client certificate with "
+      "the thumbprint '{}' which is not in the list of thumbprints that we trust",
+      peer, thumbprint);
+}
+
 void TentacleAgent::Serve(Fd fd, std::string peer) {
-  const auto accept = [this](const std::string& tp) { return options_.trusted_thumbprints.count(tp) > 0; };
+  const PeerCheck trusted = [this](const std::string& tp) { return options_.trusted_thumbprints.count(tp) > 0; };
+  const PeerCheck& in_handshake =
+      options_.handshake_check_for_testing ? options_.handshake_check_for_testing : trusted;
   std::string refused;
   auto stream =
-      TlsStream::Accept(std::move(fd), ctx_.get(), accept, DeadlineIn(options_.handshake_timeout), &refused);
+      TlsStream::Accept(std::move(fd), ctx_.get(), in_handshake, DeadlineIn(options_.handshake_timeout), &refused);
   ++served_;
   if (!stream.ok()) {
     if (stream.status().code() == StatusCode::kPermissionDenied) {
-      log_->warn(
-          "A client at {} connected, and attempted a message exchange, but it presented a client certificate with "
-          "the thumbprint '{}' which is not in the list of thumbprints that we trust",
-          peer, refused);
+      LogUntrusted(peer, refused);
     } else {
       log_->info("A connection from {} ended during the TLS handshake: {}", peer, stream.status().message());
     }
     return;
   }
   TlsStream& s = *stream;
+  // Defence in depth: the handshake has judged the certificate already; judge
+  // what it ended with again before serving anything, not even the welcome
+  // page. A client without a certificate goes on (welcome page only).
+  if (!s.peer_thumbprint().empty() && !trusted(s.peer_thumbprint())) {
+    LogUntrusted(peer, s.peer_thumbprint());
+    return;  // closed without a close_notify, as a refused handshake would be
+  }
   auto read_deadline = [this] { return DeadlineIn(options_.read_timeout); };
   auto first = s.Read(2, read_deadline());
   if (!first.ok()) {

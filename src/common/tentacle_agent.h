@@ -3,7 +3,8 @@
 // Accepts TLS connections, lets through only clients whose certificate
 // thumbprint is in the trusted set fixed at construction (as the real agent,
 // trust changes need a restart), speaks the channel protocol (channel.h) and
-// answers health requests. Every connection runs on its own thread with
+// answers health requests. The certificate is judged during the handshake
+// and again after it, before anything is served. Every connection runs on its own thread with
 // deadlines on the handshake and every read, and at most `max_connections`
 // are served at once; slow or broken clients cannot block the others.
 // Thread-safe: Stop() may be called from any thread (or a signal handler's
@@ -35,6 +36,10 @@ struct AgentOptions {
   std::chrono::milliseconds read_timeout{30000};
   size_t max_connections = 256;
   size_t max_frame = 64 * 1024;
+  // Test seam; leave empty. When set, it replaces the trusted-set check made
+  // during the handshake, so that a test can show that the check made after
+  // the handshake (always against trusted_thumbprints) refuses on its own.
+  PeerCheck handshake_check_for_testing;
 };
 
 class TentacleAgent {
@@ -63,6 +68,7 @@ class TentacleAgent {
  private:
   void AcceptLoop();
   void Serve(Fd fd, std::string peer);
+  void LogUntrusted(const std::string& peer, const std::string& thumbprint);
 
   AgentOptions options_;
   Identity identity_;

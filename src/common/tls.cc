@@ -12,25 +12,33 @@ constexpr char kTls12Ciphers[] =
 constexpr char kTls13Suites[] = "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256";
 
 // Per-handshake state reached from the verify callback through SSL app data.
+// A connection without one refuses every certificate.
 struct VerifyState {
-  const std::function<bool(const std::string&)>* accept = nullptr;  // null: accept any
-  std::string refused;
+  const PeerCheck* accept = nullptr;  // null or empty: refuse
+  PeerCertificate refused;            // set when a certificate is refused
 };
 
+int Refuse(X509_STORE_CTX* store) {
+  X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION);
+  return 0;
+}
+
 int VerifyCallback(int /*preverify_ok*/, X509_STORE_CTX* store) {
+  auto* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  auto* state = ssl != nullptr ? static_cast<VerifyState*>(SSL_get_app_data(ssl)) : nullptr;
+  if (state == nullptr) return Refuse(store);  // fail closed: nobody attached a check
   // Self-signed certificates never verify against a CA store; that is
   // expected. Only the end-entity certificate's thumbprint matters.
   if (X509_STORE_CTX_get_error_depth(store) != 0) return 1;
-  auto* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
-  auto* state = ssl != nullptr ? static_cast<VerifyState*>(SSL_get_app_data(ssl)) : nullptr;
-  if (state == nullptr || state->accept == nullptr) return 1;
   X509* cert = X509_STORE_CTX_get_current_cert(store);
-  if (cert == nullptr) return 0;
-  std::string tp = Thumbprint(cert);
-  if ((*state->accept)(tp)) return 1;
-  state->refused = tp;
-  X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION);
-  return 0;
+  if (cert == nullptr) return Refuse(store);
+  try {  // nothing may be thrown through OpenSSL
+    std::string tp = Thumbprint(cert);
+    if (state->accept != nullptr && *state->accept && (*state->accept)(tp)) return 1;
+    state->refused = {std::move(tp), Describe(cert).subject};
+  } catch (...) {
+  }
+  return Refuse(store);
 }
 
 }  // namespace
@@ -80,51 +88,68 @@ Status TlsStream::Drive(int rc, Deadline deadline, const char* what) {
   }
 }
 
-Result<TlsStream> TlsStream::Accept(Fd fd, SSL_CTX* ctx, const std::function<bool(const std::string&)>& accept,
-                                    Deadline deadline, std::string* refused) {
+Status TlsStream::Handshake(const PeerCheck& check, Deadline deadline, PeerCertificate* refused) {
+  VerifyState state{&check, {}};
+  SSL_set_app_data(ssl_.get(), &state);
+  Status st = Status::Ok();
+  for (;;) {
+    int rc = SSL_do_handshake(ssl_.get());
+    if (rc == 1) break;
+    st = Drive(rc, deadline, "the TLS handshake");
+    if (!st.ok()) break;
+  }
+  // Any later verification (there should be none: no renegotiation, no
+  // post-handshake authentication) finds no state and refuses.
+  SSL_set_app_data(ssl_.get(), nullptr);
+  if (!state.refused.thumbprint.empty()) {
+    *refused = std::move(state.refused);
+    return PermissionDenied("the certificate " + refused->thumbprint + " is not trusted");
+  }
+  OCTO_RETURN_IF_ERROR(st);
+  if (X509* peer = SSL_get0_peer_certificate(ssl_.get())) {
+    peer_thumbprint_ = Thumbprint(peer);
+    peer_subject_ = Describe(peer).subject;
+  }
+  return Status::Ok();
+}
+
+Result<TlsStream> TlsStream::Accept(Fd fd, SSL_CTX* ctx, const PeerCheck& accept, Deadline deadline,
+                                    std::string* refused) {
   TlsStream s;
   s.fd_ = std::move(fd);
   SetNonBlocking(s.fd_.get());
   s.ssl_.reset(SSL_new(ctx));
   if (!s.ssl_ || SSL_set_fd(s.ssl_.get(), s.fd_.get()) != 1) return OpenSslError("cannot start TLS");
-  VerifyState state{&accept, {}};
-  SSL_set_app_data(s.ssl_.get(), &state);
-  for (;;) {
-    int rc = SSL_accept(s.ssl_.get());
-    if (rc == 1) break;
-    Status st = s.Drive(rc, deadline, "the TLS handshake");
-    if (!st.ok()) {
-      SSL_set_app_data(s.ssl_.get(), nullptr);
-      if (!state.refused.empty()) {
-        if (refused != nullptr) *refused = state.refused;
-        return PermissionDenied("the client certificate " + state.refused + " is not trusted");
-      }
-      return st;
-    }
-  }
-  SSL_set_app_data(s.ssl_.get(), nullptr);
-  if (X509* peer = SSL_get0_peer_certificate(s.ssl_.get())) {
-    s.peer_thumbprint_ = Thumbprint(peer);
-    s.peer_subject_ = Describe(peer).subject;
+  SSL_set_accept_state(s.ssl_.get());
+  PeerCertificate presented;
+  Status st = s.Handshake(accept, deadline, &presented);
+  if (!st.ok()) {
+    if (st.code() == StatusCode::kPermissionDenied && refused != nullptr) *refused = presented.thumbprint;
+    return st;
   }
   return s;
 }
 
-Result<TlsStream> TlsStream::Connect(Fd fd, SSL_CTX* ctx, Deadline deadline) {
+Result<TlsStream> TlsStream::Connect(Fd fd, SSL_CTX* ctx, const std::string& pinned, Deadline deadline,
+                                     PeerCertificate* presented) {
   TlsStream s;
   s.fd_ = std::move(fd);
   SetNonBlocking(s.fd_.get());
   s.ssl_.reset(SSL_new(ctx));
   if (!s.ssl_ || SSL_set_fd(s.ssl_.get(), s.fd_.get()) != 1) return OpenSslError("cannot start TLS");
-  SSL_set_app_data(s.ssl_.get(), nullptr);
-  for (;;) {
-    int rc = SSL_connect(s.ssl_.get());
-    if (rc == 1) break;
-    OCTO_RETURN_IF_ERROR(s.Drive(rc, deadline, "the TLS handshake"));
+  SSL_set_connect_state(s.ssl_.get());
+  const PeerCheck is_pinned = [&pinned](const std::string& tp) { return tp == pinned; };
+  PeerCertificate refused;
+  Status st = s.Handshake(is_pinned, deadline, &refused);
+  // Defence in depth: the pin is checked again on what the handshake ended
+  // with (and no certificate at all never matches).
+  if (st.ok() && (s.peer_thumbprint_.empty() || s.peer_thumbprint_ != pinned)) {
+    refused = {s.peer_thumbprint_, s.peer_subject_};
+    st = PermissionDenied("the certificate " + refused.thumbprint + " is not trusted");
   }
-  if (X509* peer = SSL_get0_peer_certificate(s.ssl_.get())) {
-    s.peer_thumbprint_ = Thumbprint(peer);
-    s.peer_subject_ = Describe(peer).subject;
+  if (!st.ok()) {
+    if (st.code() == StatusCode::kPermissionDenied && presented != nullptr) *presented = std::move(refused);
+    return st;
   }
   return s;
 }

@@ -22,9 +22,21 @@ using SslPtr = std::unique_ptr<SSL, OsslDeleter<SSL_free>>;
 
 enum class TlsRole { kServer, kClient };
 
+// Judges a peer certificate, given its thumbprint, during the handshake:
+// true accepts it. Called on the handshaking thread; must not throw.
+using PeerCheck = std::function<bool(const std::string& thumbprint)>;
+
+// The certificate a peer presented.
+struct PeerCertificate {
+  std::string thumbprint;
+  std::string subject;  // "CN=Octopus Tentacle"
+};
+
 // A context presenting `identity`. A kServer context requests (but does not
-// require) a client certificate; which ones are accepted is decided per
-// connection by TlsStream::Accept's `accept` function.
+// require) a client certificate. Peer certificates are judged per connection
+// by the check TlsStream::Accept or TlsStream::Connect attaches; a connection
+// made from the context without one (SSL_new directly) fails closed: every
+// peer certificate is refused.
 Result<SslCtxPtr> MakeTlsContext(TlsRole role, const Identity& identity);
 
 // One TLS connection over a non-blocking socket; every operation has a
@@ -33,15 +45,20 @@ class TlsStream {
  public:
   // Runs the server side of the handshake. `accept` is called with the
   // client certificate's thumbprint during the handshake; returning false
-  // aborts it with a TLS alert (the client sees its certificate refused).
-  // A client without a certificate is let through (peer_thumbprint() is "").
-  // A refused certificate gives PermissionDenied, with its thumbprint in
-  // `*refused` when that is not null.
-  static Result<TlsStream> Accept(Fd fd, SSL_CTX* ctx, const std::function<bool(const std::string&)>& accept,
-                                  Deadline deadline, std::string* refused = nullptr);
-  // Runs the client side of the handshake. Any server certificate is let
-  // through; check peer_thumbprint() before sending anything.
-  static Result<TlsStream> Connect(Fd fd, SSL_CTX* ctx, Deadline deadline);
+  // (or an empty `accept`) aborts it with a TLS alert (the client sees its
+  // certificate refused). A client without a certificate is let through
+  // (peer_thumbprint() is ""). A refused certificate gives PermissionDenied,
+  // with its thumbprint in `*refused` when that is not null.
+  static Result<TlsStream> Accept(Fd fd, SSL_CTX* ctx, const PeerCheck& accept, Deadline deadline,
+                                  std::string* refused = nullptr);
+  // Runs the client side of the handshake, pinning the server certificate's
+  // thumbprint to `pinned`. Another certificate aborts the handshake as soon
+  // as it arrives, before our certificate is sent or anything is signed with
+  // our key, and gives PermissionDenied, with what the server presented in
+  // `*presented` when that is not null. Other failures: FailedPrecondition
+  // ("timed out", the connection closed or reset, a TLS error).
+  static Result<TlsStream> Connect(Fd fd, SSL_CTX* ctx, const std::string& pinned, Deadline deadline,
+                                   PeerCertificate* presented = nullptr);
 
   TlsStream(TlsStream&&) noexcept;
   TlsStream& operator=(TlsStream&&) noexcept;
@@ -64,6 +81,9 @@ class TlsStream {
 
  private:
   TlsStream() = default;
+  // Runs the handshake with `check` attached; PermissionDenied with the
+  // refused certificate in `*refused` when `check` refused it.
+  Status Handshake(const PeerCheck& check, Deadline deadline, PeerCertificate* refused);
   Status Drive(int rc, Deadline deadline, const char* what);
 
   Fd fd_;

@@ -1,9 +1,17 @@
 // The channel in one process: a TentacleAgent on loopback and the Server's
 // health check against it.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <poll.h>
 #include <spdlog/sinks/ostream_sink.h>
+#include <sys/socket.h>
 
+#include <atomic>
+#include <csignal>
 #include <sstream>
+#include <thread>
 
 #include "common/channel.h"
 #include "common/health_check.h"
@@ -11,6 +19,14 @@
 
 namespace octo {
 namespace {
+
+// The executables ignore SIGPIPE (frontend/signals.cc), and the TLS code
+// relies on it: OpenSSL writes an alert to a peer that has hung up. So does
+// this test, whose clients and servers share its process.
+[[maybe_unused]] const bool kSigpipeIgnored = [] {
+  ::signal(SIGPIPE, SIG_IGN);
+  return true;
+}();
 
 struct Identities {
   Identity server, tentacle, stranger;
@@ -28,9 +44,33 @@ const Identities& Ids() {
   return *ids;
 }
 
+// Connects to `port` with a plain OpenSSL client presenting `as` and judging
+// nothing, sends `request`, and returns all that comes back until the peer
+// hangs up.
+std::string PlainExchange(int port, const Identity& as, const std::string& request) {
+  SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()));
+  SSL_CTX_use_certificate(ctx.get(), as.certificate.get());
+  SSL_CTX_use_PrivateKey(ctx.get(), as.key.get());
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
+  auto fd = ConnectTcp({"127.0.0.1", port}, DeadlineIn(std::chrono::seconds(5)));
+  if (!fd.ok()) return "";
+  ::fcntl(fd->get(), F_SETFL, ::fcntl(fd->get(), F_GETFL) & ~O_NONBLOCK);
+  timeval tv{5, 0};
+  ::setsockopt(fd->get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  SslPtr ssl(SSL_new(ctx.get()));
+  SSL_set_fd(ssl.get(), fd->get());
+  std::string got;
+  if (SSL_connect(ssl.get()) == 1 && SSL_write(ssl.get(), request.data(), static_cast<int>(request.size())) > 0) {
+    char buf[4096];
+    for (int n; (n = SSL_read(ssl.get(), buf, sizeof buf)) > 0;) got.append(buf, static_cast<size_t>(n));
+  }
+  ERR_clear_error();
+  return got;
+}
+
 class AgentTest : public ::testing::Test {
  protected:
-  void StartAgent(std::set<std::string> trusted) {
+  void StartAgent(std::set<std::string> trusted, PeerCheck handshake_check = {}) {
     auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log_);
     sink->set_pattern("%v");
     auto logger = std::make_shared<spdlog::logger>("agent-test", sink);
@@ -40,6 +80,7 @@ class AgentTest : public ::testing::Test {
     o.trusted_thumbprints = std::move(trusted);
     o.handshake_timeout = std::chrono::milliseconds(3000);
     o.read_timeout = std::chrono::milliseconds(3000);
+    o.handshake_check_for_testing = std::move(handshake_check);
     agent_ = std::make_unique<TentacleAgent>(o, ShareIdentity(Ids().tentacle), logger);
     ASSERT_TRUE(agent_->Start().ok());
     address_ = "https://127.0.0.1:" + std::to_string(agent_->port());
@@ -92,6 +133,36 @@ TEST_F(AgentTest, WrongPinnedThumbprintIsAnUnexpectedCertificate) {
                                                 "CN=Octopus Tentacle"));
 }
 
+// Defence in depth: were the handshake's check bypassed (here replaced by one
+// accepting every certificate), the agent still refuses an untrusted
+// certificate before it serves anything, and logs the mirrored line.
+TEST_F(AgentTest, AnUntrustedCertificateIsRefusedAfterTheHandshakeToo) {
+  StartAgent({Thumbprint(Ids().server.certificate.get())}, [](const std::string&) { return true; });
+  const std::string stranger = Thumbprint(Ids().stranger.certificate.get());
+  HealthResult r = Check(Ids().stranger, Thumbprint(Ids().tentacle.certificate.get()));
+  EXPECT_FALSE(r.healthy);
+  EXPECT_EQ(r.reason, RefusedOurCertificateText(address_, stranger));
+  EXPECT_EQ(PlainExchange(agent_->port(), Ids().stranger, "MX-CLIENT 1.0\r\n\r\n"), "");
+  EXPECT_EQ(PlainExchange(agent_->port(), Ids().stranger, "GET / HTTP/1.0\r\n\r\n"), "");  // no welcome page
+  // The trusted Server is still served.
+  EXPECT_TRUE(Check(Ids().server, Thumbprint(Ids().tentacle.certificate.get())).healthy);
+  agent_->Stop();
+  const std::string line = "A client at 127.0.0.1:";
+  const std::string refusal =
+      " connected, and attempted a message exchange, but it presented a client certificate with the thumbprint '" +
+      stranger + "' which is not in the list of thumbprints that we trust";
+  size_t count = 0;  // lines "A client at 127.0.0.1:PORT connected, ... that we trust"
+  std::istringstream lines(log_.str());
+  for (std::string l; std::getline(lines, l);) {
+    if (l.rfind(line, 0) == 0 && l.size() > refusal.size() &&
+        l.compare(l.size() - refusal.size(), refusal.size(), refusal) == 0) {
+      ++count;
+    }
+  }
+  EXPECT_EQ(count, 3u) << log_.str();
+  EXPECT_EQ(log_.str().find("Sent the welcome page"), std::string::npos) << log_.str();
+}
+
 TEST_F(AgentTest, NothingListeningIsConnectionRefused) {
   StartAgent({});
   agent_->Stop();
@@ -106,7 +177,8 @@ TEST_F(AgentTest, ARequestOfTheWrongShapeIsAnsweredNotFatal) {
   ASSERT_TRUE(ctx.ok());
   auto fd = ConnectTcp({"127.0.0.1", agent_->port()}, DeadlineIn(std::chrono::seconds(5)));
   ASSERT_TRUE(fd.ok());
-  auto s = TlsStream::Connect(std::move(fd).value(), ctx->get(), DeadlineIn(std::chrono::seconds(5)));
+  auto s = TlsStream::Connect(std::move(fd).value(), ctx->get(), Thumbprint(Ids().tentacle.certificate.get()),
+                              DeadlineIn(std::chrono::seconds(5)));
   ASSERT_TRUE(s.ok());
   const Deadline d = DeadlineIn(std::chrono::seconds(5));
   ASSERT_TRUE(s->Write(std::string(kClientIdentification) + "\r\n\r\n", d).ok());
@@ -131,6 +203,91 @@ TEST(StringField, NeverThrowsOnAWrongType) {
   EXPECT_EQ(StringField(j, "c", "d"), "d");
   EXPECT_EQ(StringField(j, "missing", "d"), "d");
   EXPECT_EQ(StringField(Json::array(), "a"), "");
+}
+
+// A TLS server at a target's address that is not the pinned Tentacle: it
+// presents another certificate and asks for a client certificate, judging
+// nothing. It serves one connection and records what the client gave it.
+class RogueServer {
+ public:
+  RogueServer(const Identity& id, int version) {
+    ctx_.reset(SSL_CTX_new(TLS_server_method()));
+    SSL_CTX_use_certificate(ctx_.get(), id.certificate.get());
+    SSL_CTX_use_PrivateKey(ctx_.get(), id.key.get());
+    SSL_CTX_set_min_proto_version(ctx_.get(), version);
+    SSL_CTX_set_max_proto_version(ctx_.get(), version);
+    SSL_CTX_set_verify(ctx_.get(), SSL_VERIFY_PEER, [](int, X509_STORE_CTX* store) {
+      auto* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+      static_cast<RogueServer*>(SSL_get_app_data(ssl))->client_certificate_seen_ = true;
+      return 1;
+    });
+    listener_ = std::move(ListenTcp("127.0.0.1", 0)).value();
+    address_ = "https://127.0.0.1:" + std::to_string(LocalPort(listener_.get()));
+    thread_ = std::thread([this] { ServeOne(); });
+  }
+  ~RogueServer() { Join(); }
+
+  const std::string& address() const { return address_; }
+  void Join() {
+    if (thread_.joinable()) thread_.join();
+  }
+  // After Join().
+  int accept_rc() const { return accept_rc_; }
+  bool client_certificate_seen() const { return client_certificate_seen_; }
+  bool peer_certificate() const { return peer_certificate_; }
+
+ private:
+  void ServeOne() {
+    pollfd p{listener_.get(), POLLIN, 0};
+    if (::poll(&p, 1, 5000) != 1) return;
+    Fd conn(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));  // blocking
+    if (!conn.valid()) return;
+    timeval tv{5, 0};
+    ::setsockopt(conn.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    SslPtr ssl(SSL_new(ctx_.get()));
+    SSL_set_app_data(ssl.get(), this);
+    SSL_set_fd(ssl.get(), conn.get());
+    accept_rc_ = SSL_accept(ssl.get());
+    if (accept_rc_ == 1) {
+      char byte;  // TLS 1.3: the client's Finished may follow its certificate
+      (void)SSL_read(ssl.get(), &byte, 1);
+    }
+    peer_certificate_ = SSL_get0_peer_certificate(ssl.get()) != nullptr;
+    ERR_clear_error();
+  }
+
+  SslCtxPtr ctx_;
+  Fd listener_;
+  std::string address_;
+  std::thread thread_;
+  int accept_rc_ = 0;
+  std::atomic<bool> client_certificate_seen_{false};
+  bool peer_certificate_ = false;
+};
+
+// The pin is checked inside the handshake: a server with the wrong
+// certificate is refused before we send our certificate or sign anything,
+// and the reason is the same mirrored text as before.
+TEST(HealthCheck, AWrongServerAtTheAddressNeverGetsOurCertificate) {
+  auto ctx = MakeTlsContext(TlsRole::kClient, Ids().server);
+  ASSERT_TRUE(ctx.ok());
+  const std::string pinned = Thumbprint(Ids().tentacle.certificate.get());
+  const CertificateInfo rogue = Describe(Ids().stranger.certificate.get());
+  for (int version : {TLS1_2_VERSION, TLS1_3_VERSION}) {
+    SCOPED_TRACE(version == TLS1_2_VERSION ? "TLS 1.2" : "TLS 1.3");
+    RogueServer server(Ids().stranger, version);
+    HealthCheckOptions o;
+    o.timeout = std::chrono::milliseconds(5000);
+    const HealthResult r =
+        CheckTarget(ctx->get(), Thumbprint(Ids().server.certificate.get()), {"T", server.address(), pinned}, o);
+    server.Join();
+    EXPECT_FALSE(r.healthy);
+    EXPECT_EQ(r.reason, UnexpectedCertificateText(server.address(), pinned, rogue.thumbprint, rogue.subject));
+    EXPECT_EQ(rogue.subject, "CN=Octopus Portal");
+    EXPECT_FALSE(server.client_certificate_seen());
+    EXPECT_FALSE(server.peer_certificate());
+    EXPECT_NE(server.accept_rc(), 1);
+  }
 }
 
 TEST_F(AgentTest, ManyChecksAtOnce) {

@@ -1,9 +1,28 @@
 #include "common/channel.h"
 
 #include <gtest/gtest.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+#include <sys/socket.h>
+
+#include <csignal>
+#include <thread>
+
+#include "common/certificate.h"
+#include "common/tls.h"
 
 namespace octo {
 namespace {
+
+// The executables ignore SIGPIPE (frontend/signals.cc), and the TLS code
+// relies on it: OpenSSL writes an alert to a peer that has hung up. So does
+// this test, whose clients and servers share its process.
+[[maybe_unused]] const bool kSigpipeIgnored = [] {
+  ::signal(SIGPIPE, SIG_IGN);
+  return true;
+}();
 
 TEST(Frame, EncodesLengthThenJson) {
   auto f = EncodeFrame(Json{{"Method", "Health"}});
@@ -53,6 +72,184 @@ TEST(HttpWelcomePage, IsAnHttp10Response) {
   ASSERT_NE(body_at, std::string::npos);
   std::string body = page.substr(body_at + 4);
   EXPECT_NE(page.find("Content-Length: " + std::to_string(body.size()) + "\r\n"), std::string::npos);
+}
+
+// --- TLS contexts and streams (tls.h) ---------------------------------------
+
+const Identity& TestIdentity() {
+  static Identity* id = new Identity(std::move(GenerateIdentity(kServerCommonName)).value());
+  return *id;
+}
+
+// A plain OpenSSL context presenting `id` and judging nothing: the other end
+// of the handshakes below, so that any refusal is ours.
+SslCtxPtr PlainContext(TlsRole role, const Identity& id) {
+  SslCtxPtr ctx(SSL_CTX_new(role == TlsRole::kServer ? TLS_server_method() : TLS_client_method()));
+  SSL_CTX_use_certificate(ctx.get(), id.certificate.get());
+  SSL_CTX_use_PrivateKey(ctx.get(), id.key.get());
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
+  return ctx;
+}
+
+struct HandshakeResult {
+  int server_rc = 0;
+  int client_rc = 0;
+};
+
+// Both ends of one handshake in this thread, over a BIO pair.
+HandshakeResult HandshakeOverBioPair(SSL* server, SSL* client) {
+  BIO* bs = nullptr;
+  BIO* bc = nullptr;
+  BIO_new_bio_pair(&bs, 0, &bc, 0);
+  SSL_set_bio(server, bs, bs);
+  SSL_set_bio(client, bc, bc);
+  SSL_set_accept_state(server);
+  SSL_set_connect_state(client);
+  HandshakeResult r;
+  auto pending = [](SSL* ssl, int rc) {
+    if (rc == 1) return false;
+    const int e = SSL_get_error(ssl, rc);
+    return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE;
+  };
+  r.client_rc = SSL_do_handshake(client);
+  r.server_rc = SSL_do_handshake(server);
+  for (int i = 0; i < 20 && (pending(client, r.client_rc) || pending(server, r.server_rc)); ++i) {
+    if (pending(client, r.client_rc)) r.client_rc = SSL_do_handshake(client);
+    if (pending(server, r.server_rc)) r.server_rc = SSL_do_handshake(server);
+  }
+  // With TLS 1.3 the server judges the client's certificate after the
+  // client is done; let the client read the verdict.
+  if (r.client_rc == 1) {
+    char byte;
+    const int n = SSL_read(client, &byte, 1);
+    if (n <= 0 && SSL_get_error(client, n) != SSL_ERROR_WANT_READ) r.client_rc = -1;
+  }
+  ERR_clear_error();
+  return r;
+}
+
+TEST(TlsContext, BothRolesRefuseEverythingBelowTls12) {
+  for (TlsRole role : {TlsRole::kServer, TlsRole::kClient}) {
+    auto ctx = MakeTlsContext(role, TestIdentity());
+    ASSERT_TRUE(ctx.ok()) << ctx.status().message();
+    EXPECT_EQ(SSL_CTX_get_min_proto_version(ctx->get()), TLS1_2_VERSION);
+    EXPECT_EQ(SSL_CTX_get_max_proto_version(ctx->get()), 0);  // up to the newest, TLS 1.3
+  }
+}
+
+// A connection made from our contexts without going through TlsStream has no
+// peer check attached: it must refuse every certificate, not accept them all.
+TEST(TlsContext, AClientWithNoPeerCheckAttachedRefusesTheServer) {
+  auto ours = MakeTlsContext(TlsRole::kClient, TestIdentity());
+  ASSERT_TRUE(ours.ok());
+  SslCtxPtr theirs = PlainContext(TlsRole::kServer, TestIdentity());
+  SslPtr client(SSL_new(ours->get()));
+  SslPtr server(SSL_new(theirs.get()));
+  const HandshakeResult r = HandshakeOverBioPair(server.get(), client.get());
+  EXPECT_NE(r.client_rc, 1);
+  EXPECT_EQ(SSL_get_verify_result(client.get()), X509_V_ERR_APPLICATION_VERIFICATION);
+}
+
+TEST(TlsContext, AServerWithNoPeerCheckAttachedRefusesEveryClientCertificate) {
+  auto ours = MakeTlsContext(TlsRole::kServer, TestIdentity());
+  ASSERT_TRUE(ours.ok());
+  SslCtxPtr theirs = PlainContext(TlsRole::kClient, TestIdentity());
+  SslPtr server(SSL_new(ours->get()));
+  SslPtr client(SSL_new(theirs.get()));
+  const HandshakeResult r = HandshakeOverBioPair(server.get(), client.get());
+  EXPECT_NE(r.server_rc, 1);
+  EXPECT_NE(r.client_rc, 1);
+}
+
+const Identity& TentacleIdentity() {
+  static Identity* id = new Identity(std::move(GenerateIdentity(kTentacleCommonName)).value());
+  return *id;
+}
+
+// One handshake between TlsStream::Accept (the Tentacle's end) and
+// TlsStream::Connect (the Server's end) over a socket pair.
+struct StreamHandshake {
+  Status server;            // Accept's outcome
+  std::string refused;      // Accept's *refused
+  std::string server_peer;  // the client thumbprint Accept ended with
+  Status client;            // Connect's outcome
+  PeerCertificate presented;
+  std::string client_peer;
+};
+
+StreamHandshake HandshakeOverSocketPair(const PeerCheck& accept, const std::string& pinned) {
+  StreamHandshake r;
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    r.server = r.client = Internal("socketpair");
+    return r;
+  }
+  auto server_ctx = MakeTlsContext(TlsRole::kServer, TentacleIdentity());
+  auto client_ctx = MakeTlsContext(TlsRole::kClient, TestIdentity());
+  std::thread tentacle([&] {
+    auto s = TlsStream::Accept(Fd(sv[0]), server_ctx->get(), accept, DeadlineIn(std::chrono::seconds(5)), &r.refused);
+    r.server = s.status();
+    if (s.ok()) {
+      r.server_peer = s->peer_thumbprint();
+      s->Close(DeadlineIn(std::chrono::milliseconds(500)));
+    }
+  });
+  {
+    auto c = TlsStream::Connect(Fd(sv[1]), client_ctx->get(), pinned, DeadlineIn(std::chrono::seconds(5)),
+                                &r.presented);
+    r.client = c.status();
+    if (c.ok()) {
+      r.client_peer = c->peer_thumbprint();
+      (void)c->Read(1, DeadlineIn(std::chrono::seconds(5)));  // until the Tentacle's verdict
+    }
+  }
+  tentacle.join();
+  return r;
+}
+
+TEST(TlsStream, EachEndLetsThroughOnlyWhatItsCheckAccepts) {
+  const std::string server_tp = Thumbprint(TestIdentity().certificate.get());
+  const std::string tentacle_tp = Thumbprint(TentacleIdentity().certificate.get());
+  const auto trusts = [server_tp](const std::string& tp) { return tp == server_tp; };
+  const auto refuses = [](const std::string&) { return false; };
+  const auto any = [](const std::string&) { return true; };
+  struct Case {
+    const char* what;
+    PeerCheck accept;
+    std::string pinned;
+    bool server_ok, client_ok;
+    std::string refused;    // by the Tentacle
+    std::string presented;  // to the Server, when it refused
+  };
+  const Case cases[] = {
+      {"both trust", trusts, tentacle_tp, true, true, "", ""},
+      {"the Tentacle refuses", refuses, tentacle_tp, false, true, server_tp, ""},
+      {"an empty check refuses", PeerCheck(), tentacle_tp, false, true, server_tp, ""},
+      {"the pin differs", any, std::string(40, 'A'), false, false, "", tentacle_tp},
+      {"an empty pin", any, "", false, false, "", tentacle_tp},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    const StreamHandshake r = HandshakeOverSocketPair(c.accept, c.pinned);
+    EXPECT_EQ(r.server.ok(), c.server_ok) << r.server.message();
+    EXPECT_EQ(r.refused, c.refused);
+    if (!c.refused.empty()) {
+      EXPECT_EQ(r.server.code(), StatusCode::kPermissionDenied);
+    }
+    if (c.client_ok) {
+      // With TLS 1.3 our end is done before the Tentacle has judged us.
+      EXPECT_TRUE(r.client.ok()) << r.client.message();
+      EXPECT_EQ(r.client_peer, tentacle_tp);
+    } else {
+      EXPECT_EQ(r.client.code(), StatusCode::kPermissionDenied) << r.client.message();
+      EXPECT_EQ(r.presented.thumbprint, c.presented);
+      EXPECT_EQ(r.presented.subject, "CN=Octopus Tentacle");
+      EXPECT_EQ(r.server_peer, "");  // the Tentacle never got our certificate
+    }
+    if (c.server_ok) {
+      EXPECT_EQ(r.server_peer, server_tp);
+    }
+  }
 }
 
 }  // namespace
