@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -30,11 +31,19 @@ int ReadyFd() {
 
 int g_ready_fd = -2;  // -2: not looked up yet
 
-void Notify(const std::string& line) {
+// Writes the one start-up report. After READY the pipe is closed: the
+// service goes on. After ERROR it is kept open (but not passed to any child)
+// so that it closes only as this process exits: the starter waits for that,
+// and a failed start never leaves a process on its way out behind it.
+void Notify(const std::string& line, bool close_now) {
   if (g_ready_fd == -2) g_ready_fd = ReadyFd();
   if (g_ready_fd < 0) return;
   (void)!::write(g_ready_fd, line.data(), line.size());
-  ::close(g_ready_fd);
+  if (close_now) {
+    ::close(g_ready_fd);
+  } else {
+    (void)::fcntl(g_ready_fd, F_SETFD, FD_CLOEXEC);
+  }
   g_ready_fd = -1;
 }
 
@@ -67,14 +76,14 @@ bool Alive(int pid) {
 
 std::string SelfExecutable() { return ReadLink("/proc/self/exe"); }
 
-void NotifyReady() { Notify("READY " + std::to_string(::getpid()) + "\n"); }
+void NotifyReady() { Notify("READY " + std::to_string(::getpid()) + "\n", true); }
 
 void NotifyFailed(const std::string& message) {
   std::string one_line = message;
   for (auto& c : one_line) {
     if (c == '\n' || c == '\r') c = ' ';
   }
-  Notify("ERROR " + one_line + "\n");
+  Notify("ERROR " + one_line + "\n", false);
 }
 
 Status WritePidFile(const std::string& path) {
@@ -222,6 +231,16 @@ Result<int> StartService(const ServiceProcess& service, std::chrono::millisecond
   }
   if (got.rfind("READY ", 0) == 0) return std::atoi(got.c_str() + 6);
   if (got.rfind("ERROR ", 0) == 0) {
+    // The failed service holds its end until it exits: wait for that (for a
+    // bounded time), so the caller never sees a second process of the
+    // instance after being told the start failed or lost a race.
+    Deadline exit_deadline = std::min(deadline, DeadlineIn(std::chrono::milliseconds(5000)));
+    for (;;) {
+      if (!WaitFd(reader.get(), POLLIN, exit_deadline).ok()) break;
+      char buf[512];
+      ssize_t n = ::read(reader.get(), buf, sizeof buf);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) break;
+    }
     std::string msg = got.substr(6);
     if (!msg.empty() && msg.back() == '\n') msg.pop_back();
     return FailedPrecondition(msg);

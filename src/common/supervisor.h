@@ -71,7 +71,8 @@ Result<bool> StopService(const std::string& lock_file, const std::string& pid_fi
                          std::chrono::milliseconds grace);
 
 // In the service process: tells a waiting supervisor the outcome (no-op when
-// not started by one), and writes/removes the pid file.
+// not started by one), and writes/removes the pid file. After NotifyFailed
+// the supervisor waits for this process to exit before it reports.
 void NotifyReady();
 void NotifyFailed(const std::string& message);
 Status WritePidFile(const std::string& path);
