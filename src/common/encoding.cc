@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "common/secret.h"
+
 namespace octo {
 
 static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -40,6 +42,12 @@ Result<std::string> Base64Decode(std::string_view text) {
   };
   std::string out;
   out.reserve(text.size() * 3 / 4);
+  // What was decoded before the error may be a key in the clear (base64 of
+  // an unencrypted PFX): it is wiped, not left in freed memory.
+  auto invalid = [&out] {
+    Secret wipe(std::move(out));
+    return InvalidArgument("not valid base64");
+  };
   uint32_t acc = 0;
   int bits = 0;
   int pad = 0;
@@ -51,7 +59,7 @@ Result<std::string> Base64Decode(std::string_view text) {
       continue;
     }
     int v = value(c);
-    if (v < 0 || pad > 0) return InvalidArgument("not valid base64");
+    if (v < 0 || pad > 0) return invalid();
     ++digits;
     acc = (acc << 6) | static_cast<uint32_t>(v);
     bits += 6;
@@ -60,7 +68,7 @@ Result<std::string> Base64Decode(std::string_view text) {
       out.push_back(static_cast<char>((acc >> bits) & 0xFF));
     }
   }
-  if (digits == 0 || digits % 4 == 1 || pad > 2) return InvalidArgument("not valid base64");
+  if (digits == 0 || digits % 4 == 1 || pad > 2) return invalid();
   return out;
 }
 

@@ -50,10 +50,13 @@ Status WriteBase64PfxFile(const std::string& path, const Identity& identity) {
 }
 
 Result<PfxReadResult> ReadPfxFile(const std::string& path, const Secret& password) {
-  auto bytes = ReadFile(path);
-  if (!bytes.ok()) return bytes.status();
-  if (bytes->empty()) return Corrupt("cannot import " + path + ": the file is empty");
-  auto read = ReadPfx(*bytes, password);
+  auto file = ReadFile(path);
+  if (!file.ok()) return file.status();
+  // An unencrypted PFX (or base64 of one) holds the key in the clear: the
+  // bytes are wiped once read.
+  const Secret bytes(std::move(file).value());
+  if (bytes.empty()) return Corrupt("cannot import " + path + ": the file is empty");
+  auto read = ReadPfx(bytes.value(), password);
   if (!read.ok()) return read.status().WithContext("cannot import " + path);
   return read;
 }
