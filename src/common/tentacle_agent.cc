@@ -7,6 +7,8 @@
 
 #include <openssl/crypto.h>
 
+#include <optional>
+
 #include "common/channel.h"
 #include "common/version.h"
 
@@ -15,6 +17,53 @@ namespace octo {
 TentacleAgent::TentacleAgent(AgentOptions options, Identity identity, std::shared_ptr<spdlog::logger> log)
     : options_(std::move(options)), identity_(std::move(identity)), log_(std::move(log)) {
   thumbprint_ = Thumbprint(identity_.certificate.get());
+  trusted_.store(std::make_shared<const std::set<std::string>>(options_.trusted_thumbprints));
+}
+
+// Registers an authenticated connection for as long as it is served; the
+// registration ends before the socket is closed, so SetTrusted never shuts
+// down a descriptor that was reused.
+class TentacleAgent::Registration {
+ public:
+  Registration(TentacleAgent* agent, int fd, const std::string& thumbprint) : agent_(agent) {
+    std::lock_guard<std::mutex> lock(agent_->connections_mu_);
+    // Judged again under the lock: a SetTrusted that ran since the handshake
+    // either saw this registration or published the set read here.
+    trusted_ = agent_->Trusts(thumbprint);
+    if (!trusted_) return;
+    id_ = ++agent_->next_connection_;
+    agent_->connections_.emplace(id_, OpenConnection{fd, thumbprint});
+  }
+  ~Registration() { End(); }
+  Registration(const Registration&) = delete;
+  Registration& operator=(const Registration&) = delete;
+  bool trusted() const { return trusted_; }
+  void End() {
+    if (id_ == 0) return;
+    std::lock_guard<std::mutex> lock(agent_->connections_mu_);
+    agent_->connections_.erase(id_);
+    id_ = 0;
+  }
+
+ private:
+  TentacleAgent* agent_;
+  uint64_t id_ = 0;
+  bool trusted_ = false;
+};
+
+size_t TentacleAgent::SetTrusted(std::set<std::string> thumbprints) {
+  auto next = std::make_shared<const std::set<std::string>>(std::move(thumbprints));
+  std::lock_guard<std::mutex> lock(connections_mu_);
+  trusted_.store(next);
+  size_t closed = 0;
+  for (auto& [id, c] : connections_) {
+    if (next->count(c.thumbprint) == 0 && c.fd >= 0) {
+      ::shutdown(c.fd, SHUT_RDWR);  // its thread sees the connection end and closes it
+      c.fd = -1;
+      ++closed;
+    }
+  }
+  return closed;
 }
 
 TentacleAgent::~TentacleAgent() {
@@ -78,7 +127,7 @@ void TentacleAgent::LogUntrusted(const std::string& peer, const std::string& thu
 }
 
 void TentacleAgent::Serve(Fd fd, std::string peer) {
-  const PeerCheck trusted = [this](const std::string& tp) { return options_.trusted_thumbprints.count(tp) > 0; };
+  const PeerCheck trusted = [this](const std::string& tp) { return Trusts(tp); };
   const PeerCheck& in_handshake =
       options_.handshake_check_for_testing ? options_.handshake_check_for_testing : trusted;
   std::string refused;
@@ -100,6 +149,14 @@ void TentacleAgent::Serve(Fd fd, std::string peer) {
   if (!s.peer_thumbprint().empty() && !trusted(s.peer_thumbprint())) {
     LogUntrusted(peer, s.peer_thumbprint());
     return;  // closed without a close_notify, as a refused handshake would be
+  }
+  std::optional<Registration> registration;
+  if (!s.peer_thumbprint().empty()) {
+    registration.emplace(this, s.fd(), s.peer_thumbprint());
+    if (!registration->trusted()) {  // trust was withdrawn since the handshake
+      LogUntrusted(peer, s.peer_thumbprint());
+      return;
+    }
   }
   auto read_deadline = [this] { return DeadlineIn(options_.read_timeout); };
   auto first = s.Read(2, read_deadline());
@@ -158,6 +215,7 @@ void TentacleAgent::Serve(Fd fd, std::string peer) {
     if (!frame.ok() || !s.Write(*frame, read_deadline()).ok()) break;
     if (!request.ok()) break;
   }
+  if (registration) registration->End();
   s.Close(DeadlineIn(std::chrono::milliseconds(500)));
 }
 

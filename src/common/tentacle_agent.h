@@ -1,9 +1,11 @@
 // TentacleAgent: the listening Tentacle service.
 //
 // Accepts TLS connections, lets through only clients whose certificate
-// thumbprint is in the trusted set fixed at construction (as the real agent,
-// trust changes need a restart), speaks the channel protocol (channel.h) and
-// answers health requests. The certificate is judged during the handshake
+// thumbprint is in the trusted set, speaks the channel protocol (channel.h)
+// and answers health requests. The trusted set starts as the options give
+// it and can be replaced while the agent runs (SetTrusted): each handshake
+// reads the current set without a lock, and connections authenticated by a
+// thumbprint no longer trusted are closed at once. The certificate is judged during the handshake
 // and again after it, before anything is served. Every connection runs on its own thread with
 // deadlines on the handshake and every read, and at most `max_connections`
 // are served at once; slow or broken clients cannot block the others.
@@ -16,6 +18,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -31,7 +34,7 @@ namespace octo {
 struct AgentOptions {
   std::string listen_ip;  // "" = every address
   int port = 10933;       // 0 = pick a free port (tests)
-  std::set<std::string> trusted_thumbprints;
+  std::set<std::string> trusted_thumbprints;  // at start; see SetTrusted
   std::chrono::milliseconds handshake_timeout{10000};
   std::chrono::milliseconds read_timeout{30000};
   size_t max_connections = 256;
@@ -61,6 +64,11 @@ class TentacleAgent {
   // Blocks until Stop() has finished.
   void Wait();
 
+  // Replaces the trusted set. Connections whose client certificate is no
+  // longer trusted are shut down at once; returns how many.
+  size_t SetTrusted(std::set<std::string> thumbprints);
+  std::shared_ptr<const std::set<std::string>> trusted() const { return trusted_.load(); }
+
   // Connections served so far, and open now (for tests and benchmarks).
   size_t served() const { return served_.load(); }
   size_t active() const { return active_.load(); }
@@ -69,6 +77,15 @@ class TentacleAgent {
   void AcceptLoop();
   void Serve(Fd fd, std::string peer);
   void LogUntrusted(const std::string& peer, const std::string& thumbprint);
+  bool Trusts(const std::string& thumbprint) const { return trusted_.load()->count(thumbprint) > 0; }
+
+  // Connections authenticated by a client certificate, so that SetTrusted
+  // can close those it no longer trusts.
+  class Registration;
+  struct OpenConnection {
+    int fd;
+    std::string thumbprint;
+  };
 
   AgentOptions options_;
   Identity identity_;
@@ -82,6 +99,10 @@ class TentacleAgent {
   std::atomic<bool> stopping_{false};
   std::atomic<size_t> active_{0};
   std::atomic<size_t> served_{0};
+  std::atomic<std::shared_ptr<const std::set<std::string>>> trusted_;
+  std::mutex connections_mu_;
+  std::map<uint64_t, OpenConnection> connections_;  // guarded by connections_mu_
+  uint64_t next_connection_ = 0;                   // guarded by connections_mu_
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopped_ = false;

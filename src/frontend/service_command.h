@@ -17,7 +17,7 @@ struct ServicePaths {
   std::string pid_file;     // <home>/service.pid (for people; never trusted)
   std::string lock_file;    // <home>/service.lock, held by the running service
   std::string output_log;   // <home>/Logs/service-output.log (standard output and error)
-  std::string socket;       // <home>/service.sock (Server only)
+  std::string socket;       // <home>/service.sock (the control socket, control.h)
   std::string log_file;     // <home>/Logs/OctopusServer.txt | OctopusTentacle.txt
 };
 ServicePaths PathsFor(const Instance& instance);

@@ -1,13 +1,21 @@
 // Tentacle agent (alias run): the listening service process, in the foreground.
+#include <unistd.h>
+
+#include <condition_variable>
+#include <ctime>
 #include <iostream>
 #include <memory>
+#include <mutex>
+#include <thread>
 
 #include "common/file_util.h"
 #include "common/service_log.h"
 #include "common/version.h"
 #include "common/supervisor.h"
+#include "common/channel.h"
+#include "common/control.h"
 #include "common/tentacle_agent.h"
-#include "common/trust.h"
+#include "common/trust_store.h"
 #include "frontend/certificate_io.h"
 #include "frontend/service_command.h"
 #include "frontend/signals.h"
@@ -19,6 +27,81 @@ namespace {
 int StartupFailure(const Status& st) {
   NotifyFailed(st.message());
   return cli::Fail(st);
+}
+
+Json ToJson(const std::set<std::string>& s) { return Json(std::vector<std::string>(s.begin(), s.end())); }
+
+// Applies the configuration's trust to the running agent: on a request from
+// a command (over the control socket) or when the file is seen to change.
+class LiveTrust {
+ public:
+  LiveTrust(TrustStore& store, TentacleAgent& agent, std::shared_ptr<spdlog::logger> log)
+      : store_(store), agent_(agent), log_(std::move(log)) {}
+
+  struct Applied {
+    TrustChange change;
+    size_t closed = 0;  // connections closed because their thumbprint is no longer trusted
+  };
+
+  // `who` says who asked, for the log.
+  Result<Applied> Reload(const std::string& who) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto change = store_.Reload();
+    if (!change.ok()) {
+      log_->error("Could not apply the trust asked by {}: {}", who, change.status().message());
+      return change.status();
+    }
+    if (!change->changed()) return Applied{std::move(change).value(), 0};
+    const size_t closed = agent_.SetTrusted(change->now->thumbprints);
+    for (const auto& tp : change->added) log_->info("Agent will trust Octopus Servers with the thumbprint: {} (asked by {})", tp, who);
+    for (const auto& tp : change->removed) {
+      log_->info("Agent no longer trusts Octopus Servers with the thumbprint: {} (asked by {})", tp, who);
+    }
+    if (closed > 0) log_->info("Closed {} connection(s) authenticated by a thumbprint no longer trusted", closed);
+    if (change->now->thumbprints.empty()) log_->info("The agent is not configured to trust any Octopus Servers.");
+    return Applied{std::move(change).value(), closed};
+  }
+
+  // Looks at the file twice a second until Stop(): the fallback when a
+  // command could not reach us (or the file was edited by hand).
+  void StartWatch() {
+    watcher_ = std::thread([this] {
+      std::unique_lock<std::mutex> lock(watch_mu_);
+      while (!watch_cv_.wait_for(lock, std::chrono::milliseconds(500), [this] { return stopping_; })) {
+        lock.unlock();
+        if (store_.FileChanged()) (void)Reload("a change to " + store_.config_path());
+        lock.lock();
+      }
+    });
+  }
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(watch_mu_);
+      stopping_ = true;
+    }
+    watch_cv_.notify_all();
+    if (watcher_.joinable()) watcher_.join();
+  }
+  ~LiveTrust() { Stop(); }
+
+ private:
+  TrustStore& store_;
+  TentacleAgent& agent_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::mutex mu_;  // one reload at a time, so the log reads in order
+  std::thread watcher_;
+  std::mutex watch_mu_;
+  std::condition_variable watch_cv_;
+  bool stopping_ = false;  // guarded by watch_mu_
+};
+
+std::string NowIso() {
+  std::time_t now = std::time(nullptr);
+  struct tm tm {};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
 }
 
 int RunAgent(const cli::InstanceOptions& o) {
@@ -35,8 +118,9 @@ int RunAgent(const cli::InstanceOptions& o) {
   if (!log.ok()) return StartupFailure(log.status());
   auto id = cli::LoadIdentityForCommand(*inst);
   if (!id.ok()) return StartupFailure(id.status());
-  auto trusted = TrustedThumbprints(inst->config());
-  if (!trusted.ok()) return StartupFailure(trusted.status());
+  auto store = TrustStore::Open(inst->config_path());
+  if (!store.ok()) return StartupFailure(store.status());
+  const auto trusted = (*store)->Current();
   auto port = inst->config().GetInt(keys::kPort, kDefaultTentaclePort);
   auto ip = inst->config().GetString(keys::kListenIp);
   auto no_listen = inst->config().GetBool(keys::kNoListen, false);
@@ -46,14 +130,39 @@ int RunAgent(const cli::InstanceOptions& o) {
 
   (*log)->info("Tentacle version {} starting, instance '{}', certificate {}", ProjectVersion(), inst->name(),
                Thumbprint(id->certificate.get()));
-  if (trusted->empty()) (*log)->info("The agent is not configured to trust any Octopus Servers.");
-  for (const auto& tp : *trusted) (*log)->info("Agent will trust Octopus Servers with the thumbprint: {}", tp);
+  if (trusted->thumbprints.empty()) (*log)->info("The agent is not configured to trust any Octopus Servers.");
+  for (const auto& tp : trusted->thumbprints) (*log)->info("Agent will trust Octopus Servers with the thumbprint: {}", tp);
 
   AgentOptions options;
   options.listen_ip = *ip;
   options.port = *port;
-  options.trusted_thumbprints = {trusted->begin(), trusted->end()};
+  options.trusted_thumbprints = trusted->thumbprints;
+  const std::string thumbprint = Thumbprint(id->certificate.get());
   TentacleAgent agent(options, std::move(id).value(), *log);
+  LiveTrust live(**store, agent, *log);
+  const std::string started_at = NowIso();
+  ControlServer control;
+  Status control_started = control.Start(paths.socket, [&](const Json& request, const ControlPeer& peer) -> Json {
+    const std::string command = StringField(request, "Command");
+    if (command == "status") {
+      return Json{{"Thumbprint", thumbprint}, {"Pid", ::getpid()}, {"StartedAt", started_at},
+                  {"Trusted", ToJson(*agent.trusted())}};
+    }
+    if (command == "reload-trust") {
+      const std::string by = StringField(request, "By", "a local command");
+      auto applied = live.Reload(by + " (" + peer.Describe() + ")");
+      if (!applied.ok()) return Json{{"Error", applied.status().message()}};
+      const TrustChange& change = applied->change;
+      return Json{{"Trusted", ToJson(change.now->thumbprints)}, {"Added", change.added},
+                  {"Removed", change.removed},     {"Closed", applied->closed},
+                  {"Generation", change.now->generation}};
+    }
+    return Json{{"Error", "unknown command '" + command + "'"}};
+  });
+  if (!control_started.ok()) {
+    (*log)->error("The agent could not start: {}", control_started.message());
+    return StartupFailure(control_started);
+  }
   if (!*no_listen) {
     if (Status st = agent.Start(); !st.ok()) {
       (*log)->error("The agent could not start: {}", st.message());
@@ -68,9 +177,12 @@ int RunAgent(const cli::InstanceOptions& o) {
     const std::string where = ip->empty() ? "[::]" : (ip->find(':') != std::string::npos ? "[" + *ip + "]" : *ip);
     (*log)->info("Agent listening on: {}:{}", where, agent.port());
   }
+  live.StartWatch();
   NotifyReady();
   int sig = cli::WaitForStopSignal();
   (*log)->info("Stopping (signal {})...", sig);
+  live.Stop();
+  control.Stop();
   agent.Stop();
   (void)RemoveFile(paths.pid_file);
   (*log)->info("The agent has stopped.");

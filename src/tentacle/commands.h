@@ -12,5 +12,7 @@ void SetupUpdateTrust(cli::CommandTable& table);
 void SetupAgent(cli::CommandTable& table);
 
 inline constexpr char kRestartNeeded[] = "These changes require a restart of the Tentacle.";
+// Printed instead when the running agent confirmed it applied the new trust.
+inline constexpr char kAppliedLive[] = "The running Tentacle applied the trust changes; no restart is needed.";
 
 }  // namespace octo::tentacle

@@ -7,6 +7,7 @@
 #include <iostream>
 #include <memory>
 
+#include "common/control.h"
 #include "common/file_util.h"
 #include "frontend/service_command.h"
 #include "common/thumbprint.h"
@@ -50,6 +51,21 @@ bool EqualsIgnoreCase(const std::string& a, const char* b) {
   return a.size() == std::strlen(b) && std::equal(a.begin(), a.end(), b, [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
          });
+}
+
+// Asks the instance's running agent, if one runs, to apply the trust just
+// saved. True when it confirmed; the saved change stands either way (an
+// agent that cannot be reached picks it up from the file, or at restart).
+bool ApplyTrustLive(const Instance& inst, const std::string& command) {
+  const cli::ServicePaths paths = cli::PathsFor(inst);
+  auto reply = SendControlRequest(paths.socket, Json{{"Command", "reload-trust"}, {"By", "Tentacle " + command}},
+                                  DeadlineIn(std::chrono::seconds(5)));
+  if (reply.ok()) return true;
+  if (reply.status().code() != StatusCode::kNotFound) {
+    cli::Warn("the running Tentacle did not confirm the change (" + reply.status().message() +
+              "); it applies the saved configuration when it next reads it, or at restart");
+  }
+  return false;
 }
 
 bool ValidIp(const std::string& s) {
@@ -152,7 +168,11 @@ int RunConfigure(const ConfigureOptions& o) {
   }
   if (o.home) std::cout << "Home directory set to: " << AbsolutePath(*o.home) << std::endl;
   if (o.app) std::cout << "Application directory set to: " << AbsolutePath(*o.app) << std::endl;
-  if (changed) std::cout << kRestartNeeded << std::endl;
+  // Trust applies live; the listening settings and the home still need a restart.
+  const bool others_changed = o.port || listen_ip || no_listen || o.home || o.app;
+  const bool live = report->Changed() && ApplyTrustLive(*inst, "configure");
+  if (live) std::cout << kAppliedLive << std::endl;
+  if (changed && (others_changed || !live)) std::cout << kRestartNeeded << std::endl;
   return cli::kExitOk;
 }
 
@@ -200,7 +220,7 @@ int RunUpdateTrust(const UpdateTrustOptions& o) {
               << std::endl;
     return cli::kExitOk;
   }
-  std::cout << kRestartNeeded << std::endl;
+  std::cout << (ApplyTrustLive(*inst, "update-trust") ? kAppliedLive : kRestartNeeded) << std::endl;
   return cli::kExitOk;
 }
 

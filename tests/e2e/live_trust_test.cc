@@ -1,0 +1,279 @@
+// Live trust on the Tentacle (issue 10, point 2): `configure` and
+// `update-trust` change a running agent's trusted set without a restart;
+// connections authenticated by a thumbprint no longer trusted are closed at
+// once; a change the agent cannot be told about still lands in the file, and
+// the agent picks it up from the file.
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <future>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/channel.h"
+#include "common/control.h"
+#include "common/net.h"
+#include "common/pkcs12.h"
+#include "common/tls.h"
+#include "support/cli_fixture.h"
+
+namespace octo::testing {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::MatchesRegex;
+
+const char kPassword[] = "MySecretPassword";
+const char kApplied[] = "The running Tentacle applied the trust changes; no restart is needed.";
+const char kRestart[] = "These changes require a restart of the Tentacle.";
+
+// Any well-formed thumbprint: the agent does not care whether a server has it.
+std::string FakeThumbprint(int i) {
+  char buf[41];
+  std::snprintf(buf, sizeof buf, "%040X", i + 1);
+  return buf;
+}
+
+class LiveTrust : public CliTest {
+ protected:
+  void SetUp() override {
+    MustServer({"create-instance", "--instance", "OctopusServer"}, Env());
+    server_tp_ = ServerThumbprint();
+    ASSERT_EQ(server_tp_.size(), 40u);
+    MustTentacle({"create-instance", "--instance", "Tentacle"}, Env());
+    MustTentacle({"new-certificate", "--instance", "Tentacle"}, Env());
+    tentacle_tp_ = TentacleThumbprint();
+    ProcessResult start;
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      port_ = FreeLoopbackPort();
+      ASSERT_GT(port_, 0);
+      std::vector<std::string> args = {"configure", "--port", std::to_string(port_), "--listenIpAddress",
+                                       "127.0.0.1"};
+      if (attempt == 0) args.insert(args.end(), {"--trust", server_tp_});
+      MustTentacle(args, Env());
+      start = T({"service", "--start"});
+      if (start.exit_code == 0 || start.err.find("cannot listen") == std::string::npos) break;
+    }
+    ASSERT_EQ(start.exit_code, 0) << start.out << start.err;
+    started_ = true;
+    pid_ = RunningPid();
+    ASSERT_GT(pid_, 0);
+    address_ = "https://127.0.0.1:" + std::to_string(port_);
+    MustServer({"add-target", "--name", "T", "--address", address_, "--thumbprint", tentacle_tp_}, Env());
+  }
+
+  void TearDown() override {
+    if (started_) T({"service", "--stop"});
+    S({"service", "--instance", "*", "--stop"});
+    T({"service", "--instance", "*", "--stop"});
+  }
+
+  ProcessOptions Env() {
+    ProcessOptions o;
+    o.env["OCTOPUS_SYSTEMD_UNIT_DIR"] = Path("no-units");
+    o.env["OCTOPUS_SYSTEMCTL"] = "false";
+    o.timeout_seconds = 90;
+    return o;
+  }
+  ProcessResult S(std::vector<std::string> args) { return Server(std::move(args), Env()); }
+  ProcessResult T(std::vector<std::string> args) { return Tentacle(std::move(args), Env()); }
+
+  std::string TentacleHome() const { return root() + "/Tentacle/Tentacle"; }
+  std::string Socket() const { return TentacleHome() + "/service.sock"; }
+
+  // The running agent's pid, from `service --status`.
+  int RunningPid() {
+    auto r = T({"service", "--status"});
+    const std::string marker = "is running (pid ";
+    auto at = r.out.find(marker);
+    if (r.exit_code != 0 || at == std::string::npos) return -1;
+    return std::atoi(r.out.c_str() + at + marker.size());
+  }
+
+  // What the running agent trusts now, asked over its control socket.
+  std::vector<std::string> RunningTrust(const std::string& socket) {
+    auto reply = SendControlRequest(socket, Json{{"Command", "status"}}, DeadlineIn(std::chrono::seconds(5)));
+    EXPECT_TRUE(reply.ok()) << reply.status().message();
+    if (!reply.ok()) return {};
+    return (*reply)["Trusted"].get<std::vector<std::string>>();
+  }
+  std::vector<std::string> StoredTrust() {
+    auto j = nlohmann::json::parse(ReadTestFile(TentacleConfig()));
+    std::vector<std::string> out;
+    for (const auto& e : j["Tentacle.Communication.TrustedOctopusServers"]) out.push_back(e["Thumbprint"]);
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  ProcessResult HealthCheck() { return S({"health-check"}); }
+
+  std::string server_tp_;
+  std::string tentacle_tp_;
+  std::string address_;
+  int port_ = 0;
+  int pid_ = 0;
+  bool started_ = false;
+};
+
+// The seed procedure's Tentacle step, live: the running Tentacle trusts the
+// Server's new certificate with no restart, and the Server, restarted with
+// that certificate, is healthy.
+TEST_F(LiveTrust, ARunningTentacleTrustsANewServerCertificateWithoutRestart) {
+  ASSERT_EQ(S({"service", "--start"}).exit_code, 0);
+  auto before = HealthCheck();
+  ASSERT_EQ(before.exit_code, 0) << before.out << before.err;
+
+  auto made = S({"new-certificate"});
+  ASSERT_EQ(made.exit_code, 0) << made.out << made.err;
+  const std::string new_tp = ServerThumbprint();
+  ASSERT_NE(new_tp, server_tp_);
+
+  auto trusted = T({"configure", "--trust", new_tp});
+  EXPECT_EQ(trusted.exit_code, 0) << trusted.err;
+  EXPECT_THAT(trusted.OutLines(), ElementsAre("Adding 1 trusted Octopus Servers", kApplied));
+  EXPECT_EQ(RunningPid(), pid_) << "the Tentacle restarted";
+  std::vector<std::string> both = {server_tp_, new_tp};
+  std::sort(both.begin(), both.end());
+  EXPECT_EQ(RunningTrust(Socket()), both);
+
+  ASSERT_EQ(S({"service", "--restart"}).exit_code, 0);
+  auto after = HealthCheck();
+  EXPECT_EQ(after.exit_code, 0) << after.out << after.err;
+  EXPECT_THAT(after.OutLines(), ElementsAre("T (" + address_ + "): healthy"));
+  EXPECT_EQ(RunningPid(), pid_);
+  const std::string log = ReadTestFile(TentacleHome() + "/Logs/OctopusTentacle.txt");
+  EXPECT_THAT(log, ::testing::HasSubstr("Agent will trust Octopus Servers with the thumbprint: " + new_tp +
+                                        " (asked by Tentacle configure (pid "));
+
+  // update-trust, the real command for exactly this, is live too.
+  auto updated = T({"update-trust", "--oldThumbprint", server_tp_, "--newThumbprint", FakeThumbprint(7)});
+  EXPECT_EQ(updated.exit_code, 0) << updated.err;
+  EXPECT_EQ(updated.OutLines().back(), kApplied);
+  EXPECT_EQ(RunningTrust(Socket()), StoredTrust());
+}
+
+// Removing the Server's thumbprint cuts it off at once: an open connection
+// it authenticated is closed, and the next check is refused.
+TEST_F(LiveTrust, RemovingTrustClosesTheServersOpenConnectionAndRefusesTheNext) {
+  // Act as the Server: its certificate, exported, on a connection of our own.
+  MustServer({"export-certificate", "--export-pfx", Path("server.pfx"), "--pfx-password", kPassword}, Env());
+  auto pfx = ReadPfx(ReadTestFile(Path("server.pfx")), Secret(kPassword));
+  ASSERT_TRUE(pfx.ok()) << pfx.status().message();
+  auto ctx = MakeTlsContext(TlsRole::kClient, pfx->identity);
+  ASSERT_TRUE(ctx.ok());
+  auto fd = ConnectTcp({"127.0.0.1", port_}, DeadlineIn(std::chrono::seconds(5)));
+  ASSERT_TRUE(fd.ok()) << fd.status().message();
+  auto stream = TlsStream::Connect(std::move(fd).value(), ctx->get(), tentacle_tp_, DeadlineIn(std::chrono::seconds(5)));
+  ASSERT_TRUE(stream.ok()) << stream.status().message();
+  auto deadline = [] { return DeadlineIn(std::chrono::seconds(5)); };
+  ASSERT_TRUE(stream->Write(std::string(kClientIdentification) + "\r\n\r\n", deadline()).ok());
+  auto ident = stream->ReadLine(64, deadline());
+  ASSERT_TRUE(ident.ok());
+  EXPECT_EQ(*ident, kServerIdentification);
+  ASSERT_TRUE(stream->ReadLine(64, deadline()).ok());
+  auto health = [&] {
+    auto frame = EncodeFrame(Json{{"Method", "Health"}});
+    if (!stream->Write(*frame, deadline()).ok()) return std::string("write failed");
+    auto header = stream->Read(4, deadline());
+    if (!header.ok()) return header.status().message();
+    auto len = ParseFrameHeader(*header);
+    if (!len.ok()) return len.status().message();
+    auto payload = stream->Read(*len, deadline());
+    return payload.ok() ? StringField(*ParseFramePayload(*payload), "Status") : payload.status().message();
+  };
+  ASSERT_EQ(health(), "Healthy");
+  ASSERT_EQ(S({"service", "--start"}).exit_code, 0);
+  ASSERT_EQ(HealthCheck().exit_code, 0);
+
+  auto removed = T({"configure", "--remove-trust", server_tp_});
+  EXPECT_EQ(removed.exit_code, 0) << removed.err;
+  EXPECT_THAT(removed.OutLines(), ElementsAre("Removing 1 trusted Octopus Servers", kApplied));
+  // The agent closed our connection before it answered the command: the
+  // next read sees the end at once, not a timeout.
+  auto next = stream->Read(4, DeadlineIn(std::chrono::seconds(3)));
+  ASSERT_FALSE(next.ok());
+  EXPECT_THAT(next.status().message(), ::testing::Not(::testing::HasSubstr("timed out")));
+
+  auto check = HealthCheck();
+  EXPECT_EQ(check.exit_code, 1);
+  EXPECT_THAT(check.OutLines(),
+              ElementsAre("T (" + address_ + "): unhealthy: The server " + address_ +
+                          " aborted the connection before it was fully established. This usually means that the "
+                          "server rejected the certificate that we provided. We provided a certificate with a "
+                          "thumbprint of '" + server_tp_ + "'."));
+  EXPECT_EQ(RunningPid(), pid_);
+  const std::string log = ReadTestFile(TentacleHome() + "/Logs/OctopusTentacle.txt");
+  EXPECT_THAT(log, ::testing::HasSubstr("Agent no longer trusts Octopus Servers with the thumbprint: " + server_tp_));
+  EXPECT_THAT(log, ::testing::HasSubstr("Closed 1 connection(s) authenticated by a thumbprint no longer trusted"));
+}
+
+// 50 concurrent changes against a running agent all land, in the file and
+// in what the agent trusts.
+TEST_F(LiveTrust, FiftyConcurrentChangesAllLandInTheFileAndTheAgent) {
+  std::vector<std::future<ProcessResult>> runs;
+  for (int i = 0; i < 50; ++i) {
+    runs.push_back(std::async(std::launch::async, [this, i] { return T({"configure", "--trust", FakeThumbprint(i)}); }));
+  }
+  for (auto& f : runs) {
+    auto r = f.get();
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_THAT(r.OutLines(), ElementsAre("Adding 1 trusted Octopus Servers", kApplied)) << r.err;
+  }
+  std::vector<std::string> expected = {server_tp_};
+  for (int i = 0; i < 50; ++i) expected.push_back(FakeThumbprint(i));
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(StoredTrust(), expected);
+  EXPECT_EQ(RunningTrust(Socket()), expected);
+  EXPECT_EQ(RunningPid(), pid_);
+}
+
+// A notification that cannot be delivered never loses the change: with the
+// agent killed, the file is changed and the restart line printed.
+TEST_F(LiveTrust, AnUndeliverableNotificationLeavesTheFileChangedAndAsksForARestart) {
+  ASSERT_EQ(::kill(pid_, SIGKILL), 0);
+  for (int i = 0; i < 100 && ::kill(pid_, 0) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  struct stat st {};
+  ASSERT_EQ(::stat(Socket().c_str(), &st), 0) << "the killed agent's socket should be left behind";
+  auto r = T({"configure", "--trust", FakeThumbprint(1)});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.OutLines(), ElementsAre("Adding 1 trusted Octopus Servers", kRestart));
+  EXPECT_EQ(r.err, "");
+  std::vector<std::string> expected = {server_tp_, FakeThumbprint(1)};
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(StoredTrust(), expected);
+  // And it comes back trusting both.
+  auto start = T({"service", "--start"});
+  ASSERT_EQ(start.exit_code, 0) << start.out << start.err;
+  pid_ = RunningPid();
+  EXPECT_EQ(RunningTrust(Socket()), expected);
+}
+
+// The fallback: a change the agent was not told about (here the socket is
+// out of the command's reach) is seen in the file within a second or so.
+TEST_F(LiveTrust, AChangeNobodyAnnouncedIsPickedUpFromTheFile) {
+  const std::string hidden = TentacleHome() + "/hidden.sock";
+  ASSERT_EQ(::rename(Socket().c_str(), hidden.c_str()), 0);
+  auto r = T({"configure", "--trust", FakeThumbprint(2)});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.OutLines(), ElementsAre("Adding 1 trusted Octopus Servers", kRestart));
+  std::vector<std::string> expected = {server_tp_, FakeThumbprint(2)};
+  std::sort(expected.begin(), expected.end());
+  std::vector<std::string> running;
+  for (int i = 0; i < 50; ++i) {  // bounded: 5 s
+    running = RunningTrust(hidden);
+    if (running == expected) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(running, expected);
+  EXPECT_EQ(RunningPid(), pid_);
+  ASSERT_EQ(::rename(hidden.c_str(), Socket().c_str()), 0);
+}
+
+}  // namespace
+}  // namespace octo::testing
