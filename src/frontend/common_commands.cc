@@ -10,6 +10,7 @@
 #include "common/version.h"
 #include "frontend/certificate_io.h"
 #include "frontend/password.h"
+#include "frontend/service_command.h"
 
 namespace octo::cli {
 
@@ -202,6 +203,10 @@ int RunShowThumbprint(Product product, const ShowThumbprintOptions& o) {
   }
   if (o.export_file) {
     std::cerr << "The thumbprint has been written to " << *o.export_file << "." << std::endl;
+  }
+  if (auto running = RunningThumbprint(*inst); running && *running != thumbprint) {
+    Warn(std::string("the running ") + (product == Product::kServer ? "Octopus Server" : "Tentacle") +
+         " service uses the certificate " + *running + ": reload or restart needed to use this one");
   }
   return kExitOk;
 }

@@ -2,12 +2,16 @@
 
 #include <pwd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
 
+#include "common/channel.h"
+#include "common/control.h"
 #include "common/file_util.h"
 #include "common/supervisor.h"
+#include "common/trust.h"
 #include "common/systemd_unit.h"
 
 namespace octo::cli {
@@ -21,6 +25,7 @@ struct ServiceOptions {
   std::optional<std::string> password;   // --password, or $OCTOPUS_SERVICE_PASSWORD: no use on Linux
   std::optional<std::string> depend_on;  // --dependOn
   int timeout_seconds = 60;
+  std::string format = "text";           // of --status
 };
 
 const char* ServiceName(Product p) { return p == Product::kServer ? "Octopus Server" : "Tentacle"; }
@@ -155,20 +160,75 @@ class ServiceRunner {
   }
 
   int Query() {
-    if (std::string unit = InstalledUnit(); !unit.empty()) {
-      const bool active = Active(unit);
-      std::cout << "The " << ServiceName(product_) << " service for instance '" << inst_.name() << "' (systemd unit "
-                << unit << ") is " << (active ? "running." : "stopped.") << std::endl;
-      return active ? kExitOk : kExitStopped;
+    std::optional<int> pid;
+    std::string unit = InstalledUnit();
+    bool running;
+    if (!unit.empty()) {
+      running = Active(unit);
+      pid = RunningPid(paths_.lock_file);
+    } else {
+      pid = RunningPid(paths_.lock_file);
+      running = pid.has_value();
     }
-    if (auto pid = RunningPid(paths_.lock_file)) {
-      std::cout << "The " << ServiceName(product_) << " service for instance '" << inst_.name()
-                << "' is running (pid " << *pid << ")." << std::endl;
-      return kExitOk;
+    // What the running service uses, from itself (its control socket), and
+    // what is stored: they differ until a reload or a restart.
+    Json live = Json::object();
+    if (running) {
+      auto reply = SendControlRequest(paths_.socket, Json{{"Command", "status"}}, DeadlineIn(std::chrono::seconds(5)));
+      if (reply.ok()) live = *reply;
     }
-    std::cout << "The " << ServiceName(product_) << " service for instance '" << inst_.name() << "' is stopped."
-              << std::endl;
-    return kExitStopped;
+    const std::string stored_tp = inst_.StoredThumbprint();
+    const std::string live_tp = StringField(live, "Thumbprint");
+    const bool tentacle = product_ == Product::kTentacle;
+    std::vector<std::string> stored_trust, live_trust;
+    if (tentacle) {
+      if (auto t = TrustedThumbprints(inst_.config()); t.ok()) stored_trust = *t;
+      std::sort(stored_trust.begin(), stored_trust.end());
+      if (live.contains("Trusted") && live["Trusted"].is_array()) {
+        for (const auto& e : live["Trusted"]) {
+          if (e.is_string()) live_trust.push_back(e.get<std::string>());
+        }
+      }
+    }
+    const bool known = !live_tp.empty();
+    const bool certificate_differs = known && live_tp != stored_tp;
+    const bool trust_differs = known && tentacle && live_trust != stored_trust;
+
+    if (o_.format == "json") {
+      Json j{{"Instance", inst_.name()}, {"Running", running}, {"Pid", pid ? Json(*pid) : Json(nullptr)},
+             {"Unit", unit.empty() ? Json(nullptr) : Json(unit)},
+             {"Thumbprint", known ? Json(live_tp) : Json(nullptr)}, {"StoredThumbprint", stored_tp}};
+      if (tentacle) {
+        j["Trusted"] = known ? Json(live_trust) : Json(nullptr);
+        j["StoredTrusted"] = stored_trust;
+      }
+      j["ReloadOrRestartNeeded"] = certificate_differs || trust_differs;
+      std::cout << j.dump() << std::endl;
+      return running ? kExitOk : kExitStopped;
+    }
+    std::cout << "The " << ServiceName(product_) << " service for instance '" << inst_.name() << "'";
+    if (!unit.empty()) std::cout << " (systemd unit " << unit << ")";
+    if (running && unit.empty()) {
+      std::cout << " is running (pid " << *pid << ")." << std::endl;
+    } else {
+      std::cout << " is " << (running ? "running." : "stopped.") << std::endl;
+    }
+    if (known) {
+      std::cout << "Certificate in use: " << live_tp << std::endl;
+      if (tentacle) {
+        std::string list;
+        for (const auto& tp : live_trust) list += (list.empty() ? "" : ", ") + tp;
+        std::cout << "Trusted Octopus Servers in use: " << (list.empty() ? "none" : list) << std::endl;
+      }
+      if (certificate_differs) {
+        std::cout << "The stored certificate is " << stored_tp << ": reload or restart needed to use it." << std::endl;
+      }
+      if (trust_differs) {
+        std::cout << "The stored trusted Octopus Servers differ from those in use: reload or restart needed."
+                  << std::endl;
+      }
+    }
+    return running ? kExitOk : kExitStopped;
   }
 
   // --install and --reconfigure: writes the unit (under the real name) and
@@ -337,6 +397,16 @@ int RunService(Product product, ServiceOptions o) {
 
 }  // namespace
 
+std::optional<std::string> RunningThumbprint(const Instance& instance) {
+  const ServicePaths paths = PathsFor(instance);
+  if (!RunningPid(paths.lock_file)) return std::nullopt;
+  auto reply = SendControlRequest(paths.socket, Json{{"Command", "status"}}, DeadlineIn(std::chrono::seconds(5)));
+  if (!reply.ok()) return std::nullopt;
+  std::string tp = StringField(*reply, "Thumbprint");
+  if (tp.empty()) return std::nullopt;
+  return tp;
+}
+
 ServicePaths PathsFor(const Instance& instance) {
   ServicePaths p;
   auto home = instance.config().GetString(keys::kHome);
@@ -390,7 +460,11 @@ void SetupService(CommandTable& table) {
   sub->add_flag("--start", o->start, "Start the service and wait until it is ready");
   sub->add_flag("--stop", o->stop, "Stop the service (gracefully, then forcibly after the timeout)");
   sub->add_flag("--restart", o->restart, "Stop, then start the service");
-  sub->add_flag("--status", o->status, "Say whether the service runs (exit 0) or not (exit 3)");
+  sub->add_flag("--status", o->status,
+                "Say whether the service runs (exit 0) or not (exit 3), and the certificate (and trust) it uses");
+  sub->add_option("--format", o->format, "Output of --status: text or json")
+      ->check(CLI::IsMember({"text", "json"}, CLI::ignore_case))
+      ->default_str("text");
   sub->add_flag("--install", o->install, "Install the systemd unit <instance>.service and enable it");
   sub->add_flag("--uninstall", o->uninstall, "Stop, disable and remove the systemd unit");
   sub->add_flag("--reconfigure", o->reconfigure, "Rewrite the systemd unit (and restart it if it runs)");

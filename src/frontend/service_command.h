@@ -31,6 +31,10 @@ void SetupService(CommandTable& table);
 // systemd, as far as its pid file tells).
 bool ServiceRunning(const Instance& instance);
 
+// The thumbprint of the certificate the instance's running service presents,
+// asked of the service itself; nullopt when it does not run (or answer).
+std::optional<std::string> RunningThumbprint(const Instance& instance);
+
 // For `run`/`agent`, before they bind anything: takes the instance's service
 // lock for the life of the process. FailedPrecondition "the ... service for
 // instance 'X' is already running (pid N)" when another process holds it.

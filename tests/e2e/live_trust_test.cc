@@ -129,7 +129,7 @@ TEST_F(LiveTrust, ARunningTentacleTrustsANewServerCertificateWithoutRestart) {
   auto before = HealthCheck();
   ASSERT_EQ(before.exit_code, 0) << before.out << before.err;
 
-  auto made = S({"new-certificate"});
+  auto made = S({"new-certificate", "--replace"});
   ASSERT_EQ(made.exit_code, 0) << made.out << made.err;
   const std::string new_tp = ServerThumbprint();
   ASSERT_NE(new_tp, server_tp_);
@@ -273,6 +273,64 @@ TEST_F(LiveTrust, AChangeNobodyAnnouncedIsPickedUpFromTheFile) {
   EXPECT_EQ(running, expected);
   EXPECT_EQ(RunningPid(), pid_);
   ASSERT_EQ(::rename(hidden.c_str(), Socket().c_str()), 0);
+}
+
+// `service --status` shows what the running service uses, and says when the
+// stored configuration differs; show-thumbprint warns about it too.
+TEST_F(LiveTrust, StatusShowsWhatTheServiceUsesAndWhenTheStoredOneDiffers) {
+  const std::string who = "The Tentacle service for instance 'Tentacle'";
+  auto status = T({"service", "--status"});
+  EXPECT_EQ(status.exit_code, 0);
+  EXPECT_THAT(status.OutLines(), ElementsAre(who + " is running (pid " + std::to_string(pid_) + ").",
+                                             "Certificate in use: " + tentacle_tp_,
+                                             "Trusted Octopus Servers in use: " + server_tp_));
+  auto json = T({"service", "--status", "--format", "json"});
+  EXPECT_EQ(json.exit_code, 0);
+  auto j = nlohmann::json::parse(json.out);
+  EXPECT_EQ(j["Running"], true);
+  EXPECT_EQ(j["Pid"], pid_);
+  EXPECT_EQ(j["Thumbprint"], tentacle_tp_);
+  EXPECT_EQ(j["StoredThumbprint"], tentacle_tp_);
+  EXPECT_EQ(j["Trusted"], nlohmann::json::array({server_tp_}));
+  EXPECT_EQ(j["StoredTrusted"], nlohmann::json::array({server_tp_}));
+  EXPECT_EQ(j["ReloadOrRestartNeeded"], false);
+
+  // A new certificate is stored; the running agent still presents the old one.
+  MustTentacle({"new-certificate"}, Env());
+  const std::string new_tp = TentacleThumbprint();
+  ASSERT_NE(new_tp, tentacle_tp_);
+  status = T({"service", "--status"});
+  EXPECT_THAT(status.OutLines(),
+              ElementsAre(who + " is running (pid " + std::to_string(pid_) + ").", "Certificate in use: " + tentacle_tp_,
+                          "Trusted Octopus Servers in use: " + server_tp_,
+                          "The stored certificate is " + new_tp + ": reload or restart needed to use it."));
+  j = nlohmann::json::parse(T({"service", "--status", "--format", "json"}).out);
+  EXPECT_EQ(j["Thumbprint"], tentacle_tp_);
+  EXPECT_EQ(j["StoredThumbprint"], new_tp);
+  EXPECT_EQ(j["ReloadOrRestartNeeded"], true);
+  auto shown = T({"show-thumbprint"});
+  EXPECT_EQ(shown.out, new_tp + "\n");
+  EXPECT_EQ(shown.err, "Warning: the running Tentacle service uses the certificate " + tentacle_tp_ +
+                           ": reload or restart needed to use this one\n");
+
+  ASSERT_EQ(T({"service", "--restart"}).exit_code, 0);
+  pid_ = RunningPid();
+  status = T({"service", "--status"});
+  EXPECT_THAT(status.OutLines(), ElementsAre(who + " is running (pid " + std::to_string(pid_) + ").",
+                                             "Certificate in use: " + new_tp,
+                                             "Trusted Octopus Servers in use: " + server_tp_));
+  EXPECT_EQ(T({"show-thumbprint"}).err, "");
+
+  ASSERT_EQ(T({"service", "--stop"}).exit_code, 0);
+  started_ = false;
+  status = T({"service", "--status"});
+  EXPECT_EQ(status.exit_code, 3);
+  EXPECT_THAT(status.OutLines(), ElementsAre(who + " is stopped."));
+  j = nlohmann::json::parse(T({"service", "--status", "--format", "json"}).out);
+  EXPECT_EQ(j["Running"], false);
+  EXPECT_TRUE(j["Pid"].is_null());
+  EXPECT_TRUE(j["Thumbprint"].is_null());
+  EXPECT_EQ(j["StoredThumbprint"], new_tp);
 }
 
 }  // namespace

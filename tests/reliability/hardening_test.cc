@@ -129,7 +129,8 @@ TEST_F(Hardening, AStalePidFileNeverGetsAnotherProcessSignalled) {
   EXPECT_EQ(ProcessesWith(ServerBin(), "A"), a) << "instance A's service was signalled";
   EXPECT_EQ(::kill(pid, 0), 0);
   auto status_a = MustServer({"service", "--instance", "A", "--status"});
-  EXPECT_EQ(status_a.out, "The Octopus Server service for instance 'A' is running (pid " + std::to_string(pid) + ").\n");
+  EXPECT_EQ(status_a.OutLines().at(0),
+            "The Octopus Server service for instance 'A' is running (pid " + std::to_string(pid) + ").");
 }
 
 // Point 2: two starts at once give one service; neither caller is misled.
