@@ -3,6 +3,8 @@
 #include <openssl/err.h>
 #include <poll.h>
 
+#include <algorithm>
+
 namespace octo {
 namespace {
 
@@ -132,18 +134,27 @@ Result<TlsStream> TlsStream::Accept(Fd fd, SSL_CTX* ctx, const PeerCheck& accept
 
 Result<TlsStream> TlsStream::Connect(Fd fd, SSL_CTX* ctx, const std::string& pinned, Deadline deadline,
                                      PeerCertificate* presented) {
+  return Connect(std::move(fd), ctx, std::vector<std::string>{pinned}, deadline, presented);
+}
+
+Result<TlsStream> TlsStream::Connect(Fd fd, SSL_CTX* ctx, const std::vector<std::string>& pinned, Deadline deadline,
+                                     PeerCertificate* presented) {
   TlsStream s;
   s.fd_ = std::move(fd);
   SetNonBlocking(s.fd_.get());
   s.ssl_.reset(SSL_new(ctx));
   if (!s.ssl_ || SSL_set_fd(s.ssl_.get(), s.fd_.get()) != 1) return OpenSslError("cannot start TLS");
   SSL_set_connect_state(s.ssl_.get());
-  const PeerCheck is_pinned = [&pinned](const std::string& tp) { return tp == pinned; };
+  // An empty pin never matches: no certificate has an empty thumbprint.
+  const auto is_pinned = [&pinned](const std::string& tp) {
+    return !tp.empty() && std::find(pinned.begin(), pinned.end(), tp) != pinned.end();
+  };
+  const PeerCheck check = is_pinned;
   PeerCertificate refused;
-  Status st = s.Handshake(is_pinned, deadline, &refused);
-  // Defence in depth: the pin is checked again on what the handshake ended
+  Status st = s.Handshake(check, deadline, &refused);
+  // Defence in depth: the pins are checked again on what the handshake ended
   // with (and no certificate at all never matches).
-  if (st.ok() && (s.peer_thumbprint_.empty() || s.peer_thumbprint_ != pinned)) {
+  if (st.ok() && !is_pinned(s.peer_thumbprint_)) {
     refused = {s.peer_thumbprint_, s.peer_subject_};
     st = PermissionDenied("the certificate " + refused.thumbprint + " is not trusted");
   }

@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/certificate.h"
 #include "common/net.h"
@@ -52,11 +53,17 @@ class TlsStream {
   static Result<TlsStream> Accept(Fd fd, SSL_CTX* ctx, const PeerCheck& accept, Deadline deadline,
                                   std::string* refused = nullptr);
   // Runs the client side of the handshake, pinning the server certificate's
-  // thumbprint to `pinned`. Another certificate aborts the handshake as soon
+  // thumbprint to the set `pinned` (upper-case thumbprints): the server must
+  // present one of them. Another certificate aborts the handshake as soon
   // as it arrives, before our certificate is sent or anything is signed with
   // our key, and gives PermissionDenied, with what the server presented in
-  // `*presented` when that is not null. Other failures: FailedPrecondition
-  // ("timed out", the connection closed or reset, a TLS error).
+  // `*presented` when that is not null. An empty set refuses every
+  // certificate. Which pin matched is peer_thumbprint(). Other failures:
+  // FailedPrecondition ("timed out", the connection closed or reset, a TLS
+  // error).
+  static Result<TlsStream> Connect(Fd fd, SSL_CTX* ctx, const std::vector<std::string>& pinned, Deadline deadline,
+                                   PeerCertificate* presented = nullptr);
+  // As above, pinning the one thumbprint `pinned` ("" refuses every certificate).
   static Result<TlsStream> Connect(Fd fd, SSL_CTX* ctx, const std::string& pinned, Deadline deadline,
                                    PeerCertificate* presented = nullptr);
 

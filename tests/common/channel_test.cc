@@ -177,7 +177,9 @@ struct StreamHandshake {
   std::string client_peer;
 };
 
-StreamHandshake HandshakeOverSocketPair(const PeerCheck& accept, const std::string& pinned) {
+// `Pins`: one thumbprint (std::string) or a set (std::vector<std::string>).
+template <typename Pins>
+StreamHandshake HandshakeOverSocketPair(const PeerCheck& accept, const Pins& pinned) {
   StreamHandshake r;
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
@@ -248,6 +250,44 @@ TEST(TlsStream, EachEndLetsThroughOnlyWhatItsCheckAccepts) {
     }
     if (c.server_ok) {
       EXPECT_EQ(r.server_peer, server_tp);
+    }
+  }
+}
+
+// The Server pins a set during a rotation: the Tentacle gets through with
+// any pin of it; with none (or an empty set) the handshake stops at the
+// Tentacle's certificate, before ours is sent.
+TEST(TlsStream, ConnectAcceptsAnyPinOfTheSet) {
+  const std::string server_tp = Thumbprint(TestIdentity().certificate.get());
+  const std::string tentacle_tp = Thumbprint(TentacleIdentity().certificate.get());
+  const std::string other(40, 'A');
+  const auto any = [](const std::string&) { return true; };
+  struct Case {
+    const char* what;
+    std::vector<std::string> pinned;
+    bool client_ok;
+  };
+  const Case cases[] = {
+      {"the first of two", {tentacle_tp, other}, true},
+      {"the second of two", {other, tentacle_tp}, true},
+      {"none of two", {other, std::string(40, 'B')}, false},
+      {"an empty set", {}, false},
+      {"an empty pin", {""}, false},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    const StreamHandshake r = HandshakeOverSocketPair(PeerCheck(any), c.pinned);
+    if (c.client_ok) {
+      EXPECT_TRUE(r.client.ok()) << r.client.message();
+      EXPECT_EQ(r.client_peer, tentacle_tp);  // which pin matched
+      EXPECT_TRUE(r.server.ok()) << r.server.message();
+      EXPECT_EQ(r.server_peer, server_tp);
+    } else {
+      EXPECT_EQ(r.client.code(), StatusCode::kPermissionDenied) << r.client.message();
+      EXPECT_EQ(r.presented.thumbprint, tentacle_tp);
+      EXPECT_EQ(r.presented.subject, "CN=Octopus Tentacle");
+      EXPECT_FALSE(r.server.ok());
+      EXPECT_EQ(r.server_peer, "");  // the Tentacle never got our certificate
     }
   }
 }
