@@ -14,16 +14,27 @@
 namespace octo {
 
 ServerService::ServerService(ServerServiceOptions options, Identity identity, std::shared_ptr<spdlog::logger> log)
-    : options_(std::move(options)), identity_(std::move(identity)), log_(std::move(log)) {
-  thumbprint_ = Thumbprint(identity_.certificate.get());
+    : options_(std::move(options)), identity_at_start_(std::move(identity)), log_(std::move(log)) {
+  auto first = std::make_shared<Credentials>();
+  first->thumbprint = Thumbprint(identity_at_start_.certificate.get());
+  credentials_.store(std::move(first));
+}
+
+Status ServerService::SetIdentity(const Identity& identity) {
+  auto ctx = MakeTlsContext(TlsRole::kClient, identity);
+  if (!ctx.ok()) return ctx.status();
+  auto next = std::make_shared<Credentials>();
+  next->ctx = std::shared_ptr<SSL_CTX>(ctx->release(), SSL_CTX_free);
+  next->thumbprint = Thumbprint(identity.certificate.get());
+  credentials_.store(std::move(next));
+  return Status::Ok();
 }
 
 ServerService::~ServerService() { Stop(); }
 
 Status ServerService::Start() {
-  auto ctx = MakeTlsContext(TlsRole::kClient, identity_);
-  if (!ctx.ok()) return ctx.status();
-  client_ctx_ = std::move(ctx).value();
+  OCTO_RETURN_IF_ERROR(SetIdentity(identity_at_start_));
+  identity_at_start_ = Identity();  // the key is held by the context from now on
   auto sock = ListenUnix(options_.socket_path, 0600);
   if (!sock.ok()) return sock.status();
   control_ = std::move(sock).value();
@@ -71,7 +82,8 @@ Result<std::vector<HealthResult>> ServerService::CheckNow(const std::vector<std:
       chosen.push_back(*it);
     }
   }
-  auto results = CheckTargets(client_ctx_.get(), thumbprint_, chosen, options_.check);
+  const std::shared_ptr<const Credentials> credentials = credentials_.load();
+  auto results = CheckTargets(credentials->ctx.get(), credentials->thumbprint, chosen, options_.check);
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& r : results) {
     last_[r.name] = r;
@@ -126,7 +138,23 @@ void ServerService::HandleClient(Fd fd) {
 Json ServerService::Handle(const Json& request) {
   const std::string command = StringField(request, "Command");
   if (command == "status") {
-    return Json{{"Thumbprint", thumbprint_}, {"Pid", ::getpid()}, {"StartedAt", started_at_}};
+    return Json{{"Thumbprint", thumbprint()}, {"Pid", ::getpid()}, {"StartedAt", started_at_}};
+  }
+  if (command == "reload") {
+    if (!options_.load_identity) return Json{{"Error", "this service cannot reload its certificate"}};
+    std::lock_guard<std::mutex> lock(reload_mu_);
+    auto next = options_.load_identity();
+    if (!next.ok()) return Json{{"Error", next.status().message()}};
+    const std::string before = thumbprint();
+    if (Status st = SetIdentity(*next); !st.ok()) return Json{{"Error", st.message()}};
+    const std::string now = thumbprint();
+    const std::string who = StringField(request, "By", "a local command");
+    if (now != before) {
+      log_->info("Reloaded: health checks now present the certificate {} (was {}), asked by {}", now, before, who);
+    } else {
+      log_->info("Reloaded: the certificate {} is unchanged, asked by {}", now, who);
+    }
+    return Json{{"Thumbprint", now}, {"PreviousThumbprint", before}};
   }
   if (command == "health-check") {
     std::vector<std::string> names;

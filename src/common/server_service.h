@@ -1,12 +1,15 @@
 // ServerService: the running Octopus Server, as far as Tentacles see it.
 //
 // It holds the certificate it loaded at start until it is restarted (as the
-// real Server does after import-certificate), checks its deployment targets
+// real Server does after import-certificate) or reloaded (`service --reload`:
+// checks that start afterwards present the stored certificate; checks under
+// way finish with the old one), checks its deployment targets
 // periodically and on request, keeps the last result of each, and answers
 // the CLI on the control socket (control.h):
 //   {"Command":"status"}                    -> {"Thumbprint", "Pid", "StartedAt"}
 //   {"Command":"health-check","Names":[..]} -> {"Results":[HealthResult...]}
 //   {"Command":"last-results"}              -> {"Results":[...]}
+//   {"Command":"reload","By":".."}          -> {"Thumbprint", "PreviousThumbprint"}
 // Targets are read from the config file at each check, so add-target and
 // update-target take effect without a restart.
 #pragma once
@@ -16,6 +19,8 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
+#include <memory>
 #include <map>
 #include <mutex>
 #include <string>
@@ -33,6 +38,9 @@ struct ServerServiceOptions {
   std::string socket_path;
   std::chrono::seconds interval{60};  // periodic checks; 0 = only on request
   HealthCheckOptions check;
+  // Loads the instance's stored certificate, for "reload"; reload is refused
+  // without it.
+  std::function<Result<Identity>()> load_identity;
 };
 
 class ServerService {
@@ -48,6 +56,10 @@ class ServerService {
   // an unknown name.
   Result<std::vector<HealthResult>> CheckNow(const std::vector<std::string>& names);
 
+  // Presents `identity` in the checks that start from now on.
+  Status SetIdentity(const Identity& identity);
+  std::string thumbprint() const { return credentials_.load()->thumbprint; }
+
  private:
   void ControlLoop();
   void PeriodicLoop();
@@ -55,10 +67,15 @@ class ServerService {
   Json Handle(const Json& request);
 
   ServerServiceOptions options_;
-  Identity identity_;
-  std::string thumbprint_;
+  // What checks present; swapped by SetIdentity, read once per check.
+  struct Credentials {
+    std::shared_ptr<SSL_CTX> ctx;
+    std::string thumbprint;
+  };
+  Identity identity_at_start_;
+  std::atomic<std::shared_ptr<const Credentials>> credentials_;
   std::shared_ptr<spdlog::logger> log_;
-  SslCtxPtr client_ctx_;
+  std::mutex reload_mu_;
   Fd control_;
   std::thread control_thread_;
   std::thread periodic_thread_;

@@ -15,9 +15,20 @@
 namespace octo {
 
 TentacleAgent::TentacleAgent(AgentOptions options, Identity identity, std::shared_ptr<spdlog::logger> log)
-    : options_(std::move(options)), identity_(std::move(identity)), log_(std::move(log)) {
-  thumbprint_ = Thumbprint(identity_.certificate.get());
+    : options_(std::move(options)), log_(std::move(log)) {
+  thumbprint_at_start_ = Thumbprint(identity.certificate.get());
   trusted_.store(std::make_shared<const std::set<std::string>>(options_.trusted_thumbprints));
+  identity_at_start_ = std::move(identity);
+}
+
+Status TentacleAgent::SetIdentity(const Identity& identity) {
+  auto ctx = MakeTlsContext(TlsRole::kServer, identity);
+  if (!ctx.ok()) return ctx.status();
+  auto next = std::make_shared<Presented>();
+  next->ctx = std::shared_ptr<SSL_CTX>(ctx->release(), SSL_CTX_free);
+  next->thumbprint = Thumbprint(identity.certificate.get());
+  presented_.store(std::move(next));
+  return Status::Ok();
 }
 
 // Registers an authenticated connection for as long as it is served; the
@@ -77,9 +88,10 @@ TentacleAgent::~TentacleAgent() {
 }
 
 Status TentacleAgent::Start() {
-  auto ctx = MakeTlsContext(TlsRole::kServer, identity_);
-  if (!ctx.ok()) return ctx.status();
-  ctx_ = std::move(ctx).value();
+  if (!presented_.load()) {
+    OCTO_RETURN_IF_ERROR(SetIdentity(identity_at_start_));
+  }
+  identity_at_start_ = Identity();  // the key is held by the context from now on
   auto fd = ListenTcp(options_.listen_ip, options_.port);
   if (!fd.ok()) return fd.status();
   listener_ = std::move(fd).value();
@@ -131,8 +143,9 @@ void TentacleAgent::Serve(Fd fd, std::string peer) {
   const PeerCheck& in_handshake =
       options_.handshake_check_for_testing ? options_.handshake_check_for_testing : trusted;
   std::string refused;
+  const std::shared_ptr<const Presented> presented = presented_.load();
   auto stream =
-      TlsStream::Accept(std::move(fd), ctx_.get(), in_handshake, DeadlineIn(options_.handshake_timeout), &refused);
+      TlsStream::Accept(std::move(fd), presented->ctx.get(), in_handshake, DeadlineIn(options_.handshake_timeout), &refused);
   ++served_;
   if (!stream.ok()) {
     if (stream.status().code() == StatusCode::kPermissionDenied) {
@@ -202,7 +215,7 @@ void TentacleAgent::Serve(Fd fd, std::string peer) {
     } else if (StringField(*request, "Method") == "Health") {
       response["Status"] = "Healthy";
       response["Version"] = ProjectVersion();
-      response["Thumbprint"] = thumbprint_;
+      response["Thumbprint"] = presented->thumbprint;
       response["UptimeSeconds"] =
           std::chrono::duration<double>(Clock::now() - started_).count();
       response["ClientThumbprint"] = s.peer_thumbprint();

@@ -64,6 +64,15 @@ class TentacleAgent {
   // Blocks until Stop() has finished.
   void Wait();
 
+  // Presents `identity` on new connections from now on; open ones keep the
+  // certificate they were made with. InvalidArgument if it cannot serve TLS.
+  Status SetIdentity(const Identity& identity);
+  // The thumbprint of the certificate presented to new connections.
+  std::string thumbprint() const {
+    auto p = presented_.load();
+    return p ? p->thumbprint : thumbprint_at_start_;
+  }
+
   // Replaces the trusted set. Connections whose client certificate is no
   // longer trusted are shut down at once; returns how many.
   size_t SetTrusted(std::set<std::string> thumbprints);
@@ -88,10 +97,16 @@ class TentacleAgent {
   };
 
   AgentOptions options_;
-  Identity identity_;
-  std::string thumbprint_;
   std::shared_ptr<spdlog::logger> log_;
-  SslCtxPtr ctx_;
+  // What new connections present; swapped by SetIdentity. A connection
+  // keeps the one it was accepted with.
+  struct Presented {
+    std::shared_ptr<SSL_CTX> ctx;
+    std::string thumbprint;
+  };
+  std::atomic<std::shared_ptr<const Presented>> presented_;
+  Identity identity_at_start_;  // until Start() makes the first context
+  std::string thumbprint_at_start_;
   Fd listener_;
   int port_ = 0;
   int wake_pipe_[2] = {-1, -1};

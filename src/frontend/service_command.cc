@@ -19,7 +19,7 @@ namespace {
 
 struct ServiceOptions {
   InstanceOptions instance;
-  bool start = false, stop = false, restart = false, status = false;
+  bool start = false, stop = false, restart = false, status = false, reload = false;
   bool install = false, uninstall = false, reconfigure = false;
   std::optional<std::string> username;   // --username/--user, or $OCTOPUS_SERVICE_USERNAME
   std::optional<std::string> password;   // --password, or $OCTOPUS_SERVICE_PASSWORD: no use on Linux
@@ -53,7 +53,7 @@ class ServiceRunner {
         {o_.restart, &ServiceRunner::Restart},     {o_.stop, &ServiceRunner::Stop},
         {o_.uninstall, &ServiceRunner::Uninstall}, {o_.install, &ServiceRunner::Install},
         {o_.reconfigure, &ServiceRunner::Install}, {o_.start, &ServiceRunner::Start},
-        {o_.status, &ServiceRunner::Query},
+        {o_.reload, &ServiceRunner::Reload},       {o_.status, &ServiceRunner::Query},
     };
     int rc = kExitOk;
     bool installed_once = false;
@@ -157,6 +157,27 @@ class ServiceRunner {
     }
     int rc = Stop();
     return rc == kExitOk ? Start() : rc;
+  }
+
+  // --reload: the running service takes the stored certificate (and, for
+  // the Tentacle, the stored trust) without a restart.
+  int Reload() {
+    if (!RunningPid(paths_.lock_file)) {
+      return Fail(FailedPrecondition(Describe(product_, inst_.name()) +
+                                     " is not running: nothing to reload (start it, and it uses what is stored)"));
+    }
+    auto reply = SendControlRequest(paths_.socket, Json{{"Command", "reload"}, {"By", "service --reload"}},
+                                    DeadlineIn(std::chrono::seconds(o_.timeout_seconds)));
+    if (!reply.ok()) return Fail(reply.status().WithContext(Describe(product_, inst_.name()) + " could not reload"));
+    const std::string now = StringField(*reply, "Thumbprint");
+    const std::string before = StringField(*reply, "PreviousThumbprint");
+    std::cout << "The " << ServiceName(product_) << " service for instance '" << inst_.name() << "' has reloaded: ";
+    if (now != before) {
+      std::cout << "it presents the certificate " << now << " from now on (was " << before << ")." << std::endl;
+    } else {
+      std::cout << "its certificate " << now << " is unchanged." << std::endl;
+    }
+    return kExitOk;
   }
 
   int Query() {
@@ -353,15 +374,16 @@ std::string CheckAccountOptions(ServiceOptions& o) {
 }
 
 int RunService(Product product, ServiceOptions o) {
-  if (!(o.start || o.stop || o.restart || o.status || o.install || o.uninstall || o.reconfigure)) {
+  if (!(o.start || o.stop || o.restart || o.status || o.reload || o.install || o.uninstall || o.reconfigure)) {
     return UsageError(
-        "service needs at least one of --start, --stop, --restart, --status, --install, --uninstall, --reconfigure");
+        "service needs at least one of --start, --stop, --restart, --reload, --status, --install, --uninstall, "
+        "--reconfigure");
   }
   if (auto m = CheckAccountOptions(o); !m.empty()) return UsageError(m);
   std::vector<std::string> names;
   if (o.instance.instance == "*") {
     if (o.install || o.uninstall || o.reconfigure) {
-      return UsageError("--instance * works with --start, --stop, --restart and --status only");
+      return UsageError("--instance * works with --start, --stop, --restart, --reload and --status only");
     }
     if (o.instance.config) return UsageError("--config names one instance: it cannot go with --instance *");
     auto list = InstanceRegistry(product).List();
@@ -460,6 +482,8 @@ void SetupService(CommandTable& table) {
   sub->add_flag("--start", o->start, "Start the service and wait until it is ready");
   sub->add_flag("--stop", o->stop, "Stop the service (gracefully, then forcibly after the timeout)");
   sub->add_flag("--restart", o->restart, "Stop, then start the service");
+  sub->add_flag("--reload", o->reload,
+                "Make the running service use the stored certificate (and trust) without a restart");
   sub->add_flag("--status", o->status,
                 "Say whether the service runs (exit 0) or not (exit 3), and the certificate (and trust) it uses");
   sub->add_option("--format", o->format, "Output of --status: text or json")

@@ -53,6 +53,11 @@ int RunServer(const RunOptions& o) {
   options.config_path = inst->config_path();
   options.socket_path = paths.socket;
   options.interval = std::chrono::seconds(o.interval.value_or(*interval));
+  options.load_identity = [instance = o.instance]() -> Result<Identity> {
+    auto fresh = cli::OpenInstance(Product::kServer, instance);
+    if (!fresh.ok()) return fresh.status();
+    return cli::LoadIdentityForCommand(*fresh);
+  };
   const std::string tp = Thumbprint(id->certificate.get());
   ServerService service(options, std::move(id).value(), *log);
   if (Status st = service.Start(); !st.ok()) return StartupFailure(st);

@@ -137,15 +137,15 @@ int RunAgent(const cli::InstanceOptions& o) {
   options.listen_ip = *ip;
   options.port = *port;
   options.trusted_thumbprints = trusted->thumbprints;
-  const std::string thumbprint = Thumbprint(id->certificate.get());
   TentacleAgent agent(options, std::move(id).value(), *log);
   LiveTrust live(**store, agent, *log);
   const std::string started_at = NowIso();
+  std::mutex reload_mu;
   ControlServer control;
   Status control_started = control.Start(paths.socket, [&](const Json& request, const ControlPeer& peer) -> Json {
     const std::string command = StringField(request, "Command");
     if (command == "status") {
-      return Json{{"Thumbprint", thumbprint}, {"Pid", ::getpid()}, {"StartedAt", started_at},
+      return Json{{"Thumbprint", agent.thumbprint()}, {"Pid", ::getpid()}, {"StartedAt", started_at},
                   {"Trusted", ToJson(*agent.trusted())}};
     }
     if (command == "reload-trust") {
@@ -156,6 +156,29 @@ int RunAgent(const cli::InstanceOptions& o) {
       return Json{{"Trusted", ToJson(change.now->thumbprints)}, {"Added", change.added},
                   {"Removed", change.removed},     {"Closed", applied->closed},
                   {"Generation", change.now->generation}};
+    }
+    if (command == "reload") {
+      // The certificate (and the trust) as stored now, without a restart:
+      // new connections present it; open ones finish with the old one.
+      std::lock_guard<std::mutex> lock(reload_mu);
+      const std::string who = StringField(request, "By", "a local command") + " (" + peer.Describe() + ")";
+      auto applied = live.Reload(who);
+      if (!applied.ok()) return Json{{"Error", applied.status().message()}};
+      auto fresh = cli::OpenInstance(Product::kTentacle, o);
+      if (!fresh.ok()) return Json{{"Error", fresh.status().message()}};
+      auto next = cli::LoadIdentityForCommand(*fresh);
+      if (!next.ok()) return Json{{"Error", next.status().message()}};
+      const std::string before = agent.thumbprint();
+      if (Status st = agent.SetIdentity(*next); !st.ok()) return Json{{"Error", st.message()}};
+      const std::string now = agent.thumbprint();
+      if (now != before) {
+        (*log)->info("Reloaded: new connections are presented the certificate {} (was {}), asked by {}", now, before,
+                     who);
+      } else {
+        (*log)->info("Reloaded: the certificate {} is unchanged, asked by {}", now, who);
+      }
+      return Json{{"Thumbprint", now}, {"PreviousThumbprint", before},
+                  {"Trusted", ToJson(applied->change.now->thumbprints)}};
     }
     return Json{{"Error", "unknown command '" + command + "'"}};
   });

@@ -10,6 +10,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
+#include <optional>
 #include <future>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -113,6 +115,42 @@ class LiveTrust : public CliTest {
 
   ProcessResult HealthCheck() { return S({"health-check"}); }
 
+  // Connects to the Tentacle as the Server would, with the Server's
+  // certificate (exported), pinning `pinned`, and exchanges identifications.
+  void ConnectAsServer(const std::string& pinned, std::optional<TlsStream>* out) {
+    if (!std::filesystem::exists(Path("server.pfx"))) {
+      MustServer({"export-certificate", "--export-pfx", Path("server.pfx"), "--pfx-password", kPassword}, Env());
+    }
+    auto pfx = ReadPfx(ReadTestFile(Path("server.pfx")), Secret(kPassword));
+    ASSERT_TRUE(pfx.ok()) << pfx.status().message();
+    auto ctx = MakeTlsContext(TlsRole::kClient, pfx->identity);
+    ASSERT_TRUE(ctx.ok());
+    auto fd = ConnectTcp({"127.0.0.1", port_}, DeadlineIn(std::chrono::seconds(5)));
+    ASSERT_TRUE(fd.ok()) << fd.status().message();
+    auto stream = TlsStream::Connect(std::move(fd).value(), ctx->get(), pinned, DeadlineIn(std::chrono::seconds(5)));
+    ASSERT_TRUE(stream.ok()) << stream.status().message();
+    auto deadline = DeadlineIn(std::chrono::seconds(5));
+    ASSERT_TRUE(stream->Write(std::string(kClientIdentification) + "\r\n\r\n", deadline).ok());
+    auto ident = stream->ReadLine(64, deadline);
+    ASSERT_TRUE(ident.ok());
+    EXPECT_EQ(*ident, kServerIdentification);
+    ASSERT_TRUE(stream->ReadLine(64, deadline).ok());
+    out->emplace(std::move(stream).value());
+  }
+
+  // Sends a Health request on `stream`; the answer's `field`, or the error.
+  static std::string Health(TlsStream& stream, const char* field) {
+    auto deadline = DeadlineIn(std::chrono::seconds(5));
+    auto frame = EncodeFrame(Json{{"Method", "Health"}});
+    if (!stream.Write(*frame, deadline).ok()) return "write failed";
+    auto header = stream.Read(4, deadline);
+    if (!header.ok()) return header.status().message();
+    auto len = ParseFrameHeader(*header);
+    if (!len.ok()) return len.status().message();
+    auto payload = stream.Read(*len, deadline);
+    return payload.ok() ? StringField(*ParseFramePayload(*payload), field) : payload.status().message();
+  }
+
   std::string server_tp_;
   std::string tentacle_tp_;
   std::string address_;
@@ -162,31 +200,10 @@ TEST_F(LiveTrust, ARunningTentacleTrustsANewServerCertificateWithoutRestart) {
 // it authenticated is closed, and the next check is refused.
 TEST_F(LiveTrust, RemovingTrustClosesTheServersOpenConnectionAndRefusesTheNext) {
   // Act as the Server: its certificate, exported, on a connection of our own.
-  MustServer({"export-certificate", "--export-pfx", Path("server.pfx"), "--pfx-password", kPassword}, Env());
-  auto pfx = ReadPfx(ReadTestFile(Path("server.pfx")), Secret(kPassword));
-  ASSERT_TRUE(pfx.ok()) << pfx.status().message();
-  auto ctx = MakeTlsContext(TlsRole::kClient, pfx->identity);
-  ASSERT_TRUE(ctx.ok());
-  auto fd = ConnectTcp({"127.0.0.1", port_}, DeadlineIn(std::chrono::seconds(5)));
-  ASSERT_TRUE(fd.ok()) << fd.status().message();
-  auto stream = TlsStream::Connect(std::move(fd).value(), ctx->get(), tentacle_tp_, DeadlineIn(std::chrono::seconds(5)));
-  ASSERT_TRUE(stream.ok()) << stream.status().message();
-  auto deadline = [] { return DeadlineIn(std::chrono::seconds(5)); };
-  ASSERT_TRUE(stream->Write(std::string(kClientIdentification) + "\r\n\r\n", deadline()).ok());
-  auto ident = stream->ReadLine(64, deadline());
-  ASSERT_TRUE(ident.ok());
-  EXPECT_EQ(*ident, kServerIdentification);
-  ASSERT_TRUE(stream->ReadLine(64, deadline()).ok());
-  auto health = [&] {
-    auto frame = EncodeFrame(Json{{"Method", "Health"}});
-    if (!stream->Write(*frame, deadline()).ok()) return std::string("write failed");
-    auto header = stream->Read(4, deadline());
-    if (!header.ok()) return header.status().message();
-    auto len = ParseFrameHeader(*header);
-    if (!len.ok()) return len.status().message();
-    auto payload = stream->Read(*len, deadline());
-    return payload.ok() ? StringField(*ParseFramePayload(*payload), "Status") : payload.status().message();
-  };
+  std::optional<TlsStream> stream_holder;
+  ASSERT_NO_FATAL_FAILURE(ConnectAsServer(tentacle_tp_, &stream_holder));
+  TlsStream* stream = &*stream_holder;
+  auto health = [&] { return Health(*stream, "Status"); };
   ASSERT_EQ(health(), "Healthy");
   ASSERT_EQ(S({"service", "--start"}).exit_code, 0);
   ASSERT_EQ(HealthCheck().exit_code, 0);
@@ -196,7 +213,7 @@ TEST_F(LiveTrust, RemovingTrustClosesTheServersOpenConnectionAndRefusesTheNext) 
   EXPECT_THAT(removed.OutLines(), ElementsAre("Removing 1 trusted Octopus Servers", kApplied));
   // The agent closed our connection before it answered the command: the
   // next read sees the end at once, not a timeout.
-  auto next = stream->Read(4, DeadlineIn(std::chrono::seconds(3)));
+  auto next = stream->Read(4, DeadlineIn(std::chrono::seconds(3)));  // NOLINT
   ASSERT_FALSE(next.ok());
   EXPECT_THAT(next.status().message(), ::testing::Not(::testing::HasSubstr("timed out")));
 
@@ -331,6 +348,79 @@ TEST_F(LiveTrust, StatusShowsWhatTheServiceUsesAndWhenTheStoredOneDiffers) {
   EXPECT_TRUE(j["Pid"].is_null());
   EXPECT_TRUE(j["Thumbprint"].is_null());
   EXPECT_EQ(j["StoredThumbprint"], new_tp);
+}
+
+// service --reload: the Tentacle presents its new certificate to the next
+// connection without a restart, and an open connection goes on.
+TEST_F(LiveTrust, TentacleReloadPresentsTheNewCertificateToTheNextConnectionOnly) {
+  std::optional<TlsStream> open;
+  ASSERT_NO_FATAL_FAILURE(ConnectAsServer(tentacle_tp_, &open));
+  ASSERT_EQ(Health(*open, "Thumbprint"), tentacle_tp_);
+
+  MustTentacle({"new-certificate"}, Env());
+  const std::string new_tp = TentacleThumbprint();
+  auto reload = T({"service", "--reload"});
+  EXPECT_EQ(reload.exit_code, 0) << reload.err;
+  EXPECT_THAT(reload.OutLines(), ElementsAre("The Tentacle service for instance 'Tentacle' has reloaded: it presents "
+                                             "the certificate " + new_tp + " from now on (was " + tentacle_tp_ + ")."));
+  EXPECT_EQ(reload.err, "");
+  EXPECT_EQ(RunningPid(), pid_);
+
+  EXPECT_EQ(Health(*open, "Thumbprint"), tentacle_tp_) << "the open connection was dropped or changed";
+  std::optional<TlsStream> next;
+  ASSERT_NO_FATAL_FAILURE(ConnectAsServer(new_tp, &next));
+  EXPECT_EQ(Health(*next, "Thumbprint"), new_tp);
+
+  // The Server pins the new thumbprint and is healthy, with no restart anywhere.
+  ASSERT_EQ(S({"service", "--start"}).exit_code, 0);
+  MustServer({"update-target", "--name", "T", "--thumbprint", new_tp}, Env());
+  auto check = HealthCheck();
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+
+  // Reloading again changes nothing, and says so.
+  reload = T({"service", "--reload"});
+  EXPECT_THAT(reload.OutLines(), ElementsAre("The Tentacle service for instance 'Tentacle' has reloaded: its "
+                                             "certificate " + new_tp + " is unchanged."));
+}
+
+// service --reload on the Server: its checks present the new certificate.
+TEST_F(LiveTrust, ServerReloadPresentsTheNewCertificateInItsChecks) {
+  ASSERT_EQ(S({"service", "--start"}).exit_code, 0);
+  auto status = S({"service", "--status"});
+  const std::string server_pid = status.OutLines().at(0);
+  MustServer({"new-certificate", "--replace"}, Env());
+  const std::string new_tp = ServerThumbprint();
+  auto trusted = T({"configure", "--trust", new_tp, "--remove-trust", server_tp_});
+  EXPECT_THAT(trusted.OutLines(), ElementsAre("Removing 1 trusted Octopus Servers", "Adding 1 trusted Octopus Servers",
+                                              kApplied));
+  // Not reloaded yet: the Server still presents the certificate it started with.
+  EXPECT_EQ(HealthCheck().exit_code, 1);
+  auto reload = S({"service", "--reload"});
+  EXPECT_EQ(reload.exit_code, 0) << reload.err;
+  EXPECT_THAT(reload.OutLines(),
+              ElementsAre("The Octopus Server service for instance 'OctopusServer' has reloaded: it presents the "
+                          "certificate " + new_tp + " from now on (was " + server_tp_ + ")."));
+  auto check = HealthCheck();
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+  EXPECT_EQ(S({"service", "--status"}).OutLines().at(0), server_pid) << "the Server restarted";
+  EXPECT_THAT(S({"service", "--status"}).OutLines(), ::testing::Contains("Certificate in use: " + new_tp));
+}
+
+// Bad input: reloading a stopped service is one clear error that changes nothing.
+TEST_F(LiveTrust, ReloadOfAStoppedServiceIsOneClearError) {
+  auto r = S({"service", "--reload"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "Error: the Octopus Server service for instance 'OctopusServer' is not running: nothing to reload "
+                   "(start it, and it uses what is stored)\n");
+  const std::string before = ReadTestFile(TentacleConfig());
+  ASSERT_EQ(T({"service", "--stop"}).exit_code, 0);
+  started_ = false;
+  r = T({"service", "--reload"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "Error: the Tentacle service for instance 'Tentacle' is not running: nothing to reload (start it, "
+                   "and it uses what is stored)\n");
+  EXPECT_EQ(ReadTestFile(TentacleConfig()), before);
 }
 
 }  // namespace

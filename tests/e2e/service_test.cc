@@ -737,11 +737,10 @@ TEST_F(ServiceTest, HealthCheckThroughTheRunningServer) {
 TEST_F(ServiceTest, UsageErrorsExitOneAndChangeNothing) {
   MakeTentacle("Tentacle");
   const std::string one_action =
-      "Error: service needs at least one of --start, --stop, --restart, --status, --install, "
-      "--uninstall, "
-      "--reconfigure";
+      "Error: service needs at least one of --start, --stop, --restart, --reload, --status, --install, "
+      "--uninstall, --reconfigure";
   const std::string star_only =
-      "Error: --instance * works with --start, --stop, --restart and --status only";
+      "Error: --instance * works with --start, --stop, --restart, --reload and --status only";
   struct Case {
     std::vector<std::string> args;
     std::string first_error_line;
