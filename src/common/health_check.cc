@@ -18,8 +18,9 @@ std::string NowIso() {
   return buf;
 }
 
-// The check itself; returns the reason it failed, or "" when healthy.
-std::string Check(SSL_CTX* ctx, const std::string& ours, const Target& t, Deadline deadline, std::string* version) {
+// The check itself; returns the reason it failed, or "" when healthy. Sets
+// the version and the presented thumbprint of `*r` when it learns them.
+std::string Check(SSL_CTX* ctx, const std::string& ours, const Target& t, Deadline deadline, HealthResult* r) {
   auto hp = ParseHttpsUrl(t.address);
   if (!hp.ok()) return hp.status().message();
   auto fd = ConnectTcp(*hp, deadline);
@@ -33,13 +34,14 @@ std::string Check(SSL_CTX* ctx, const std::string& ours, const Target& t, Deadli
     }
     return "The Tentacle at " + t.address + " could not be reached: " + m;
   }
-  // The pin is checked inside the handshake: a server presenting another
+  // The pins are checked inside the handshake: a server presenting another
   // certificate never gets ours, nor a signature made with our key.
   PeerCertificate presented;
-  auto stream = TlsStream::Connect(std::move(fd).value(), ctx, t.thumbprint, deadline, &presented);
+  auto stream = TlsStream::Connect(std::move(fd).value(), ctx, t.thumbprints, deadline, &presented);
   if (!stream.ok()) {
     if (stream.status().code() == StatusCode::kPermissionDenied) {
-      return UnexpectedCertificateText(t.address, t.thumbprint, presented.thumbprint, presented.subject);
+      r->thumbprint = presented.thumbprint;
+      return UnexpectedCertificateText(t.address, t.thumbprints, presented.thumbprint, presented.subject);
     }
     if (stream.status().message() == "timed out") {
       return "The Tentacle at " + t.address + " did not complete the TLS handshake in time (timed out)";
@@ -47,6 +49,7 @@ std::string Check(SSL_CTX* ctx, const std::string& ours, const Target& t, Deadli
     return RefusedOurCertificateText(t.address, ours);
   }
   TlsStream& s = *stream;
+  r->thumbprint = s.peer_thumbprint();
   // With TLS 1.3 the server judges our certificate after our side of the
   // handshake is done: its refusal shows up on the first read.
   Status st = s.Write(std::string(kClientIdentification) + "\r\n\r\n", deadline);
@@ -76,7 +79,7 @@ std::string Check(SSL_CTX* ctx, const std::string& ours, const Target& t, Deadli
     return "The Tentacle at " + t.address + " answered the health request with an error: " +
            StringField(*response, "Error", "no status");
   }
-  *version = StringField(*response, "Version");
+  r->version = StringField(*response, "Version");
   return "";
 }
 
@@ -84,11 +87,18 @@ std::string Check(SSL_CTX* ctx, const std::string& ours, const Target& t, Deadli
 
 std::string UnexpectedCertificateText(const std::string& url, const std::string& expected,
                                       const std::string& actual, const std::string& subject) {
+  return UnexpectedCertificateText(url, std::vector<std::string>{expected}, actual, subject);
+}
+
+std::string UnexpectedCertificateText(const std::string& url, const std::vector<std::string>& expected,
+                                      const std::string& actual, const std::string& subject) {
+  // One pin: Halibut's words. Several: all of them, in the order pinned.
+  std::string pins = expected.size() == 1 ? "the thumbprint " : "one of the thumbprints ";
+  for (size_t i = 0; i < expected.size(); ++i) pins += (i == 0 ? "'" : ", '") + expected[i] + "'";
+  if (expected.empty()) pins = "a pinned thumbprint, but none is pinned";
   return "The server at " + url +
-         " presented an unexpected security certificate. We expected the server to present a certificate with the "
-         "thumbprint '" +
-         expected + "'. Instead, it presented a certificate with a thumbprint of '" + actual + "' and subject '" +
-         subject +
+         " presented an unexpected security certificate. We expected the server to present a certificate with " + pins +
+         ". Instead, it presented a certificate with a thumbprint of '" + actual + "' and subject '" + subject +
          "'. This usually happens when the client has been configured to expect the server to have the wrong "
          "certificate, or when the certificate on the server has been regenerated and the client has not been "
          "updated. It may also happen if someone is performing a man-in-the-middle attack on the remote machine, "
@@ -112,6 +122,8 @@ Json HealthResult::ToJson() const {
   j["TentacleVersion"] = version;
   j["ElapsedMilliseconds"] = elapsed_ms;
   j["CheckedAt"] = checked_at;
+  j["Thumbprint"] = thumbprint;
+  j["PinnedThumbprints"] = pinned;
   return j;
 }
 
@@ -126,6 +138,12 @@ HealthResult HealthResult::FromJson(const Json& j) {
                      ? j["ElapsedMilliseconds"].get<double>()
                      : 0.0;
   r.checked_at = StringField(j, "CheckedAt");
+  r.thumbprint = StringField(j, "Thumbprint");
+  if (j.is_object() && j.contains("PinnedThumbprints") && j["PinnedThumbprints"].is_array()) {
+    for (const auto& tp : j["PinnedThumbprints"]) {
+      if (tp.is_string()) r.pinned.push_back(tp.get<std::string>());
+    }
+  }
   return r;
 }
 
@@ -135,8 +153,9 @@ HealthResult CheckTarget(SSL_CTX* client_ctx, const std::string& our_thumbprint,
   r.name = target.name;
   r.address = target.address;
   r.checked_at = NowIso();
+  r.pinned = target.thumbprints;
   auto start = Clock::now();
-  r.reason = Check(client_ctx, our_thumbprint, target, start + options.timeout, &r.version);
+  r.reason = Check(client_ctx, our_thumbprint, target, start + options.timeout, &r);
   r.healthy = r.reason.empty();
   r.elapsed_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
   return r;

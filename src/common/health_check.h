@@ -1,8 +1,8 @@
 // Health checks: the Octopus Server's side of the channel.
 //
 // A check is a full mutual-TLS connection to the target made with the
-// Server's certificate, pinning the target's thumbprint inside the handshake
-// (a server with another certificate is refused before it is sent ours),
+// Server's certificate, pinning the target's thumbprints inside the handshake
+// (a server presenting none of them is refused before it is sent ours),
 // followed by a health request. Unhealthy results carry the real products'
 // texts.
 #pragma once
@@ -16,11 +16,21 @@
 
 namespace octo {
 
-// A deployment target: a listening Tentacle the Server checks.
+// A deployment target: a listening Tentacle the Server checks. It pins one
+// or more thumbprints: the Tentacle is accepted when it presents any of them
+// (two during a certificate rotation: the old and the new). An empty set
+// accepts nothing.
 struct Target {
+  Target() = default;
+  Target(std::string name, std::string address, std::vector<std::string> thumbprints)
+      : name(std::move(name)), address(std::move(address)), thumbprints(std::move(thumbprints)) {}
+  // A target pinning the one thumbprint `thumbprint`.
+  Target(std::string name, std::string address, std::string thumbprint)
+      : Target(std::move(name), std::move(address), std::vector<std::string>{std::move(thumbprint)}) {}
+
   std::string name;
-  std::string address;     // https://HOST:PORT
-  std::string thumbprint;  // the one thumbprint pinned for it
+  std::string address;                   // https://HOST:PORT
+  std::vector<std::string> thumbprints;  // the pins, upper case, in the order given
 };
 
 struct HealthResult {
@@ -31,6 +41,11 @@ struct HealthResult {
   std::string version;      // the Tentacle's version, when healthy
   double elapsed_ms = 0;
   std::string checked_at;   // ISO 8601 UTC
+  // The thumbprint the Tentacle presented: when healthy, the pin that
+  // matched; when it presented an unexpected one, that one; "" when no
+  // certificate was seen (nothing listening, a failed handshake).
+  std::string thumbprint;
+  std::vector<std::string> pinned;  // the target's pins at the time of the check
 
   Json ToJson() const;
   static HealthResult FromJson(const Json& j);
@@ -50,8 +65,12 @@ HealthResult CheckTarget(SSL_CTX* client_ctx, const std::string& our_thumbprint,
 std::vector<HealthResult> CheckTargets(SSL_CTX* client_ctx, const std::string& our_thumbprint,
                                        const std::vector<Target>& targets, const HealthCheckOptions& options);
 
-// The mirrored Halibut texts.
+// The mirrored Halibut texts. With several pins the expected part lists
+// them all ("... with one of the thumbprints 'A', 'B'. Instead, ...");
+// with one it is Halibut's text exactly.
 std::string UnexpectedCertificateText(const std::string& url, const std::string& expected,
+                                      const std::string& actual, const std::string& subject);
+std::string UnexpectedCertificateText(const std::string& url, const std::vector<std::string>& expected,
                                       const std::string& actual, const std::string& subject);
 std::string RefusedOurCertificateText(const std::string& url, const std::string& ours);
 

@@ -86,6 +86,17 @@ struct HealthCheckOptions {
   bool last = false;
 };
 
+// ", presenting pinned thumbprint T (2 of 3)" when the target pins more
+// than one, so that a rotation shows which certificate the Tentacle uses;
+// "" with one pin (the line as before pin sets).
+std::string WhichPin(const HealthResult& r) {
+  if (r.pinned.size() < 2 || r.thumbprint.empty()) return "";
+  auto at = std::find(r.pinned.begin(), r.pinned.end(), r.thumbprint);
+  if (at == r.pinned.end()) return ", presenting thumbprint " + r.thumbprint;
+  return ", presenting pinned thumbprint " + r.thumbprint + " (" + std::to_string(at - r.pinned.begin() + 1) + " of " +
+         std::to_string(r.pinned.size()) + ")";
+}
+
 int RunHealthCheck(const HealthCheckOptions& o) {
   auto inst = cli::OpenInstance(Product::kServer, o.instance);
   if (!inst.ok()) return cli::Fail(inst.status());
@@ -111,7 +122,7 @@ int RunHealthCheck(const HealthCheckOptions& o) {
     if (o.format == "json") continue;
     const std::string when = o.last ? " (checked " + r.checked_at + ")" : "";
     if (r.healthy) {
-      std::cout << r.name << " (" << r.address << "): healthy" << when << std::endl;
+      std::cout << r.name << " (" << r.address << "): healthy" << when << WhichPin(r) << std::endl;
     } else {
       std::cout << r.name << " (" << r.address << "): unhealthy" << when << ": " << r.reason << std::endl;
     }

@@ -1,5 +1,6 @@
 // Octopus.Server add-target, list-targets, update-target, remove-target: the
 // deployment targets (Infrastructure > Deployment Targets in the real UI).
+#include <algorithm>
 #include <iostream>
 #include <memory>
 
@@ -17,24 +18,46 @@ struct TargetOptions {
   cli::InstanceOptions instance;
   std::string name;
   std::optional<std::string> address;
-  std::optional<std::string> thumbprint;
+  std::vector<std::string> thumbprints;         // --thumbprint, repeatable: the whole set
+  std::vector<std::string> add_thumbprints;     // --add-thumbprint, repeatable
+  std::vector<std::string> remove_thumbprints;  // --remove-thumbprint, repeatable
   std::string format;
 };
+
+// Parses every value of a thumbprint option in place: upper case, repeats
+// dropped, order kept. Returns a usage message or "".
+std::string ParseThumbprints(std::vector<std::string>& values, const char* option) {
+  std::vector<std::string> out;
+  for (const auto& v : values) {
+    auto tp = ParseThumbprint(v);
+    if (!tp.ok()) return std::string(option) + ": " + tp.status().message();
+    if (std::find(out.begin(), out.end(), *tp) == out.end()) out.push_back(*tp);
+  }
+  values = std::move(out);
+  return "";
+}
 
 // Validates and normalises the options; returns a usage message or "".
 std::string Check(TargetOptions& o, bool need_all) {
   if (Status st = ValidateTargetName(o.name); !st.ok()) return "--name: " + st.message();
-  if (need_all && (!o.address || !o.thumbprint)) return "add-target needs --address and --thumbprint";
+  if (need_all && (!o.address || o.thumbprints.empty())) return "add-target needs --address and --thumbprint";
   if (o.address) {
     auto hp = ParseHttpsUrl(*o.address);
     if (!hp.ok()) return "--address: " + hp.status().message();
   }
-  if (o.thumbprint) {
-    auto tp = ParseThumbprint(*o.thumbprint);
-    if (!tp.ok()) return "--thumbprint: " + tp.status().message();
-    o.thumbprint = *tp;
+  for (auto [values, option] :
+       {std::pair{&o.thumbprints, "--thumbprint"}, std::pair{&o.add_thumbprints, "--add-thumbprint"},
+        std::pair{&o.remove_thumbprints, "--remove-thumbprint"}}) {
+    if (auto m = ParseThumbprints(*values, option); !m.empty()) return m;
   }
   return "";
+}
+
+// "A, B".
+std::string Joined(const std::vector<std::string>& pins) {
+  std::string out;
+  for (const auto& tp : pins) out += (out.empty() ? "" : ", ") + tp;
+  return out;
 }
 
 // What a target change means for the service, said truthfully.
@@ -50,24 +73,58 @@ int RunAdd(TargetOptions o) {
   if (auto m = Check(o, true); !m.empty()) return cli::UsageError(m);
   auto inst = cli::OpenInstanceForUpdate(Product::kServer, o.instance);
   if (!inst.ok()) return cli::Fail(inst.status());
-  if (Status st = AddTarget(inst->config(), {o.name, *o.address, *o.thumbprint}); !st.ok()) return cli::Fail(st);
+  if (Status st = AddTarget(inst->config(), {o.name, *o.address, o.thumbprints}); !st.ok()) return cli::Fail(st);
   if (Status st = inst->Save(); !st.ok()) return cli::Fail(st);
-  std::cout << "Added deployment target '" << o.name << "' at " << *o.address << " with thumbprint " << *o.thumbprint
-            << "." << std::endl;
+  std::cout << "Added deployment target '" << o.name << "' at " << *o.address << " with "
+            << (o.thumbprints.size() == 1 ? "thumbprint " : "thumbprints ") << Joined(o.thumbprints) << "."
+            << std::endl;
   SayWhenItApplies(*inst);
   return cli::kExitOk;
 }
 
 int RunUpdate(TargetOptions o) {
   if (auto m = Check(o, false); !m.empty()) return cli::UsageError(m);
-  if (!o.address && !o.thumbprint) return cli::UsageError("update-target needs --thumbprint or --address");
+  const bool replace = !o.thumbprints.empty();
+  const bool change = !o.add_thumbprints.empty() || !o.remove_thumbprints.empty();
+  if (!o.address && !replace && !change) return cli::UsageError("update-target needs --thumbprint or --address");
+  if (replace && change) {
+    return cli::UsageError(
+        "--thumbprint replaces the whole set of pins: give it without --add-thumbprint and --remove-thumbprint");
+  }
   auto inst = cli::OpenInstanceForUpdate(Product::kServer, o.instance);
   if (!inst.ok()) return cli::Fail(inst.status());
-  if (Status st = UpdateTarget(inst->config(), o.name, o.thumbprint, o.address); !st.ok()) return cli::Fail(st);
-  if (Status st = inst->Save(); !st.ok()) return cli::Fail(st);
-  if (o.thumbprint) std::cout << "The thumbprint of deployment target '" << o.name << "' is now " << *o.thumbprint << "." << std::endl;
-  if (o.address) std::cout << "The address of deployment target '" << o.name << "' is now " << *o.address << "." << std::endl;
-  SayWhenItApplies(*inst);
+  PinChanges changes;
+  if (replace) changes.replace = o.thumbprints;
+  changes.remove = o.remove_thumbprints;
+  changes.add = o.add_thumbprints;
+  auto report = UpdateTarget(inst->config(), o.name, changes, o.address);
+  if (!report.ok()) return cli::Fail(report.status());
+  // Asking for what is already so changes nothing, and writes nothing.
+  const bool save = replace || o.address || report->Changed();
+  if (save) {
+    if (Status st = inst->Save(); !st.ok()) return cli::Fail(st);
+  }
+  const std::string target = "deployment target '" + o.name + "'";
+  for (const auto& tp : report->not_pinned) {
+    std::cout << "Deployment target '" << o.name << "' does not pin thumbprint " << tp << "; nothing to remove."
+              << std::endl;
+  }
+  for (const auto& tp : report->removed) {
+    std::cout << "Deployment target '" << o.name << "' no longer pins thumbprint " << tp << "." << std::endl;
+  }
+  for (const auto& tp : report->already_pinned) {
+    std::cout << "Deployment target '" << o.name << "' already pins thumbprint " << tp << "." << std::endl;
+  }
+  for (const auto& tp : report->added) {
+    std::cout << "Deployment target '" << o.name << "' now also pins thumbprint " << tp << "." << std::endl;
+  }
+  if (replace || report->Changed()) {
+    const bool one = report->pins.size() == 1;
+    std::cout << "The " << (one ? "thumbprint" : "thumbprints") << " of " << target << (one ? " is now " : " are now ")
+              << Joined(report->pins) << "." << std::endl;
+  }
+  if (o.address) std::cout << "The address of " << target << " is now " << *o.address << "." << std::endl;
+  if (save) SayWhenItApplies(*inst);
   return cli::kExitOk;
 }
 
@@ -88,12 +145,23 @@ int RunList(const TargetOptions& o) {
   if (!targets.ok()) return cli::Fail(targets.status());
   if (o.format == "json") {
     Json arr = Json::array();
-    for (const auto& t : *targets) arr.push_back({{"Name", t.name}, {"Address", t.address}, {"Thumbprint", t.thumbprint}});
+    // "Thumbprint" (the first pin) is what scripts read before pin sets.
+    for (const auto& t : *targets) {
+      arr.push_back({{"Name", t.name},
+                     {"Address", t.address},
+                     {"Thumbprint", t.thumbprints.front()},
+                     {"Thumbprints", t.thumbprints}});
+    }
     std::cout << arr.dump(2) << std::endl;
     return cli::kExitOk;
   }
   if (targets->empty()) std::cout << "There are no deployment targets." << std::endl;
-  for (const auto& t : *targets) std::cout << t.name << "  " << t.address << "  " << t.thumbprint << std::endl;
+  // The pins are one field, separated by commas: one line per target still.
+  for (const auto& t : *targets) {
+    std::string pins;
+    for (const auto& tp : t.thumbprints) pins += (pins.empty() ? "" : ",") + tp;
+    std::cout << t.name << "  " << t.address << "  " << pins << std::endl;
+  }
   return cli::kExitOk;
 }
 
@@ -107,7 +175,10 @@ void SetupTargets(cli::CommandTable& table) {
     cli::AddInstanceOptions(sub, &o->instance, Product::kServer);
     sub->add_option("--name", o->name, "Name of the target")->required();
     sub->add_option("--address", o->address, "https://HOST:PORT of the Tentacle");
-    sub->add_option("--thumbprint", o->thumbprint, "Thumbprint of the Tentacle's certificate");
+    sub->add_option("--thumbprint", o->thumbprints,
+                    "Thumbprint of the Tentacle's certificate (repeatable: the Tentacle may present any of them)")
+        ->allow_extra_args(false)
+        ->take_all();
   }
   {
     auto o = std::make_shared<TargetOptions>();
@@ -117,12 +188,21 @@ void SetupTargets(cli::CommandTable& table) {
   }
   {
     auto o = std::make_shared<TargetOptions>();
-    CLI::App* sub = table.Add("update-target", "Changes a target's pinned thumbprint or address",
-                              [o] { return RunUpdate(*o); });
+    CLI::App* sub =
+        table.Add("update-target", "Changes a target's pinned thumbprints or address", [o] { return RunUpdate(*o); });
     cli::AddInstanceOptions(sub, &o->instance, Product::kServer);
     sub->add_option("--name", o->name, "Name of the target")->required();
     sub->add_option("--address", o->address, "New https://HOST:PORT");
-    sub->add_option("--thumbprint", o->thumbprint, "New thumbprint to pin");
+    sub->add_option("--thumbprint", o->thumbprints, "New thumbprint to pin, replacing the pins (repeatable)")
+        ->allow_extra_args(false)
+        ->take_all();
+    sub->add_option("--add-thumbprint", o->add_thumbprints, "Thumbprint to pin as well (repeatable)")
+        ->allow_extra_args(false)
+        ->take_all();
+    sub->add_option("--remove-thumbprint", o->remove_thumbprints,
+                    "Thumbprint to stop pinning (repeatable; the last pin cannot be removed)")
+        ->allow_extra_args(false)
+        ->take_all();
   }
   {
     auto o = std::make_shared<TargetOptions>();

@@ -1171,8 +1171,9 @@ TEST_F(ServiceTargets, AddListUpdateRemove) {
   EXPECT_EQ(json,
             nlohmann::json::parse(
                 R"([{"Name":"web","Address":"https://127.0.0.1:10933","Thumbprint":")" + kA +
-                R"("},{"Name":"db server","Address":"https://db.example:10943/","Thumbprint":")" +
-                kB + R"("}])"));
+                R"(","Thumbprints":[")" + kA +
+                R"("]},{"Name":"db server","Address":"https://db.example:10943/","Thumbprint":")" +
+                kB + R"(","Thumbprints":[")" + kB + R"("]}])"));
   EXPECT_EQ(Targets(), json);
 
   auto tp = MustS({"update-target", "--name", "web", "--thumbprint", kB});
