@@ -9,15 +9,6 @@
 namespace octo {
 namespace {
 
-std::string NowIso() {
-  std::time_t now = std::time(nullptr);
-  struct tm tm {};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 // The check itself; returns the reason it failed, or "" when healthy. Sets
 // the version and the presented thumbprint of `*r` when it learns them.
 std::string Check(SSL_CTX* ctx, const std::string& ours, const Target& t, Deadline deadline, HealthResult* r) {
@@ -152,7 +143,7 @@ HealthResult CheckTarget(SSL_CTX* client_ctx, const std::string& our_thumbprint,
   HealthResult r;
   r.name = target.name;
   r.address = target.address;
-  r.checked_at = NowIso();
+  r.checked_at = UtcNowIso8601();
   r.pinned = target.thumbprints;
   auto start = Clock::now();
   r.reason = Check(client_ctx, our_thumbprint, target, start + options.timeout, &r);

@@ -12,11 +12,21 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <ctime>
 #include <cstring>
 
 #include "common/file_util.h"
 
 namespace octo {
+
+std::string UtcNowIso8601() {
+  std::time_t now = std::time(nullptr);
+  struct tm tm {};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
 
 Fd& Fd::operator=(Fd&& o) noexcept {
   if (this != &o) reset(o.release());

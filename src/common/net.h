@@ -14,6 +14,9 @@ using Deadline = Clock::time_point;
 
 inline Deadline DeadlineIn(std::chrono::milliseconds d) { return Clock::now() + d; }
 
+// The current time, UTC, ISO 8601 to the second: "2026-11-27T00:13:08Z".
+std::string UtcNowIso8601();
+
 // An owned file descriptor, closed on destruction.
 class Fd {
  public:

@@ -35,31 +35,22 @@ ServerService::~ServerService() { Stop(); }
 Status ServerService::Start() {
   OCTO_RETURN_IF_ERROR(SetIdentity(identity_at_start_));
   identity_at_start_ = Identity();  // the key is held by the context from now on
-  auto sock = ListenUnix(options_.socket_path, 0600);
-  if (!sock.ok()) return sock.status();
-  control_ = std::move(sock).value();
-  std::time_t now = std::time(nullptr);
-  struct tm tm {};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  started_at_ = buf;
-  control_thread_ = std::thread([this] { ControlLoop(); });
+  started_at_ = UtcNowIso8601();
+  OCTO_RETURN_IF_ERROR(control_.Start(options_.socket_path, [this](const Json& request, const ControlPeer& peer) {
+    return Handle(request, peer);
+  }));
   periodic_thread_ = std::thread([this] { PeriodicLoop(); });
   return Status::Ok();
 }
 
 void ServerService::Stop() {
   if (stopping_.exchange(true)) return;
-  cv_.notify_all();
-  if (control_thread_.joinable()) control_thread_.join();
-  if (periodic_thread_.joinable()) periodic_thread_.join();
-  {  // control clients use this object; each ends within its deadlines
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [this] { return clients_ == 0; });
+  {  // taken so that PeriodicLoop, between its check and its wait, cannot miss the wake-up
+    std::lock_guard<std::mutex> lock(mu_);
   }
-  control_.reset();
-  ::unlink(options_.socket_path.c_str());
+  cv_.notify_all();
+  control_.Stop();  // waits for the requests being answered, which use this object
+  if (periodic_thread_.joinable()) periodic_thread_.join();
 }
 
 void ServerService::Wait() {
@@ -108,34 +99,7 @@ void ServerService::PeriodicLoop() {
   }
 }
 
-void ServerService::ControlLoop() {
-  while (!stopping_.load()) {
-    pollfd p{control_.get(), POLLIN, 0};
-    if (::poll(&p, 1, 200) <= 0) continue;
-    int c = ::accept4(control_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-    if (c < 0) continue;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      ++clients_;
-    }
-    std::thread([this, fd = Fd(c)]() mutable {
-      HandleClient(std::move(fd));
-      std::lock_guard<std::mutex> lock(mu_);
-      --clients_;
-      cv_.notify_all();
-    }).detach();
-  }
-}
-
-void ServerService::HandleClient(Fd fd) {
-  auto line = ReadLineFd(fd.get(), kMaxControlLine, DeadlineIn(std::chrono::seconds(10)));
-  if (!line.ok()) return;
-  Json request = Json::parse(*line, nullptr, false);
-  Json reply = request.is_object() ? Handle(request) : Json{{"Error", "the request is not a JSON object"}};
-  (void)WriteAllFd(fd.get(), reply.dump() + "\n", DeadlineIn(std::chrono::seconds(10)));
-}
-
-Json ServerService::Handle(const Json& request) {
+Json ServerService::Handle(const Json& request, const ControlPeer& peer) {
   const std::string command = StringField(request, "Command");
   if (command == "status") {
     return Json{{"Thumbprint", thumbprint()}, {"Pid", ::getpid()}, {"StartedAt", started_at_}};
@@ -148,7 +112,7 @@ Json ServerService::Handle(const Json& request) {
     const std::string before = thumbprint();
     if (Status st = SetIdentity(*next); !st.ok()) return Json{{"Error", st.message()}};
     const std::string now = thumbprint();
-    const std::string who = StringField(request, "By", "a local command");
+    const std::string who = StringField(request, "By", "a local command") + " (" + peer.Describe() + ")";
     if (now != before) {
       log_->info("Reloaded: health checks now present the certificate {} (was {}), asked by {}", now, before, who);
     } else {

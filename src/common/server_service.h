@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/control.h"
 #include "common/health_check.h"
 #include "common/net.h"
 #include "common/tls.h"
@@ -61,10 +62,8 @@ class ServerService {
   std::string thumbprint() const { return credentials_.load()->thumbprint; }
 
  private:
-  void ControlLoop();
   void PeriodicLoop();
-  void HandleClient(Fd fd);
-  Json Handle(const Json& request);
+  Json Handle(const Json& request, const ControlPeer& peer);
 
   ServerServiceOptions options_;
   // What checks present; swapped by SetIdentity, read once per check.
@@ -76,14 +75,12 @@ class ServerService {
   std::atomic<std::shared_ptr<const Credentials>> credentials_;
   std::shared_ptr<spdlog::logger> log_;
   std::mutex reload_mu_;
-  Fd control_;
-  std::thread control_thread_;
+  ControlServer control_;
   std::thread periodic_thread_;
   std::atomic<bool> stopping_{false};
   std::mutex mu_;
   std::condition_variable cv_;
   std::map<std::string, HealthResult> last_;
-  int clients_ = 0;  // control clients being served (guarded by mu_)
   std::string started_at_;
 };
 

@@ -179,6 +179,7 @@ void TentacleAgent::Serve(Fd fd, std::string peer) {
   }
   if (*first != "MX") {
     (void)s.Write(HttpWelcomePage(), read_deadline());
+    if (registration) registration->End();  // before the socket is closed, always
     s.Close(DeadlineIn(std::chrono::milliseconds(500)));
     log_->info("Sent the welcome page to {} (not an Octopus Server)", peer);
     return;

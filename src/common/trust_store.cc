@@ -50,11 +50,11 @@ Result<TrustChange> TrustStore::Reload() {
   // change at the next look, never as none.
   const Stamp stamp = StampNow();
   auto set = Read();
-  if (!set.ok()) return set.status();
-  {
+  {  // a damaged file is reported once, not at every look of the watch
     std::lock_guard<std::mutex> stamp_lock(stamp_mu_);
     stamp_ = stamp;
   }
+  if (!set.ok()) return set.status();
   auto before = current_.load();
   TrustChange change;
   std::set_difference(set->begin(), set->end(), before->thumbprints.begin(), before->thumbprints.end(),

@@ -2,7 +2,6 @@
 #include <unistd.h>
 
 #include <condition_variable>
-#include <ctime>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -95,14 +94,6 @@ class LiveTrust {
   bool stopping_ = false;  // guarded by watch_mu_
 };
 
-std::string NowIso() {
-  std::time_t now = std::time(nullptr);
-  struct tm tm {};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 int RunAgent(const cli::InstanceOptions& o) {
   cli::BlockStopSignals();
@@ -139,7 +130,7 @@ int RunAgent(const cli::InstanceOptions& o) {
   options.trusted_thumbprints = trusted->thumbprints;
   TentacleAgent agent(options, std::move(id).value(), *log);
   LiveTrust live(**store, agent, *log);
-  const std::string started_at = NowIso();
+  const std::string started_at = UtcNowIso8601();
   std::mutex reload_mu;
   ControlServer control;
   Status control_started = control.Start(paths.socket, [&](const Json& request, const ControlPeer& peer) -> Json {
