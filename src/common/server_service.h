@@ -31,6 +31,7 @@
 #include "common/health_check.h"
 #include "common/net.h"
 #include "common/tls.h"
+#include "common/snapshot.h"
 
 namespace octo {
 
@@ -72,7 +73,7 @@ class ServerService {
     std::string thumbprint;
   };
   Identity identity_at_start_;
-  std::atomic<std::shared_ptr<const Credentials>> credentials_;
+  Snapshot<Credentials> credentials_;
   std::shared_ptr<spdlog::logger> log_;
   std::mutex reload_mu_;
   ControlServer control_;

@@ -4,7 +4,7 @@
 // thumbprint is in the trusted set, speaks the channel protocol (channel.h)
 // and answers health requests. The trusted set starts as the options give
 // it and can be replaced while the agent runs (SetTrusted): each handshake
-// reads the current set without a lock, and connections authenticated by a
+// reads the current set (a Snapshot), and connections authenticated by a
 // thumbprint no longer trusted are closed at once. The certificate is judged during the handshake
 // and again after it, before anything is served. Every connection runs on its own thread with
 // deadlines on the handshake and every read, and at most `max_connections`
@@ -28,6 +28,7 @@
 #include "common/certificate.h"
 #include "common/net.h"
 #include "common/tls.h"
+#include "common/snapshot.h"
 
 namespace octo {
 
@@ -104,7 +105,7 @@ class TentacleAgent {
     std::shared_ptr<SSL_CTX> ctx;
     std::string thumbprint;
   };
-  std::atomic<std::shared_ptr<const Presented>> presented_;
+  Snapshot<Presented> presented_;
   Identity identity_at_start_;  // until Start() makes the first context
   std::string thumbprint_at_start_;
   Fd listener_;
@@ -114,7 +115,7 @@ class TentacleAgent {
   std::atomic<bool> stopping_{false};
   std::atomic<size_t> active_{0};
   std::atomic<size_t> served_{0};
-  std::atomic<std::shared_ptr<const std::set<std::string>>> trusted_;
+  Snapshot<std::set<std::string>> trusted_;
   std::mutex connections_mu_;
   std::map<uint64_t, OpenConnection> connections_;  // guarded by connections_mu_
   uint64_t next_connection_ = 0;                   // guarded by connections_mu_

@@ -1,8 +1,8 @@
 // TrustStore: the running Tentacle's trusted Octopus Servers, read from its
 // instance configuration and published as an immutable snapshot.
 //
-// The snapshot is swapped atomically and read without a lock, so the TLS
-// callbacks can consult it on every handshake. Reload() re-reads the
+// The snapshot is swapped whole and read by copying a pointer (Snapshot<T>),
+// so the TLS callbacks can consult it on every handshake. Reload() re-reads the
 // configuration (the commands that change trust write it, then ask the
 // running agent to reload over its control socket; a watch on the file is
 // the fallback) and reports what changed. Reloads are serialised: the one
@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "common/snapshot.h"
 
 namespace octo {
 
@@ -69,7 +70,7 @@ class TrustStore {
 
   const std::string path_;
   std::mutex reload_mu_;
-  std::atomic<std::shared_ptr<const TrustSnapshot>> current_;
+  Snapshot<TrustSnapshot> current_;
   mutable std::mutex stamp_mu_;
   Stamp stamp_;  // guarded by stamp_mu_
 };
