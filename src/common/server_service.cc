@@ -15,18 +15,15 @@ namespace octo {
 
 ServerService::ServerService(ServerServiceOptions options, Identity identity, std::shared_ptr<spdlog::logger> log)
     : options_(std::move(options)), identity_at_start_(std::move(identity)), log_(std::move(log)) {
-  auto first = std::make_shared<Credentials>();
+  auto first = std::make_shared<PresentedIdentity>();
   first->thumbprint = Thumbprint(identity_at_start_.certificate.get());
   credentials_.store(std::move(first));
 }
 
 Status ServerService::SetIdentity(const Identity& identity) {
-  auto ctx = MakeTlsContext(TlsRole::kClient, identity);
-  if (!ctx.ok()) return ctx.status();
-  auto next = std::make_shared<Credentials>();
-  next->ctx = std::shared_ptr<SSL_CTX>(ctx->release(), SSL_CTX_free);
-  next->thumbprint = Thumbprint(identity.certificate.get());
-  credentials_.store(std::move(next));
+  auto next = MakePresentedIdentity(TlsRole::kClient, identity);
+  if (!next.ok()) return next.status();
+  credentials_.store(std::move(next).value());
   return Status::Ok();
 }
 
@@ -73,7 +70,7 @@ Result<std::vector<HealthResult>> ServerService::CheckNow(const std::vector<std:
       chosen.push_back(*it);
     }
   }
-  const std::shared_ptr<const Credentials> credentials = credentials_.load();
+  const std::shared_ptr<const PresentedIdentity> credentials = credentials_.load();
   auto results = CheckTargets(credentials->ctx.get(), credentials->thumbprint, chosen, options_.check);
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& r : results) {

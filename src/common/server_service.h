@@ -68,12 +68,8 @@ class ServerService {
 
   ServerServiceOptions options_;
   // What checks present; swapped by SetIdentity, read once per check.
-  struct Credentials {
-    std::shared_ptr<SSL_CTX> ctx;
-    std::string thumbprint;
-  };
   Identity identity_at_start_;
-  Snapshot<Credentials> credentials_;
+  Snapshot<PresentedIdentity> credentials_;
   std::shared_ptr<spdlog::logger> log_;
   std::mutex reload_mu_;
   ControlServer control_;

@@ -22,12 +22,9 @@ TentacleAgent::TentacleAgent(AgentOptions options, Identity identity, std::share
 }
 
 Status TentacleAgent::SetIdentity(const Identity& identity) {
-  auto ctx = MakeTlsContext(TlsRole::kServer, identity);
-  if (!ctx.ok()) return ctx.status();
-  auto next = std::make_shared<Presented>();
-  next->ctx = std::shared_ptr<SSL_CTX>(ctx->release(), SSL_CTX_free);
-  next->thumbprint = Thumbprint(identity.certificate.get());
-  presented_.store(std::move(next));
+  auto next = MakePresentedIdentity(TlsRole::kServer, identity);
+  if (!next.ok()) return next.status();
+  presented_.store(std::move(next).value());
   return Status::Ok();
 }
 
@@ -143,7 +140,7 @@ void TentacleAgent::Serve(Fd fd, std::string peer) {
   const PeerCheck& in_handshake =
       options_.handshake_check_for_testing ? options_.handshake_check_for_testing : trusted;
   std::string refused;
-  const std::shared_ptr<const Presented> presented = presented_.load();
+  const std::shared_ptr<const PresentedIdentity> presented = presented_.load();
   auto stream =
       TlsStream::Accept(std::move(fd), presented->ctx.get(), in_handshake, DeadlineIn(options_.handshake_timeout), &refused);
   ++served_;

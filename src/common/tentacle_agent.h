@@ -101,11 +101,7 @@ class TentacleAgent {
   std::shared_ptr<spdlog::logger> log_;
   // What new connections present; swapped by SetIdentity. A connection
   // keeps the one it was accepted with.
-  struct Presented {
-    std::shared_ptr<SSL_CTX> ctx;
-    std::string thumbprint;
-  };
-  Snapshot<Presented> presented_;
+  Snapshot<PresentedIdentity> presented_;
   Identity identity_at_start_;  // until Start() makes the first context
   std::string thumbprint_at_start_;
   Fd listener_;

@@ -223,4 +223,13 @@ void TlsStream::Close(Deadline deadline) {
 std::string TlsStream::protocol() const { return ssl_ ? SSL_get_version(ssl_.get()) : ""; }
 std::string TlsStream::cipher() const { return ssl_ ? SSL_get_cipher_name(ssl_.get()) : ""; }
 
+Result<std::shared_ptr<const PresentedIdentity>> MakePresentedIdentity(TlsRole role, const Identity& identity) {
+  auto ctx = MakeTlsContext(role, identity);
+  if (!ctx.ok()) return ctx.status();
+  auto presented = std::make_shared<PresentedIdentity>();
+  presented->ctx = std::shared_ptr<SSL_CTX>(ctx->release(), SSL_CTX_free);
+  presented->thumbprint = Thumbprint(identity.certificate.get());
+  return std::shared_ptr<const PresentedIdentity>(std::move(presented));
+}
+
 }  // namespace octo

@@ -40,6 +40,15 @@ struct PeerCertificate {
 // peer certificate is refused.
 Result<SslCtxPtr> MakeTlsContext(TlsRole role, const Identity& identity);
 
+// What a running service presents: a context and its certificate's
+// thumbprint, made together and swapped together (service --reload). A
+// connection keeps the context it was made with.
+struct PresentedIdentity {
+  std::shared_ptr<SSL_CTX> ctx;
+  std::string thumbprint;
+};
+Result<std::shared_ptr<const PresentedIdentity>> MakePresentedIdentity(TlsRole role, const Identity& identity);
+
 // One TLS connection over a non-blocking socket; every operation has a
 // deadline. Not thread-safe; one thread per stream.
 class TlsStream {

@@ -42,7 +42,7 @@ std::string FakeThumbprint(int i) {
   return buf;
 }
 
-class LiveTrust : public CliTest {
+class LiveTrust : public SupervisedServiceTest {
  protected:
   void SetUp() override {
     MustServer({"create-instance", "--instance", "OctopusServer"}, Env());
@@ -76,15 +76,6 @@ class LiveTrust : public CliTest {
     T({"service", "--instance", "*", "--stop"});
   }
 
-  ProcessOptions Env() {
-    ProcessOptions o;
-    o.env["OCTOPUS_SYSTEMD_UNIT_DIR"] = Path("no-units");
-    o.env["OCTOPUS_SYSTEMCTL"] = "false";
-    o.timeout_seconds = 90;
-    return o;
-  }
-  ProcessResult S(std::vector<std::string> args) { return Server(std::move(args), Env()); }
-  ProcessResult T(std::vector<std::string> args) { return Tentacle(std::move(args), Env()); }
 
   std::string TentacleHome() const { return root() + "/Tentacle/Tentacle"; }
   std::string Socket() const { return TentacleHome() + "/service.sock"; }

@@ -33,7 +33,7 @@ std::string UnexpectedCertificate(const std::string& url, const std::string& exp
 
 // Server instance OctopusServer and Tentacle instance Tentacle (listening on
 // 127.0.0.1:port_, trusting the Server), both created, neither started.
-class PinSetE2e : public CliTest {
+class PinSetE2e : public SupervisedServiceTest {
  protected:
   void SetUp() override {
     ASSERT_EQ(S({"create-instance"}).exit_code, 0);
@@ -58,15 +58,6 @@ class PinSetE2e : public CliTest {
   }
 
   // No systemd: the built-in supervisor, whatever the machine has.
-  ProcessOptions Env() {
-    ProcessOptions o;
-    o.env["OCTOPUS_SYSTEMD_UNIT_DIR"] = Path("no-units");
-    o.env["OCTOPUS_SYSTEMCTL"] = "false";
-    o.timeout_seconds = 90;
-    return o;
-  }
-  ProcessResult S(std::vector<std::string> args) { return Server(std::move(args), Env()); }
-  ProcessResult T(std::vector<std::string> args) { return Tentacle(std::move(args), Env()); }
   void MustStart(bool server) {
     auto r = server ? S({"service", "--start"}) : T({"service", "--start"});
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;

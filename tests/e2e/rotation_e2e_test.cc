@@ -72,7 +72,7 @@ struct Health {
 // The live set-up: Server instance OctopusServer and Tentacles T1..T3, all
 // running, each Tentacle a deployment target of the Server, all healthy.
 // TearDown stops every service it started and checks that none still runs.
-class RotationTest : public CliTest {
+class RotationTest : public SupervisedServiceTest {
  protected:
   struct Agent {
     std::string name;
@@ -134,18 +134,6 @@ class RotationTest : public CliTest {
 
   // ---- running the executables --------------------------------------------
 
-  // Every call runs with the systemd unit directory pointed at an empty
-  // place and systemctl at `false`: `service` always uses the built-in
-  // supervisor, never the machine's systemd.
-  ProcessOptions Env() {
-    ProcessOptions o;
-    o.env["OCTOPUS_SYSTEMD_UNIT_DIR"] = Path("no-units");
-    o.env["OCTOPUS_SYSTEMCTL"] = "false";
-    o.timeout_seconds = 90;
-    return o;
-  }
-  ProcessResult S(std::vector<std::string> args) { return Server(std::move(args), Env()); }
-  ProcessResult T(std::vector<std::string> args) { return Tentacle(std::move(args), Env()); }
 
   // ---- set-up ---------------------------------------------------------------
 

@@ -65,6 +65,22 @@ class CliTest : public ::testing::Test {
   TempDir work_;
 };
 
+// A CliTest whose service commands always use the built-in supervisor: the
+// systemd unit directory points at an empty place and systemctl at `false`,
+// so the machine's systemd is never touched. S() and T() run the programs so.
+class SupervisedServiceTest : public CliTest {
+ protected:
+  ProcessOptions Env() {
+    ProcessOptions o;
+    o.env["OCTOPUS_SYSTEMD_UNIT_DIR"] = Path("no-units");
+    o.env["OCTOPUS_SYSTEMCTL"] = "false";
+    o.timeout_seconds = 90;
+    return o;
+  }
+  ProcessResult S(std::vector<std::string> args) { return Server(std::move(args), Env()); }
+  ProcessResult T(std::vector<std::string> args) { return Tentacle(std::move(args), Env()); }
+};
+
 // The "Thumbprint" value of a JSON object printed on one line.
 std::string JsonField(const std::string& json, const std::string& key);
 
