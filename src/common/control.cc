@@ -73,8 +73,8 @@ void ControlServer::Serve(Fd fd) {
 Result<Json> SendControlRequest(const std::string& socket_path, const Json& request, Deadline deadline) {
   auto fd = ConnectUnix(socket_path, deadline);
   if (!fd.ok()) {
-    if (fd.status().code() == StatusCode::kNotFound || fd.status().message().find("Connection refused") != std::string::npos) {
-      return NotFound("the service is not running (nothing listens on " + socket_path + ")");
+    if (fd.status().code() == StatusCode::kUnavailable) {
+      return Unavailable("the service is not running (nothing listens on " + socket_path + ")");
     }
     return fd.status();
   }

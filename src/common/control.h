@@ -58,8 +58,9 @@ class ControlServer {
 
 inline constexpr size_t kMaxControlLine = 4 * 1024 * 1024;
 
-// Sends `request` and reads the reply. NotFound when nothing listens there
-// (the service is not running).
+// Sends `request` and reads the reply. Unavailable when nothing listens
+// there (the service is not running); DeadlineExceeded when it does not
+// answer in time; FailedPrecondition with the service's "Error" text.
 Result<Json> SendControlRequest(const std::string& socket_path, const Json& request, Deadline deadline);
 
 }  // namespace octo

@@ -38,6 +38,20 @@ void Fd::reset(int fd) {
   fd_ = fd;
 }
 
+namespace {
+
+// A failed connect: Unavailable when nothing listens there (refused, or for a
+// Unix socket no socket file), else what PosixError makes of it. The message
+// is PosixError's either way.
+Status ConnectError(const std::string& what, int err, bool missing_is_unavailable = false) {
+  if (err == ECONNREFUSED || (missing_is_unavailable && err == ENOENT)) {
+    return Unavailable(what + ": " + std::strerror(err));
+  }
+  return PosixError(what, err);
+}
+
+}  // namespace
+
 void SetNonBlocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
 Result<HostPort> ParseHostPort(const std::string& text) {
@@ -120,7 +134,7 @@ int LocalPort(int fd) {
 Status WaitFd(int fd, short events, Deadline deadline) {
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    if (left <= 0) return FailedPrecondition("timed out");
+    if (left <= 0) return DeadlineExceeded("timed out");
     pollfd p{fd, events, 0};
     int n = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1000)));
     if (n > 0) return Status::Ok();
@@ -144,7 +158,7 @@ Result<Fd> ConnectTcp(const HostPort& target, Deadline deadline) {
     }
     int rc = ::connect(fd.get(), ai->ai_addr, ai->ai_addrlen);
     if (rc != 0 && errno != EINPROGRESS) {
-      last = PosixError("connect", errno);
+      last = ConnectError("connect", errno);
       continue;
     }
     if (rc != 0) {
@@ -157,7 +171,7 @@ Result<Fd> ConnectTcp(const HostPort& target, Deadline deadline) {
       socklen_t len = sizeof err;
       ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
       if (err != 0) {
-        last = PosixError("connect", err);
+        last = ConnectError("connect", err);
         continue;
       }
     }
@@ -216,7 +230,7 @@ Result<Fd> ConnectUnix(const std::string& path, Deadline deadline) {
   Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd.valid()) return PosixError("socket", errno);
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    if (errno != EINPROGRESS && errno != EAGAIN) return PosixError("cannot connect to " + path, errno);
+    if (errno != EINPROGRESS && errno != EAGAIN) return ConnectError("cannot connect to " + path, errno, true);
     OCTO_RETURN_IF_ERROR(WaitFd(fd.get(), POLLOUT, deadline));
   }
   return fd;

@@ -58,17 +58,23 @@ Result<Fd> ListenTcp(const std::string& ip, int port, int backlog = 512);
 // The local port a bound socket listens on.
 int LocalPort(int fd);
 
-// Connects within the deadline. Errors say "connection refused" or "timed out".
+// Connects within the deadline. Unavailable ("connect: Connection refused")
+// when nothing listens there, DeadlineExceeded ("timed out") when no answer
+// came in time, NotFound when the host does not resolve; with several
+// addresses, the last one's error.
 Result<Fd> ConnectTcp(const HostPort& target, Deadline deadline);
 
 // Waits until `fd` is readable (events = POLLIN) or writable (POLLOUT).
-// FailedPrecondition "timed out" when the deadline passes.
+// DeadlineExceeded "timed out" when the deadline passes. Every wait in the
+// library goes through here, so every timeout has that code.
 Status WaitFd(int fd, short events, Deadline deadline);
 
 // The peer's address as "IP:PORT".
 std::string PeerAddress(int fd);
 
-// Unix domain sockets for the local control channel.
+// Unix domain sockets for the local control channel. ConnectUnix gives
+// Unavailable when nobody listens on `path` (refused, or no socket there),
+// DeadlineExceeded when the listener does not accept in time.
 Result<Fd> ListenUnix(const std::string& path, mode_t mode);
 Result<Fd> ConnectUnix(const std::string& path, Deadline deadline);
 

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cassert>
+#include <optional>
 #include <string>
 #include <utility>
 #include <variant>
@@ -17,13 +18,35 @@ enum class StatusCode {
   kOk = 0,
   kInvalidArgument,  // the caller's input is malformed (a usage problem)
   kNotFound,         // a file, instance or entry does not exist
-  kAlreadyExists,    // the thing to create is already there
+  kAlreadyExists,    // the thing to create is already there (also: the service
+                     // to start is already running)
   kPermissionDenied, // the OS refused access (often: not elevated)
   kWrongPassword,    // a PFX could not be decrypted with the given password
   kCorrupt,          // stored data is not what it must be (bad JSON, bad PFX)
   kFailedPrecondition,  // the state does not allow the operation
   kInternal,         // OpenSSL or the OS failed unexpectedly
+  kDeadlineExceeded, // a wait passed its deadline (connect, handshake, read, write)
+  kUnavailable,      // nothing answers there: a refused connection, a socket nobody listens on
+  // Keep kStatusCodeNames below in step.
 };
+
+inline constexpr const char* kStatusCodeNames[] = {
+    "Ok",      "InvalidArgument",    "NotFound", "AlreadyExists",    "PermissionDenied", "WrongPassword",
+    "Corrupt", "FailedPrecondition", "Internal", "DeadlineExceeded", "Unavailable",
+};
+static_assert(sizeof kStatusCodeNames / sizeof kStatusCodeNames[0] == static_cast<int>(StatusCode::kUnavailable) + 1,
+              "a name for every StatusCode");
+
+// The code's name, for the readiness pipe and logs: "DeadlineExceeded".
+inline const char* StatusCodeName(StatusCode code) { return kStatusCodeNames[static_cast<int>(code)]; }
+
+// The code named `name` (as StatusCodeName spells it), or nullopt.
+inline std::optional<StatusCode> StatusCodeFromName(const std::string& name) {
+  for (int i = 0; i < static_cast<int>(sizeof kStatusCodeNames / sizeof kStatusCodeNames[0]); ++i) {
+    if (name == kStatusCodeNames[i]) return static_cast<StatusCode>(i);
+  }
+  return std::nullopt;
+}
 
 class [[nodiscard]] Status {
  public:
@@ -55,6 +78,8 @@ inline Status WrongPassword(std::string m) { return {StatusCode::kWrongPassword,
 inline Status Corrupt(std::string m) { return {StatusCode::kCorrupt, std::move(m)}; }
 inline Status FailedPrecondition(std::string m) { return {StatusCode::kFailedPrecondition, std::move(m)}; }
 inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+inline Status DeadlineExceeded(std::string m) { return {StatusCode::kDeadlineExceeded, std::move(m)}; }
+inline Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
 
 // A value of type T, or the Status that explains why there is none.
 template <typename T>

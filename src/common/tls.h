@@ -68,8 +68,9 @@ class TlsStream {
   // our key, and gives PermissionDenied, with what the server presented in
   // `*presented` when that is not null. An empty set refuses every
   // certificate. Which pin matched is peer_thumbprint(). Other failures:
-  // FailedPrecondition ("timed out", the connection closed or reset, a TLS
-  // error).
+  // DeadlineExceeded ("timed out"); FailedPrecondition (the connection
+  // closed or reset, a TLS error: with TLS 1.2, how a server refusing our
+  // certificate shows).
   static Result<TlsStream> Connect(Fd fd, SSL_CTX* ctx, const std::vector<std::string>& pinned, Deadline deadline,
                                    PeerCertificate* presented = nullptr);
   // As above, pinning the one thumbprint `pinned` ("" refuses every certificate).
@@ -80,6 +81,8 @@ class TlsStream {
   TlsStream& operator=(TlsStream&&) noexcept;
   ~TlsStream();
 
+  // Every operation below gives DeadlineExceeded "timed out" when its
+  // deadline passes.
   Status Write(const std::string& data, Deadline deadline);
   // Reads exactly `n` bytes. FailedPrecondition "the connection was closed"
   // on a clean close before that.

@@ -61,7 +61,7 @@ bool ApplyTrustLive(const Instance& inst, const std::string& command) {
   auto reply = SendControlRequest(paths.socket, Json{{"Command", "reload-trust"}, {"By", "Tentacle " + command}},
                                   DeadlineIn(std::chrono::seconds(5)));
   if (reply.ok()) return true;
-  if (reply.status().code() != StatusCode::kNotFound) {
+  if (reply.status().code() != StatusCode::kUnavailable) {
     cli::Warn("the running Tentacle did not confirm the change (" + reply.status().message() +
               "); it applies the saved configuration when it next reads it, or at restart");
   }
