@@ -74,16 +74,26 @@ bool Alive(int pid) {
 
 }  // namespace
 
+Status ParseErrorLine(const std::string& line) {
+  std::string rest = line.rfind("ERROR ", 0) == 0 ? line.substr(6) : line;
+  if (!rest.empty() && rest.back() == '\n') rest.pop_back();
+  const auto space = rest.find(' ');
+  const auto code = StatusCodeFromName(rest.substr(0, space));
+  if (!code || *code == StatusCode::kOk) return FailedPrecondition(rest);  // no code: a service of another version
+  return Status(*code, space == std::string::npos ? std::string() : rest.substr(space + 1));
+}
+
 std::string SelfExecutable() { return ReadLink("/proc/self/exe"); }
 
 void NotifyReady() { Notify("READY " + std::to_string(::getpid()) + "\n", true); }
 
-void NotifyFailed(const std::string& message) {
-  std::string one_line = message;
+void NotifyFailed(const Status& status) {
+  std::string one_line = status.message();
   for (auto& c : one_line) {
     if (c == '\n' || c == '\r') c = ' ';
   }
-  Notify("ERROR " + one_line + "\n", false);
+  const StatusCode code = status.ok() ? StatusCode::kInternal : status.code();
+  Notify(std::string("ERROR ") + StatusCodeName(code) + " " + one_line + "\n", false);
 }
 
 Status WritePidFile(const std::string& path) {
@@ -114,7 +124,7 @@ Result<ServiceLock> LockService(const std::string& lock_file) {
     ::close(fd);
     if (e == EACCES || e == EAGAIN) {
       auto holder = RunningPid(lock_file);
-      return FailedPrecondition("it is already running" +
+      return AlreadyExists("it is already running" +
                                 (holder ? " (pid " + std::to_string(*holder) + ")" : std::string()));
     }
     return PosixError("cannot lock " + lock_file, e);
@@ -156,7 +166,7 @@ bool SignalHolder(const std::string& lock_file, int pid, int sig) {
 
 Result<int> StartService(const ServiceProcess& service, std::chrono::milliseconds timeout) {
   if (auto pid = RunningPid(service.lock_file)) {
-    return FailedPrecondition("it is already running (pid " + std::to_string(*pid) + ")");
+    return AlreadyExists("it is already running (pid " + std::to_string(*pid) + ")");
   }
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC) != 0) return PosixError("pipe", errno);
@@ -241,9 +251,7 @@ Result<int> StartService(const ServiceProcess& service, std::chrono::millisecond
       ssize_t n = ::read(reader.get(), buf, sizeof buf);
       if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) break;
     }
-    std::string msg = got.substr(6);
-    if (!msg.empty() && msg.back() == '\n') msg.pop_back();
-    return FailedPrecondition(msg);
+    return ParseErrorLine(got);
   }
   return FailedPrecondition("it exited during start-up (see " + service.log_file + ")");
 }

@@ -3,8 +3,9 @@
 //
 // Start-up handshake: the supervisor passes the write end of a pipe to the
 // service in the environment variable OCTO_READY_FD. The service writes
-// "READY <pid>\n" once it is serving, or "ERROR <one line>\n" if it cannot
-// start; the supervisor waits for one of these (or the pipe closing) until a
+// "READY <pid>\n" once it is serving, or "ERROR <code> <one line>\n" if it
+// cannot start (<code> is StatusCodeName's, so the starter gets the
+// service's Status back whole); the supervisor waits for one of these (or the pipe closing) until a
 // deadline. It gets a minimal environment: PATH, HOME, LANG, LC_*, TZ, USER,
 // OCTOPUS_CONFIG_ROOT and the sanitizers' options, nothing else (a password
 // kept in OCTOPUS_PFX_PASSWORD for --pfx-password-env does not follow it).
@@ -52,14 +53,15 @@ class ServiceLock {
 };
 
 // Takes the lock (the file is made 0600, never through a symlink).
-// FailedPrecondition "it is already running (pid N)" when another process
-// holds it.
+// AlreadyExists "it is already running (pid N)" when another process holds
+// it (that code means exactly this to callers of the service functions).
 Result<ServiceLock> LockService(const std::string& lock_file);
 
 // Starts the process detached (new session, reparented away from the
 // caller) and waits for its readiness line. Returns its pid, or the reason
-// it failed (the service's own ERROR line when it sent one). FailedPrecondition
-// if it is already running.
+// it failed: the service's own Status when it sent an ERROR line (its code
+// and message; AlreadyExists when it lost a race to another start), else
+// FailedPrecondition. AlreadyExists if it is already running.
 Result<int> StartService(const ServiceProcess& service, std::chrono::milliseconds timeout);
 
 // The pid of the process holding the service lock, or nullopt if none does.
@@ -74,7 +76,10 @@ Result<bool> StopService(const std::string& lock_file, const std::string& pid_fi
 // not started by one), and writes/removes the pid file. After NotifyFailed
 // the supervisor waits for this process to exit before it reports.
 void NotifyReady();
-void NotifyFailed(const std::string& message);
+void NotifyFailed(const Status& status);
+// The Status an "ERROR <code> <message>" line carries; a line without a
+// known code is FailedPrecondition with the whole text.
+Status ParseErrorLine(const std::string& line);
 Status WritePidFile(const std::string& path);
 
 // The path of the running executable (/proc/self/exe).

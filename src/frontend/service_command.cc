@@ -119,7 +119,7 @@ class ServiceRunner {
       // Another start won the race (our service found the lock taken): it
       // runs, which is what was asked. Any other failure is reported, even
       // while the failing process still holds the lock on its way out.
-      auto running = pid.status().message().find("is already running") != std::string::npos
+      auto running = pid.status().code() == StatusCode::kAlreadyExists
                          ? RunningPid(paths_.lock_file)
                          : std::nullopt;
       if (running) {
@@ -456,9 +456,9 @@ Result<ServiceLock> LockInstanceService(const Instance& instance) {
     }
   }
   auto lock = LockService(paths.lock_file);
-  if (!lock.ok() && lock.status().code() == StatusCode::kFailedPrecondition) {
+  if (!lock.ok() && lock.status().code() == StatusCode::kAlreadyExists) {
     // "it is already running (pid N)" -> "the ... service for instance 'X' is already running (pid N)"
-    return FailedPrecondition(Describe(instance.product(), instance.name()) + lock.status().message().substr(2));
+    return AlreadyExists(Describe(instance.product(), instance.name()) + lock.status().message().substr(2));
   }
   return lock;
 }

@@ -36,7 +36,7 @@ bool ServiceRunning(const Instance& instance);
 std::optional<std::string> RunningThumbprint(const Instance& instance);
 
 // For `run`/`agent`, before they bind anything: takes the instance's service
-// lock for the life of the process. FailedPrecondition "the ... service for
+// lock for the life of the process. AlreadyExists "the ... service for
 // instance 'X' is already running (pid N)" when another process holds it.
 Result<ServiceLock> LockInstanceService(const Instance& instance);
 

@@ -27,7 +27,7 @@ struct RunOptions {
 };
 
 int StartupFailure(const Status& st) {
-  NotifyFailed(st.message());
+  NotifyFailed(st);
   return cli::Fail(st);
 }
 

@@ -24,7 +24,7 @@ namespace octo::tentacle {
 namespace {
 
 int StartupFailure(const Status& st) {
-  NotifyFailed(st.message());
+  NotifyFailed(st);
   return cli::Fail(st);
 }
 
