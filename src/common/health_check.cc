@@ -9,35 +9,48 @@
 namespace octo {
 namespace {
 
-// The check itself; returns the reason it failed, or "" when healthy. Sets
-// the version and the presented thumbprint of `*r` when it learns them.
-std::string Check(SSL_CTX* ctx, const std::string& ours, const Target& t, Deadline deadline, HealthResult* r) {
+// Why a check failed: the outcome and the mirrored text for it.
+struct Failure {
+  HealthOutcome outcome = HealthOutcome::kHealthy;
+  std::string reason;
+};
+
+// The check itself; the failure, or kHealthy with no reason. Sets the
+// version and the presented thumbprint of `*r` when it learns them.
+Failure Check(SSL_CTX* ctx, const std::string& ours, const Target& t, Deadline deadline, HealthResult* r) {
   auto hp = ParseHttpsUrl(t.address);
-  if (!hp.ok()) return hp.status().message();
+  if (!hp.ok()) return {HealthOutcome::kError, hp.status().message()};
   auto fd = ConnectTcp(*hp, deadline);
   if (!fd.ok()) {
-    const std::string m = fd.status().message();
-    if (m == "timed out") return "The Tentacle at " + t.address + " could not be reached: the connection timed out";
-    if (m.find("Connection refused") != std::string::npos) {
-      return "The Tentacle at " + t.address +
-             " refused the connection (No connection could be made because the target machine actively refused "
-             "it): is the Tentacle running and listening on that port?";
+    switch (fd.status().code()) {
+      case StatusCode::kDeadlineExceeded:
+        return {HealthOutcome::kTimedOut,
+                "The Tentacle at " + t.address + " could not be reached: the connection timed out"};
+      case StatusCode::kUnavailable:
+        return {HealthOutcome::kRefused,
+                "The Tentacle at " + t.address +
+                    " refused the connection (No connection could be made because the target machine actively "
+                    "refused it): is the Tentacle running and listening on that port?"};
+      default:
+        return {HealthOutcome::kError, "The Tentacle at " + t.address + " could not be reached: " + fd.status().message()};
     }
-    return "The Tentacle at " + t.address + " could not be reached: " + m;
   }
   // The pins are checked inside the handshake: a server presenting another
   // certificate never gets ours, nor a signature made with our key.
   PeerCertificate presented;
   auto stream = TlsStream::Connect(std::move(fd).value(), ctx, t.thumbprints, deadline, &presented);
   if (!stream.ok()) {
-    if (stream.status().code() == StatusCode::kPermissionDenied) {
-      r->thumbprint = presented.thumbprint;
-      return UnexpectedCertificateText(t.address, t.thumbprints, presented.thumbprint, presented.subject);
+    switch (stream.status().code()) {
+      case StatusCode::kPermissionDenied:
+        r->thumbprint = presented.thumbprint;
+        return {HealthOutcome::kUnexpectedCertificate,
+                UnexpectedCertificateText(t.address, t.thumbprints, presented.thumbprint, presented.subject)};
+      case StatusCode::kDeadlineExceeded:
+        return {HealthOutcome::kTimedOut,
+                "The Tentacle at " + t.address + " did not complete the TLS handshake in time (timed out)"};
+      default:
+        return {HealthOutcome::kAborted, RefusedOurCertificateText(t.address, ours)};
     }
-    if (stream.status().message() == "timed out") {
-      return "The Tentacle at " + t.address + " did not complete the TLS handshake in time (timed out)";
-    }
-    return RefusedOurCertificateText(t.address, ours);
   }
   TlsStream& s = *stream;
   r->thumbprint = s.peer_thumbprint();
@@ -46,15 +59,15 @@ std::string Check(SSL_CTX* ctx, const std::string& ours, const Target& t, Deadli
   Status st = s.Write(std::string(kClientIdentification) + "\r\n\r\n", deadline);
   auto line = st.ok() ? s.ReadLine(kMaxIdentificationLine, deadline) : Result<std::string>(st);
   if (!line.ok()) {
-    if (line.status().message() == "timed out") {
-      return "The Tentacle at " + t.address + " did not answer in time (timed out)";
+    if (line.status().code() == StatusCode::kDeadlineExceeded) {
+      return {HealthOutcome::kTimedOut, "The Tentacle at " + t.address + " did not answer in time (timed out)"};
     }
-    return RefusedOurCertificateText(t.address, ours);
+    return {HealthOutcome::kAborted, RefusedOurCertificateText(t.address, ours)};
   }
   auto blank = s.ReadLine(kMaxIdentificationLine, deadline);
   if (!CheckIdentification(*line, kServerIdentification).ok() || !blank.ok() || !blank->empty()) {
-    return "The service at " + t.address + " is not a Tentacle (it did not identify as " + kServerIdentification +
-           ")";
+    return {HealthOutcome::kError, "The service at " + t.address + " is not a Tentacle (it did not identify as " +
+                                       kServerIdentification + ")"};
   }
   auto frame = EncodeFrame(Json{{"Method", "Health"}});
   st = frame.ok() ? s.Write(*frame, deadline) : frame.status();
@@ -64,17 +77,43 @@ std::string Check(SSL_CTX* ctx, const std::string& ours, const Target& t, Deadli
   auto response = payload.ok() ? ParseFramePayload(*payload) : Result<Json>(payload.status());
   s.Close(DeadlineIn(std::chrono::milliseconds(200)));
   if (!response.ok()) {
-    return "The Tentacle at " + t.address + " did not answer the health request: " + response.status().message();
+    return {response.status().code() == StatusCode::kDeadlineExceeded ? HealthOutcome::kTimedOut
+                                                                       : HealthOutcome::kError,
+            "The Tentacle at " + t.address + " did not answer the health request: " + response.status().message()};
   }
   if (StringField(*response, "Status") != "Healthy") {
-    return "The Tentacle at " + t.address + " answered the health request with an error: " +
-           StringField(*response, "Error", "no status");
+    return {HealthOutcome::kError, "The Tentacle at " + t.address + " answered the health request with an error: " +
+                                       StringField(*response, "Error", "no status")};
   }
   r->version = StringField(*response, "Version");
-  return "";
+  return {};
 }
 
+constexpr struct {
+  HealthOutcome outcome;
+  const char* name;
+} kOutcomeNames[] = {
+    {HealthOutcome::kHealthy, "Healthy"},     {HealthOutcome::kUnexpectedCertificate, "UnexpectedCertificate"},
+    {HealthOutcome::kRefused, "Refused"},     {HealthOutcome::kTimedOut, "TimedOut"},
+    {HealthOutcome::kAborted, "Aborted"},     {HealthOutcome::kNotRunning, "NotRunning"},
+    {HealthOutcome::kError, "Error"},
+};
+
 }  // namespace
+
+const char* HealthOutcomeName(HealthOutcome outcome) {
+  for (const auto& n : kOutcomeNames) {
+    if (n.outcome == outcome) return n.name;
+  }
+  return "Error";
+}
+
+std::optional<HealthOutcome> HealthOutcomeFromName(const std::string& name) {
+  for (const auto& n : kOutcomeNames) {
+    if (name == n.name) return n.outcome;
+  }
+  return std::nullopt;
+}
 
 std::string UnexpectedCertificateText(const std::string& url, const std::string& expected,
                                       const std::string& actual, const std::string& subject) {
@@ -115,6 +154,7 @@ Json HealthResult::ToJson() const {
   j["CheckedAt"] = checked_at;
   j["Thumbprint"] = thumbprint;
   j["PinnedThumbprints"] = pinned;
+  j["Outcome"] = HealthOutcomeName(outcome);
   return j;
 }
 
@@ -124,6 +164,10 @@ HealthResult HealthResult::FromJson(const Json& j) {
   r.address = StringField(j, "Address");
   r.healthy = j.is_object() && j.contains("Healthy") && j["Healthy"].is_boolean() && j["Healthy"].get<bool>();
   r.reason = StringField(j, "Reason");
+  // A result without an "Outcome" (from a Server before outcomes) is
+  // Healthy or Error by its "Healthy".
+  const auto outcome = HealthOutcomeFromName(StringField(j, "Outcome"));
+  r.outcome = outcome ? *outcome : r.healthy ? HealthOutcome::kHealthy : HealthOutcome::kError;
   r.version = StringField(j, "TentacleVersion");
   r.elapsed_ms = j.is_object() && j.contains("ElapsedMilliseconds") && j["ElapsedMilliseconds"].is_number()
                      ? j["ElapsedMilliseconds"].get<double>()
@@ -146,8 +190,10 @@ HealthResult CheckTarget(SSL_CTX* client_ctx, const std::string& our_thumbprint,
   r.checked_at = UtcNowIso8601();
   r.pinned = target.thumbprints;
   auto start = Clock::now();
-  r.reason = Check(client_ctx, our_thumbprint, target, start + options.timeout, &r);
-  r.healthy = r.reason.empty();
+  Failure f = Check(client_ctx, our_thumbprint, target, start + options.timeout, &r);
+  r.outcome = f.outcome;
+  r.reason = std::move(f.reason);
+  r.healthy = r.outcome == HealthOutcome::kHealthy;
   r.elapsed_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
   return r;
 }

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,11 +34,30 @@ struct Target {
   std::vector<std::string> thumbprints;  // the pins, upper case, in the order given
 };
 
+// What a check found: callers branch on this, never on the reason's text.
+enum class HealthOutcome {
+  kHealthy,                // the pinned Tentacle answered the health request
+  kUnexpectedCertificate,  // the server presented none of the pinned thumbprints
+  kRefused,                // nothing listens there (connection refused)
+  kTimedOut,               // connecting, the handshake or an answer passed the deadline
+  kAborted,                // the Tentacle ended the connection: it rejected our certificate
+  kNotRunning,             // the Server's service does not run, so nothing was checked;
+                           // never made by CheckTarget
+  kError,                  // anything else (bad address, no such host, not a Tentacle, an error answer)
+};
+
+// The outcome's name in JSON ("Outcome"): "Healthy", "UnexpectedCertificate",
+// "Refused", "TimedOut", "Aborted", "NotRunning", "Error".
+const char* HealthOutcomeName(HealthOutcome outcome);
+// The outcome named `name`, or nullopt.
+std::optional<HealthOutcome> HealthOutcomeFromName(const std::string& name);
+
 struct HealthResult {
   std::string name;
   std::string address;
-  bool healthy = false;
-  std::string reason;       // empty when healthy
+  HealthOutcome outcome = HealthOutcome::kError;
+  bool healthy = false;     // outcome == kHealthy
+  std::string reason;       // empty when healthy; else the mirrored text for the outcome
   std::string version;      // the Tentacle's version, when healthy
   double elapsed_ms = 0;
   std::string checked_at;   // ISO 8601 UTC

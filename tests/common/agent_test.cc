@@ -107,8 +107,10 @@ TEST_F(AgentTest, TrustedServerIsHealthy) {
   StartAgent({Thumbprint(Ids().server.certificate.get())});
   HealthResult r = Check(Ids().server, Thumbprint(Ids().tentacle.certificate.get()));
   EXPECT_TRUE(r.healthy) << r.reason;
+  EXPECT_EQ(r.outcome, HealthOutcome::kHealthy);
   EXPECT_EQ(r.reason, "");
   EXPECT_FALSE(r.version.empty());
+  EXPECT_EQ(r.thumbprint, Thumbprint(Ids().tentacle.certificate.get()));
 }
 
 TEST_F(AgentTest, UntrustedServerIsRefusedAndLogged) {
@@ -116,6 +118,7 @@ TEST_F(AgentTest, UntrustedServerIsRefusedAndLogged) {
   const std::string stranger = Thumbprint(Ids().stranger.certificate.get());
   HealthResult r = Check(Ids().stranger, Thumbprint(Ids().tentacle.certificate.get()));
   EXPECT_FALSE(r.healthy);
+  EXPECT_EQ(r.outcome, HealthOutcome::kAborted);
   EXPECT_EQ(r.reason, RefusedOurCertificateText(address_, stranger));
   agent_->Stop();
   EXPECT_NE(log_.str().find("presented a client certificate with the thumbprint '" + stranger +
@@ -129,6 +132,8 @@ TEST_F(AgentTest, WrongPinnedThumbprintIsAnUnexpectedCertificate) {
   const std::string pinned(40, 'A');
   HealthResult r = Check(Ids().server, pinned);
   EXPECT_FALSE(r.healthy);
+  EXPECT_EQ(r.outcome, HealthOutcome::kUnexpectedCertificate);
+  EXPECT_EQ(r.thumbprint, Thumbprint(Ids().tentacle.certificate.get()));
   EXPECT_EQ(r.reason, UnexpectedCertificateText(address_, pinned, Thumbprint(Ids().tentacle.certificate.get()),
                                                 "CN=Octopus Tentacle"));
 }
@@ -168,7 +173,38 @@ TEST_F(AgentTest, NothingListeningIsConnectionRefused) {
   agent_->Stop();
   HealthResult r = Check(Ids().server, Thumbprint(Ids().tentacle.certificate.get()));
   EXPECT_FALSE(r.healthy);
-  EXPECT_NE(r.reason.find("refused the connection"), std::string::npos) << r.reason;
+  EXPECT_EQ(r.outcome, HealthOutcome::kRefused);
+  EXPECT_EQ(r.reason, "The Tentacle at " + address_ +
+                          " refused the connection (No connection could be made because the target machine actively "
+                          "refused it): is the Tentacle running and listening on that port?");
+  EXPECT_EQ(r.thumbprint, "");
+}
+
+// Something accepts TCP connections at the address (the kernel's backlog)
+// but never completes a handshake: the check gives up at its deadline.
+TEST(HealthCheck, AHandshakeThatNeverCompletesTimesOut) {
+  auto listener = ListenTcp("127.0.0.1", 0);
+  ASSERT_TRUE(listener.ok());
+  const std::string address = "https://127.0.0.1:" + std::to_string(LocalPort(listener->get()));
+  auto ctx = MakeTlsContext(TlsRole::kClient, Ids().server);
+  ASSERT_TRUE(ctx.ok());
+  HealthCheckOptions o;
+  o.timeout = std::chrono::milliseconds(300);
+  const HealthResult r = CheckTarget(ctx->get(), Thumbprint(Ids().server.certificate.get()),
+                                     {"T", address, Thumbprint(Ids().tentacle.certificate.get())}, o);
+  EXPECT_FALSE(r.healthy);
+  EXPECT_EQ(r.outcome, HealthOutcome::kTimedOut);
+  EXPECT_EQ(r.reason, "The Tentacle at " + address + " did not complete the TLS handshake in time (timed out)");
+  EXPECT_EQ(r.thumbprint, "");
+}
+
+TEST(HealthCheck, AnAddressThatDoesNotParseIsAnError) {
+  auto ctx = MakeTlsContext(TlsRole::kClient, Ids().server);
+  ASSERT_TRUE(ctx.ok());
+  const HealthResult r = CheckTarget(ctx->get(), "", {"T", "http://h:1", std::string(40, 'A')}, HealthCheckOptions{});
+  EXPECT_FALSE(r.healthy);
+  EXPECT_EQ(r.outcome, HealthOutcome::kError);
+  EXPECT_EQ(r.reason, "the address 'http://h:1' must be https://HOST:PORT");
 }
 
 TEST_F(AgentTest, ARequestOfTheWrongShapeIsAnsweredNotFatal) {

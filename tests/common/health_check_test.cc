@@ -59,6 +59,37 @@ TEST(HealthResult, JsonCarriesThePresentedThumbprintAndThePins) {
   EXPECT_TRUE(old.pinned.empty());
 }
 
+TEST(HealthResult, JsonCarriesTheOutcomeByName) {
+  const std::pair<HealthOutcome, const char*> names[] = {
+      {HealthOutcome::kHealthy, "Healthy"},   {HealthOutcome::kUnexpectedCertificate, "UnexpectedCertificate"},
+      {HealthOutcome::kRefused, "Refused"},   {HealthOutcome::kTimedOut, "TimedOut"},
+      {HealthOutcome::kAborted, "Aborted"},   {HealthOutcome::kNotRunning, "NotRunning"},
+      {HealthOutcome::kError, "Error"},
+  };
+  for (const auto& [outcome, name] : names) {
+    SCOPED_TRACE(name);
+    HealthResult r;
+    r.name = "web";
+    r.outcome = outcome;
+    r.healthy = outcome == HealthOutcome::kHealthy;
+    const Json j = r.ToJson();
+    EXPECT_EQ(j["Outcome"], name);
+    EXPECT_EQ(HealthResult::FromJson(j).outcome, outcome);
+    EXPECT_EQ(HealthOutcomeFromName(name), outcome);
+  }
+  // Every key there was before stays, in its place; Outcome comes last.
+  std::vector<std::string> keys;
+  const Json empty = HealthResult().ToJson();
+  for (const auto& item : empty.items()) keys.push_back(item.key());
+  EXPECT_THAT(keys, ::testing::ElementsAre("Name", "Address", "Healthy", "Reason", "TentacleVersion",
+                                           "ElapsedMilliseconds", "CheckedAt", "Thumbprint", "PinnedThumbprints",
+                                           "Outcome"));
+  // A result from a Server before outcomes: Healthy or Error by "Healthy".
+  EXPECT_EQ(HealthResult::FromJson(Json{{"Healthy", true}}).outcome, HealthOutcome::kHealthy);
+  EXPECT_EQ(HealthResult::FromJson(Json{{"Healthy", false}}).outcome, HealthOutcome::kError);
+  EXPECT_EQ(HealthOutcomeFromName("Nonsense"), std::nullopt);
+}
+
 TEST(Target, OneThumbprintIsASetOfOne) {
   const Target t{"web", "https://h:1", kA};
   EXPECT_THAT(t.thumbprints, ::testing::ElementsAre(kA));
