@@ -61,4 +61,15 @@ Status CheckIdentification(const std::string& line, const char* expected) {
   return Status::Ok();
 }
 
+Json DispatchChannelRequest(const ChannelMethods& methods, const ChannelCall& call) {
+  const Json& request = call.request;
+  if (request.contains("Method") && !request["Method"].is_string()) {
+    return Json{{"Error", "a request needs a \"Method\" string"}};
+  }
+  const std::string method = StringField(request, "Method");
+  auto handler = methods.find(method);
+  if (handler == methods.end()) return Json{{"Error", "unknown method '" + method + "'"}};
+  return handler->second(call);
+}
+
 }  // namespace octo

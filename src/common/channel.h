@@ -9,6 +9,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <string>
 
 #include "common/config_file.h"
@@ -41,5 +43,24 @@ std::string StringField(const Json& message, const char* key, const std::string&
 
 // Checks an identification line ("MX-CLIENT 1.0"); InvalidArgument otherwise.
 Status CheckIdentification(const std::string& line, const char* expected);
+
+// One request as a method's handler sees it, on an authenticated connection.
+struct ChannelCall {
+  const Json& request;                     // the whole request object
+  const std::string& client_thumbprint;    // the certificate the client (Server) presented
+  const std::string& presented_thumbprint; // the certificate this connection presented
+};
+
+// A method's handler: the response object ("Error" when it could not serve
+// the request). Called on the connection's thread; must not throw.
+using ChannelHandler = std::function<Json(const ChannelCall& call)>;
+
+// Method name -> handler. Adding a method is adding a row.
+using ChannelMethods = std::map<std::string, ChannelHandler, std::less<>>;
+
+// Answers `call.request` with its method's handler. A "Method" that is not
+// a string: {"Error":"a request needs a \"Method\" string"}; no handler for
+// it (or no "Method"): {"Error":"unknown method 'NAME'"}.
+Json DispatchChannelRequest(const ChannelMethods& methods, const ChannelCall& call);
 
 }  // namespace octo

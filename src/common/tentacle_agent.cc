@@ -15,10 +15,26 @@
 namespace octo {
 
 TentacleAgent::TentacleAgent(AgentOptions options, Identity identity, std::shared_ptr<spdlog::logger> log)
-    : options_(std::move(options)), log_(std::move(log)) {
+    : options_(std::move(options)), log_(std::move(log)), methods_(MakeMethods()) {
   thumbprint_at_start_ = Thumbprint(identity.certificate.get());
   trusted_.store(std::make_shared<const std::set<std::string>>(options_.trusted_thumbprints));
   identity_at_start_ = std::move(identity);
+}
+
+ChannelMethods TentacleAgent::MakeMethods() {
+  return {
+      {"Health", [this](const ChannelCall& call) { return Health(call); }},
+  };
+}
+
+Json TentacleAgent::Health(const ChannelCall& call) const {
+  Json response = Json::object();
+  response["Status"] = "Healthy";
+  response["Version"] = ProjectVersion();
+  response["Thumbprint"] = call.presented_thumbprint;
+  response["UptimeSeconds"] = std::chrono::duration<double>(Clock::now() - started_).count();
+  response["ClientThumbprint"] = call.client_thumbprint;
+  return response;
 }
 
 Status TentacleAgent::SetIdentity(const Identity& identity) {
@@ -207,21 +223,9 @@ void TentacleAgent::Serve(Fd fd, std::string peer) {
     auto payload = s.Read(*len, read_deadline());
     if (!payload.ok()) break;
     auto request = ParseFramePayload(*payload);
-    Json response = Json::object();
-    if (!request.ok()) {
-      response["Error"] = request.status().message();
-    } else if (StringField(*request, "Method") == "Health") {
-      response["Status"] = "Healthy";
-      response["Version"] = ProjectVersion();
-      response["Thumbprint"] = presented->thumbprint;
-      response["UptimeSeconds"] =
-          std::chrono::duration<double>(Clock::now() - started_).count();
-      response["ClientThumbprint"] = s.peer_thumbprint();
-    } else {
-      response["Error"] = request->contains("Method") && !(*request)["Method"].is_string()
-                              ? std::string("a request needs a \"Method\" string")
-                              : "unknown method '" + StringField(*request, "Method") + "'";
-    }
+    const Json response =
+        request.ok() ? DispatchChannelRequest(methods_, {*request, s.peer_thumbprint(), presented->thumbprint})
+                     : Json{{"Error", request.status().message()}};
     auto frame = EncodeFrame(response);
     if (!frame.ok() || !s.Write(*frame, read_deadline()).ok()) break;
     if (!request.ok()) break;

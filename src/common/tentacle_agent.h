@@ -26,6 +26,7 @@
 #include <thread>
 
 #include "common/certificate.h"
+#include "common/channel.h"
 #include "common/net.h"
 #include "common/tls.h"
 #include "common/snapshot.h"
@@ -79,6 +80,9 @@ class TentacleAgent {
   size_t SetTrusted(std::set<std::string> thumbprints);
   std::shared_ptr<const std::set<std::string>> trusted() const { return trusted_.load(); }
 
+  // The channel methods this agent answers (one row per method).
+  const ChannelMethods& methods() const { return methods_; }
+
   // Connections served so far, and open now (for tests and benchmarks).
   size_t served() const { return served_.load(); }
   size_t active() const { return active_.load(); }
@@ -87,6 +91,9 @@ class TentacleAgent {
   void AcceptLoop();
   void Serve(Fd fd, std::string peer);
   void LogUntrusted(const std::string& peer, const std::string& thumbprint);
+  // The channel methods: MakeMethods() lists them, one handler each.
+  ChannelMethods MakeMethods();
+  Json Health(const ChannelCall& call) const;
   bool Trusts(const std::string& thumbprint) const { return trusted_.load()->count(thumbprint) > 0; }
 
   // Connections authenticated by a client certificate, so that SetTrusted
@@ -99,6 +106,7 @@ class TentacleAgent {
 
   AgentOptions options_;
   std::shared_ptr<spdlog::logger> log_;
+  ChannelMethods methods_;  // set once in the constructor, read-only after
   // What new connections present; swapped by SetIdentity. A connection
   // keeps the one it was accepted with.
   Snapshot<PresentedIdentity> presented_;

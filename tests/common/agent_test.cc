@@ -232,6 +232,44 @@ TEST_F(AgentTest, ARequestOfTheWrongShapeIsAnsweredNotFatal) {
   EXPECT_TRUE(Check(Ids().server, Thumbprint(Ids().tentacle.certificate.get())).healthy);
 }
 
+// Requests go through the agent's method table: one row, Health; anything
+// else gets the error answer and the connection stays open.
+TEST_F(AgentTest, RequestsAreAnsweredThroughTheMethodTable) {
+  StartAgent({Thumbprint(Ids().server.certificate.get())});
+  std::vector<std::string> names;
+  for (const auto& [name, handler] : agent_->methods()) names.push_back(name);
+  EXPECT_EQ(names, std::vector<std::string>{"Health"});
+
+  auto ctx = MakeTlsContext(TlsRole::kClient, Ids().server);
+  ASSERT_TRUE(ctx.ok());
+  auto fd = ConnectTcp({"127.0.0.1", agent_->port()}, DeadlineIn(std::chrono::seconds(5)));
+  ASSERT_TRUE(fd.ok());
+  auto s = TlsStream::Connect(std::move(fd).value(), ctx->get(), Thumbprint(Ids().tentacle.certificate.get()),
+                              DeadlineIn(std::chrono::seconds(5)));
+  ASSERT_TRUE(s.ok());
+  const Deadline d = DeadlineIn(std::chrono::seconds(5));
+  ASSERT_TRUE(s->Write(std::string(kClientIdentification) + "\r\n\r\n", d).ok());
+  EXPECT_EQ(*s->ReadLine(64, d), kServerIdentification);
+  EXPECT_EQ(*s->ReadLine(64, d), "");
+  auto ask = [&](const Json& request) {
+    EXPECT_TRUE(s->Write(*EncodeFrame(request), d).ok());
+    auto len = ParseFrameHeader(*s->Read(4, d));
+    EXPECT_TRUE(len.ok());
+    auto reply = len.ok() ? ParseFramePayload(*s->Read(*len, d)) : Result<Json>(len.status());
+    EXPECT_TRUE(reply.ok());
+    return reply.ok() ? *reply : Json();
+  };
+  EXPECT_EQ(ask(Json{{"Method", "TrustThumbprint"}}), (Json{{"Error", "unknown method 'TrustThumbprint'"}}));
+  EXPECT_EQ(ask(Json{{"Method", 1}}), (Json{{"Error", "a request needs a \"Method\" string"}}));
+  EXPECT_EQ(ask(Json{{"Other", "x"}}), (Json{{"Error", "unknown method ''"}}));
+  const Json health = ask(Json{{"Method", "Health"}});
+  EXPECT_EQ(health["Status"], "Healthy");
+  EXPECT_EQ(health["Thumbprint"], Thumbprint(Ids().tentacle.certificate.get()));
+  EXPECT_EQ(health["ClientThumbprint"], Thumbprint(Ids().server.certificate.get()));
+  EXPECT_TRUE(health["UptimeSeconds"].is_number());
+  EXPECT_FALSE(StringField(health, "Version").empty());
+}
+
 TEST(StringField, NeverThrowsOnAWrongType) {
   Json j = {{"a", "x"}, {"b", 1}, {"c", nullptr}};
   EXPECT_EQ(StringField(j, "a"), "x");

@@ -74,6 +74,57 @@ TEST(HttpWelcomePage, IsAnHttp10Response) {
   EXPECT_NE(page.find("Content-Length: " + std::to_string(body.size()) + "\r\n"), std::string::npos);
 }
 
+// --- Method dispatch --------------------------------------------------------
+
+// Calls the table with `request` as from client "C" on a connection presenting "P".
+Json Dispatch(const ChannelMethods& methods, const Json& request) {
+  const std::string client = "C", presented = "P";
+  return DispatchChannelRequest(methods, {request, client, presented});
+}
+
+TEST(DispatchChannelRequest, AKnownMethodGoesToItsHandlerWithTheCall) {
+  int echo_calls = 0;
+  const ChannelMethods methods = {
+      {"Echo",
+       [&](const ChannelCall& call) {
+         ++echo_calls;
+         return Json{{"Got", call.request["Value"]}, {"Client", call.client_thumbprint},
+                     {"Presented", call.presented_thumbprint}};
+       }},
+      {"Other", [](const ChannelCall&) { return Json{{"Other", true}}; }},
+  };
+  EXPECT_EQ(Dispatch(methods, Json{{"Method", "Echo"}, {"Value", 7}}),
+            (Json{{"Got", 7}, {"Client", "C"}, {"Presented", "P"}}));
+  EXPECT_EQ(Dispatch(methods, Json{{"Method", "Other"}}), (Json{{"Other", true}}));
+  EXPECT_EQ(echo_calls, 1);
+}
+
+TEST(DispatchChannelRequest, AnUnknownOrMissingMethodIsAnErrorAnswer) {
+  bool called = false;
+  const ChannelMethods methods = {{"Health", [&](const ChannelCall&) {
+                                     called = true;
+                                     return Json::object();
+                                   }}};
+  EXPECT_EQ(Dispatch(methods, Json{{"Method", "Reboot"}}), (Json{{"Error", "unknown method 'Reboot'"}}));
+  EXPECT_EQ(Dispatch(methods, Json{{"Method", "health"}}), (Json{{"Error", "unknown method 'health'"}}));
+  EXPECT_EQ(Dispatch(methods, Json{{"Other", "x"}}), (Json{{"Error", "unknown method ''"}}));
+  EXPECT_EQ(Dispatch(ChannelMethods{}, Json{{"Method", "Health"}}), (Json{{"Error", "unknown method 'Health'"}}));
+  EXPECT_FALSE(called);
+}
+
+TEST(DispatchChannelRequest, ANonStringMethodIsAnErrorAnswer) {
+  bool called = false;
+  const ChannelMethods methods = {{"1", [&](const ChannelCall&) {
+                                     called = true;
+                                     return Json::object();
+                                   }}};
+  for (const Json& method : {Json(1), Json::array(), Json(nullptr), Json{{"Name", "Health"}}}) {
+    EXPECT_EQ(Dispatch(methods, Json{{"Method", method}}), (Json{{"Error", "a request needs a \"Method\" string"}}))
+        << method.dump();
+  }
+  EXPECT_FALSE(called);
+}
+
 // --- TLS contexts and streams (tls.h) ---------------------------------------
 
 const Identity& TestIdentity() {
