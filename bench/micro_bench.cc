@@ -24,14 +24,14 @@
 #include <sstream>
 #include <string>
 
-#include "common/certificate.h"
-#include "common/config_file.h"
-#include "common/encoding.h"
-#include "common/file_util.h"
-#include "common/key_store.h"
-#include "common/pkcs12.h"
-#include "common/secret.h"
-#include "common/tls.h"
+#include "common/crypto/certificate.h"
+#include "common/config/config_file.h"
+#include "common/base/encoding.h"
+#include "common/base/file_util.h"
+#include "common/crypto/key_store.h"
+#include "common/crypto/pkcs12.h"
+#include "common/base/secret.h"
+#include "common/crypto/tls.h"
 
 namespace octo {
 namespace {

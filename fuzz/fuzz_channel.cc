@@ -9,8 +9,8 @@
 #include <cstdint>
 #include <string>
 
-#include "common/channel.h"
-#include "common/encoding.h"
+#include "common/channel/channel.h"
+#include "common/base/encoding.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string input(reinterpret_cast<const char*>(data), size);

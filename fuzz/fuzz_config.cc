@@ -10,8 +10,8 @@
 #include <cstdio>
 #include <string>
 
-#include "common/config_file.h"
-#include "common/file_util.h"
+#include "common/config/config_file.h"
+#include "common/base/file_util.h"
 
 namespace {
 

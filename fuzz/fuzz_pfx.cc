@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-#include "common/pkcs12.h"
+#include "common/crypto/pkcs12.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string input(reinterpret_cast<const char*>(data), size);

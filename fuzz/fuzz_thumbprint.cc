@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "common/thumbprint.h"
+#include "common/crypto/thumbprint.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);

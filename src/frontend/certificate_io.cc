@@ -2,8 +2,8 @@
 
 #include <iostream>
 
-#include "common/encoding.h"
-#include "common/file_util.h"
+#include "common/base/encoding.h"
+#include "common/base/file_util.h"
 #include "frontend/cli.h"
 
 namespace octo::cli {

@@ -6,8 +6,8 @@
 
 #include <string>
 
-#include "common/instance.h"
-#include "common/pkcs12.h"
+#include "common/config/instance.h"
+#include "common/crypto/pkcs12.h"
 
 namespace octo::cli {
 

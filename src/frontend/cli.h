@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "common/instance.h"
-#include "common/status.h"
+#include "common/config/instance.h"
+#include "common/base/status.h"
 
 namespace octo::cli {
 

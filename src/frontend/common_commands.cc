@@ -6,8 +6,8 @@
 #include <iostream>
 #include <memory>
 
-#include "common/file_util.h"
-#include "common/version.h"
+#include "common/base/file_util.h"
+#include "common/base/version.h"
 #include "frontend/certificate_io.h"
 #include "frontend/password.h"
 #include "frontend/service_command.h"
@@ -205,7 +205,7 @@ int RunShowThumbprint(Product product, const ShowThumbprintOptions& o) {
     std::cerr << "The thumbprint has been written to " << *o.export_file << "." << std::endl;
   }
   if (auto running = RunningThumbprint(*inst); running && *running != thumbprint) {
-    Warn(std::string("the running ") + (product == Product::kServer ? "Octopus Server" : "Tentacle") +
+    Warn(std::string("the running ") + Traits(product).display_name +
          " service uses the certificate " + *running + ": reload or restart needed to use this one");
   }
   return kExitOk;
@@ -293,7 +293,7 @@ void SetupVersion(CommandTable& table) {
   auto format = std::make_shared<std::string>();
   Product p = table.product();
   CLI::App* sub = table.Add("version", "Shows the version", [p, format] {
-    const char* name = p == Product::kServer ? "Octopus.Server" : "Tentacle";
+    const char* name = Traits(p).executable;
     if (*format == "json") {
       Json j = {{"Name", name}, {"Version", ProjectVersion()}, {"OpenSslVersion", OPENSSL_VERSION_TEXT}};
       std::cout << j.dump() << std::endl;

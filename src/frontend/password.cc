@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <iostream>
 
-#include "common/file_util.h"
+#include "common/base/file_util.h"
 
 namespace octo::cli {
 namespace {

@@ -7,8 +7,8 @@
 #include <optional>
 #include <string>
 
-#include "common/secret.h"
-#include "common/status.h"
+#include "common/base/secret.h"
+#include "common/base/status.h"
 
 namespace octo::cli {
 

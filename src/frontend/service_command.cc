@@ -7,12 +7,12 @@
 #include <iostream>
 #include <memory>
 
-#include "common/channel.h"
-#include "common/control.h"
-#include "common/file_util.h"
-#include "common/supervisor.h"
-#include "common/trust.h"
-#include "common/systemd_unit.h"
+#include "common/channel/channel.h"
+#include "common/channel/control.h"
+#include "common/base/file_util.h"
+#include "common/service/supervisor.h"
+#include "common/config/trust.h"
+#include "common/service/systemd_unit.h"
 
 namespace octo::cli {
 namespace {
@@ -28,7 +28,7 @@ struct ServiceOptions {
   std::string format = "text";           // of --status
 };
 
-const char* ServiceName(Product p) { return p == Product::kServer ? "Octopus Server" : "Tentacle"; }
+const char* ServiceName(Product p) { return Traits(p).display_name; }
 
 std::string Describe(Product p, const std::string& instance) {
   return std::string("the ") + ServiceName(p) + " service for instance '" + instance + "'";
@@ -437,7 +437,7 @@ ServicePaths PathsFor(const Instance& instance) {
   p.lock_file = p.home + "/service.lock";
   p.output_log = p.home + "/Logs/service-output.log";
   p.socket = p.home + "/service.sock";
-  p.log_file = p.home + "/Logs/" + (instance.product() == Product::kServer ? "OctopusServer.txt" : "OctopusTentacle.txt");
+  p.log_file = p.home + "/Logs/" + Traits(instance.product()).log_file;
   return p;
 }
 

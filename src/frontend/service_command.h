@@ -5,8 +5,8 @@
 
 #include <string>
 
-#include "common/instance.h"
-#include "common/supervisor.h"
+#include "common/config/instance.h"
+#include "common/service/supervisor.h"
 #include "frontend/cli.h"
 
 namespace octo::cli {

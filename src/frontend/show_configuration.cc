@@ -3,7 +3,7 @@
 #include <iostream>
 #include <memory>
 
-#include "common/file_util.h"
+#include "common/base/file_util.h"
 
 namespace octo::cli {
 namespace {
@@ -96,7 +96,7 @@ void SetupShowConfiguration(CommandTable& table) {
   CLI::App* sub = table.Add("show-configuration", "Prints the instance's configuration (never the certificate)",
                             [p, o] { return Run(p, *o); });
   AddInstanceOptions(sub, &o->instance, p);
-  const std::string def = p == Product::kServer ? "xml" : "json-hierarchical";
+  const std::string def = Traits(p).show_configuration_format;
   o->format = def;
   sub->add_option("--format", o->format, "xml, json or json-hierarchical (default " + def + ")")
       ->check(CLI::IsMember({"xml", "json", "json-hierarchical"}, CLI::ignore_case))

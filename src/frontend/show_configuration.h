@@ -11,7 +11,7 @@
 
 #include <string>
 
-#include "common/config_file.h"
+#include "common/config/config_file.h"
 #include "frontend/cli.h"
 
 namespace octo::cli {

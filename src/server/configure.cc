@@ -4,7 +4,7 @@
 #include <iostream>
 #include <memory>
 
-#include "common/file_util.h"
+#include "common/base/file_util.h"
 #include "frontend/service_command.h"
 #include "server/commands.h"
 

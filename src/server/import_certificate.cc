@@ -3,7 +3,7 @@
 #include <iostream>
 #include <memory>
 
-#include "common/file_util.h"
+#include "common/base/file_util.h"
 #include "frontend/certificate_io.h"
 #include "frontend/common_commands.h"
 #include "frontend/password.h"

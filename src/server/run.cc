@@ -4,12 +4,12 @@
 #include <iostream>
 #include <memory>
 
-#include "common/control.h"
-#include "common/file_util.h"
-#include "common/server_service.h"
-#include "common/service_log.h"
-#include "common/supervisor.h"
-#include "common/version.h"
+#include "common/channel/control.h"
+#include "common/base/file_util.h"
+#include "common/service/server_service.h"
+#include "common/service/service_log.h"
+#include "common/service/supervisor.h"
+#include "common/base/version.h"
 #include "frontend/certificate_io.h"
 #include "frontend/common_commands.h"
 #include "frontend/service_command.h"

@@ -3,7 +3,7 @@
 #include <iostream>
 #include <memory>
 
-#include "common/encoding.h"
+#include "common/base/encoding.h"
 #include "frontend/common_commands.h"
 #include "server/commands.h"
 

@@ -4,9 +4,9 @@
 #include <iostream>
 #include <memory>
 
-#include "common/net.h"
-#include "common/targets.h"
-#include "common/thumbprint.h"
+#include "common/base/net.h"
+#include "common/config/targets.h"
+#include "common/crypto/thumbprint.h"
 #include "frontend/common_commands.h"
 #include "frontend/service_command.h"
 #include "server/commands.h"

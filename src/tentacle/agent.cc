@@ -7,14 +7,14 @@
 #include <mutex>
 #include <thread>
 
-#include "common/file_util.h"
-#include "common/service_log.h"
-#include "common/version.h"
-#include "common/supervisor.h"
-#include "common/channel.h"
-#include "common/control.h"
-#include "common/tentacle_agent.h"
-#include "common/trust_store.h"
+#include "common/base/file_util.h"
+#include "common/service/service_log.h"
+#include "common/base/version.h"
+#include "common/service/supervisor.h"
+#include "common/channel/channel.h"
+#include "common/channel/control.h"
+#include "common/channel/tentacle_agent.h"
+#include "common/config/trust_store.h"
 #include "frontend/certificate_io.h"
 #include "frontend/service_command.h"
 #include "frontend/signals.h"

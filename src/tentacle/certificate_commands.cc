@@ -2,7 +2,7 @@
 #include <iostream>
 #include <memory>
 
-#include "common/file_util.h"
+#include "common/base/file_util.h"
 #include "frontend/certificate_io.h"
 #include "frontend/password.h"
 #include "tentacle/commands.h"

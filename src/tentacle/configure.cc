@@ -7,11 +7,11 @@
 #include <iostream>
 #include <memory>
 
-#include "common/control.h"
-#include "common/file_util.h"
+#include "common/channel/control.h"
+#include "common/base/file_util.h"
 #include "frontend/service_command.h"
-#include "common/thumbprint.h"
-#include "common/trust.h"
+#include "common/crypto/thumbprint.h"
+#include "common/config/trust.h"
 #include "tentacle/commands.h"
 
 namespace octo::tentacle {

@@ -6,7 +6,7 @@
 #include <openssl/bn.h>
 #include <sys/stat.h>
 
-#include "common/pkcs12.h"
+#include "common/crypto/pkcs12.h"
 #include "support/cli_fixture.h"
 
 namespace octo::testing {

@@ -5,8 +5,8 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "common/encoding.h"
-#include "common/pkcs12.h"
+#include "common/base/encoding.h"
+#include "common/crypto/pkcs12.h"
 #include "support/cli_fixture.h"
 
 namespace octo::testing {

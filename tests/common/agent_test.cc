@@ -13,9 +13,9 @@
 #include <sstream>
 #include <thread>
 
-#include "common/channel.h"
-#include "common/health_check.h"
-#include "common/tentacle_agent.h"
+#include "common/channel/channel.h"
+#include "common/channel/health_check.h"
+#include "common/channel/tentacle_agent.h"
 
 namespace octo {
 namespace {

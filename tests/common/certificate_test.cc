@@ -1,4 +1,4 @@
-#include "common/certificate.h"
+#include "common/crypto/certificate.h"
 
 #include <gtest/gtest.h>
 #include <openssl/x509v3.h>

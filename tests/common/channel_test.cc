@@ -1,4 +1,4 @@
-#include "common/channel.h"
+#include "common/channel/channel.h"
 
 #include <gtest/gtest.h>
 #include <openssl/bio.h>
@@ -10,8 +10,8 @@
 #include <csignal>
 #include <thread>
 
-#include "common/certificate.h"
-#include "common/tls.h"
+#include "common/crypto/certificate.h"
+#include "common/crypto/tls.h"
 
 namespace octo {
 namespace {

@@ -1,4 +1,4 @@
-#include "common/config_file.h"
+#include "common/config/config_file.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

@@ -1,4 +1,4 @@
-#include "common/health_check.h"
+#include "common/channel/health_check.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

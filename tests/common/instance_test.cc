@@ -1,9 +1,9 @@
-#include "common/instance.h"
+#include "common/config/instance.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
-#include "common/key_store.h"
+#include "common/crypto/key_store.h"
 #include "support/temp_dir.h"
 
 namespace octo {

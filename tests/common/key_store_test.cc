@@ -1,9 +1,9 @@
-#include "common/key_store.h"
+#include "common/crypto/key_store.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
-#include "common/encoding.h"
+#include "common/base/encoding.h"
 #include "support/temp_dir.h"
 
 namespace octo {

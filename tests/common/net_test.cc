@@ -1,6 +1,6 @@
 // Sockets with deadlines (net.h) and the codes their failures carry: callers
 // decide by code (a refused connection, a deadline), never by the text.
-#include "common/net.h"
+#include "common/base/net.h"
 
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -11,9 +11,9 @@
 #include <cstring>
 #include <thread>
 
-#include "common/certificate.h"
-#include "common/control.h"
-#include "common/tls.h"
+#include "common/crypto/certificate.h"
+#include "common/channel/control.h"
+#include "common/crypto/tls.h"
 #include "support/temp_dir.h"
 
 namespace octo {

@@ -1,4 +1,4 @@
-#include "common/pkcs12.h"
+#include "common/crypto/pkcs12.h"
 
 #include <gtest/gtest.h>
 #include <openssl/bn.h>
@@ -10,7 +10,7 @@
 #include <functional>
 #include <mutex>
 
-#include "common/encoding.h"
+#include "common/base/encoding.h"
 
 namespace octo {
 namespace {

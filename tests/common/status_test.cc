@@ -1,6 +1,6 @@
 // Status codes by name, and the service's start-up report carrying its code
 // to the starter (supervisor.h), so that "already running" is a code.
-#include "common/status.h"
+#include "common/base/status.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -8,7 +8,7 @@
 
 #include <cstdlib>
 
-#include "common/supervisor.h"
+#include "common/service/supervisor.h"
 
 namespace octo {
 namespace {

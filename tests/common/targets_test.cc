@@ -1,4 +1,4 @@
-#include "common/targets.h"
+#include "common/config/targets.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-#include "common/thumbprint.h"
+#include "common/crypto/thumbprint.h"
 
 #include <gtest/gtest.h>
 

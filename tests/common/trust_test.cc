@@ -1,8 +1,8 @@
-#include "common/trust.h"
+#include "common/config/trust.h"
 
 #include <gtest/gtest.h>
 
-#include "common/instance.h"
+#include "common/config/instance.h"
 
 namespace octo {
 namespace {

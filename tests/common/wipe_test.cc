@@ -12,7 +12,7 @@
 
 #include <gtest/gtest.h>
 
-#include "common/encoding.h"
+#include "common/base/encoding.h"
 #include "frontend/certificate_io.h"
 #include "support/temp_dir.h"
 

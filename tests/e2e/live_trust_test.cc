@@ -18,11 +18,11 @@
 #include <thread>
 #include <vector>
 
-#include "common/channel.h"
-#include "common/control.h"
-#include "common/net.h"
-#include "common/pkcs12.h"
-#include "common/tls.h"
+#include "common/channel/channel.h"
+#include "common/channel/control.h"
+#include "common/base/net.h"
+#include "common/crypto/pkcs12.h"
+#include "common/crypto/tls.h"
 #include "support/cli_fixture.h"
 
 namespace octo::testing {

@@ -12,9 +12,9 @@
 #include <random>
 #include <thread>
 
-#include "common/channel.h"
-#include "common/health_check.h"
-#include "common/tentacle_agent.h"
+#include "common/channel/channel.h"
+#include "common/channel/health_check.h"
+#include "common/channel/tentacle_agent.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
 

@@ -11,7 +11,7 @@
 #include <random>
 #include <thread>
 
-#include "common/thumbprint.h"
+#include "common/crypto/thumbprint.h"
 #include "support/cli_fixture.h"
 
 namespace octo::testing {

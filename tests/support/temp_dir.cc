@@ -8,7 +8,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "common/thumbprint.h"
+#include "common/crypto/thumbprint.h"
 
 namespace octo::testing {
 

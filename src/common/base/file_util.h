@@ -1,0 +1,58 @@
+// The library's seam to the file system (POSIX). Every OS error becomes a
+// Status here, in PosixError, with the path in the message.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "common/base/status.h"
+
+namespace octo {
+
+// Status for errno `err` while doing `what` ("cannot read /a/b").
+Status PosixError(const std::string& what, int err);
+
+// Reads a whole regular file. NotFound if it does not exist, PermissionDenied
+// if it cannot be opened, InvalidArgument if it is a directory.
+Result<std::string> ReadFile(const std::string& path);
+
+// Replaces `path` with `contents` atomically: a temporary file in the same
+// directory (".NAME.tmp-XXXXXX", created exclusively under an unpredictable
+// name and checked to be a new regular file of ours), given `mode`, written,
+// fsync'd, renamed over `path`, and the directory fsync'd. Safe in a shared
+// sticky directory such as /tmp. On failure `path` is unchanged.
+Status WriteFileAtomic(const std::string& path, const std::string& contents, mode_t mode);
+
+// As WriteFileAtomic, but never replaces anything: the file appears at
+// `path` complete, or AlreadyExists is returned and whatever is at `path`
+// is left as it is (renameat2 RENAME_NOREPLACE, else link()). For files that
+// must be created exactly once, such as keys.
+Status WriteFileExclusive(const std::string& path, const std::string& contents, mode_t mode);
+
+// Creates `path` and its parents (mode for the ones it creates). OK if it exists.
+Status MakeDirectories(const std::string& path, mode_t mode);
+
+bool FileExists(const std::string& path);
+
+// For directories a root-run service writes into (its home, its Logs):
+// PermissionDenied, with the command that fixes it, when `dir` is a
+// symbolic link, belongs to another user than this process's, or can be
+// written by group or others. NotFound when it does not exist.
+Status CheckPrivateDirectory(const std::string& dir);
+
+// Removes a file; OK if it did not exist.
+Status RemoveFile(const std::string& path);
+
+// Names (not paths) of the regular files in `dir` ending in `suffix`, sorted.
+// An absent directory gives an empty list.
+Result<std::vector<std::string>> ListFiles(const std::string& dir, const std::string& suffix);
+
+// The absolute form of `path` (relative to the working directory), without
+// resolving links.
+std::string AbsolutePath(const std::string& path);
+
+std::string DirName(const std::string& path);
+
+}  // namespace octo

@@ -1,0 +1,75 @@
+#include "common/channel/channel.h"
+
+namespace octo {
+
+std::string HttpWelcomePage() {
+  const std::string body =
+      "<html><body><p>Octopus Tentacle listening. This port is for Octopus Server connections, not "
+      "browsers.</p></body></html>\r\n";
+  return "HTTP/1.0 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+}
+
+Result<std::string> EncodeFrame(const Json& message) {
+  std::string payload = message.dump();
+  if (payload.empty() || payload.size() > kMaxFrame) {
+    return InvalidArgument("the message is " + std::to_string(payload.size()) + " bytes; at most " +
+                           std::to_string(kMaxFrame) + " are allowed");
+  }
+  std::string out(4, '\0');
+  const auto n = static_cast<uint32_t>(payload.size());
+  out[0] = static_cast<char>((n >> 24) & 0xFF);
+  out[1] = static_cast<char>((n >> 16) & 0xFF);
+  out[2] = static_cast<char>((n >> 8) & 0xFF);
+  out[3] = static_cast<char>(n & 0xFF);
+  return out + payload;
+}
+
+Result<uint32_t> ParseFrameHeader(const std::string& header, size_t max) {
+  if (header.size() != 4) return InvalidArgument("a frame header is 4 bytes");
+  uint32_t n = 0;
+  for (char c : header) n = (n << 8) | static_cast<unsigned char>(c);
+  if (n == 0) return InvalidArgument("an empty frame");
+  if (n > max) {
+    return InvalidArgument("a frame of " + std::to_string(n) + " bytes; at most " + std::to_string(max) +
+                           " are allowed");
+  }
+  return n;
+}
+
+Result<Json> ParseFramePayload(const std::string& payload) {
+  Json j = Json::parse(payload, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return InvalidArgument("the message is not JSON");
+  if (!j.is_object()) return InvalidArgument("the message is not a JSON object");
+  return j;
+}
+
+std::string StringField(const Json& message, const char* key, const std::string& fallback) {
+  if (!message.is_object()) return fallback;
+  auto it = message.find(key);
+  return it != message.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
+
+Status CheckIdentification(const std::string& line, const char* expected) {
+  if (line != expected) {
+    std::string shown = line.substr(0, 32);
+    for (auto& c : shown) {
+      if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7E) c = '?';
+    }
+    return InvalidArgument(std::string("expected '") + expected + "', got '" + shown + "'");
+  }
+  return Status::Ok();
+}
+
+Json DispatchChannelRequest(const ChannelMethods& methods, const ChannelCall& call) {
+  const Json& request = call.request;
+  if (request.contains("Method") && !request["Method"].is_string()) {
+    return Json{{"Error", "a request needs a \"Method\" string"}};
+  }
+  const std::string method = StringField(request, "Method");
+  auto handler = methods.find(method);
+  if (handler == methods.end()) return Json{{"Error", "unknown method '" + method + "'"}};
+  return handler->second(call);
+}
+
+}  // namespace octo

@@ -1,0 +1,66 @@
+// The message protocol spoken over the TLS channel (see docs/protocol.md).
+//
+//   client -> "MX-CLIENT 1.0\r\n\r\n"      server -> "MX-SERVER 1.0\r\n\r\n"
+//   then frames both ways: 4-byte big-endian length N (1..kMaxFrame), then N
+//   bytes of UTF-8 JSON. A request is {"Method": "..."}; a response is an
+//   object, with "Error" when the request could not be served.
+// A client whose first two bytes are not "MX" is answered with a small
+// HTTP/1.0 page and closed, as the real Tentacle does for browsers.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+
+#include "common/base/json.h"
+#include "common/base/status.h"
+
+namespace octo {
+
+inline constexpr char kClientIdentification[] = "MX-CLIENT 1.0";
+inline constexpr char kServerIdentification[] = "MX-SERVER 1.0";
+inline constexpr size_t kMaxFrame = 64 * 1024;
+inline constexpr size_t kMaxIdentificationLine = 64;
+
+// The page a browser gets.
+std::string HttpWelcomePage();
+
+// Encodes a frame. InvalidArgument if the JSON is larger than kMaxFrame.
+Result<std::string> EncodeFrame(const Json& message);
+
+// Reads the 4-byte header: the payload length, or InvalidArgument when it is
+// 0 or larger than `max`.
+Result<uint32_t> ParseFrameHeader(const std::string& header, size_t max = kMaxFrame);
+
+// Parses a frame's payload: a JSON object, or InvalidArgument.
+Result<Json> ParseFramePayload(const std::string& payload);
+
+// The string under `key`, or `fallback` when it is absent or not a string.
+// Messages come from the other side: a field of the wrong type must never
+// throw (nlohmann's value() does).
+std::string StringField(const Json& message, const char* key, const std::string& fallback = "");
+
+// Checks an identification line ("MX-CLIENT 1.0"); InvalidArgument otherwise.
+Status CheckIdentification(const std::string& line, const char* expected);
+
+// One request as a method's handler sees it, on an authenticated connection.
+struct ChannelCall {
+  const Json& request;                     // the whole request object
+  const std::string& client_thumbprint;    // the certificate the client (Server) presented
+  const std::string& presented_thumbprint; // the certificate this connection presented
+};
+
+// A method's handler: the response object ("Error" when it could not serve
+// the request). Called on the connection's thread; must not throw.
+using ChannelHandler = std::function<Json(const ChannelCall& call)>;
+
+// Method name -> handler. Adding a method is adding a row.
+using ChannelMethods = std::map<std::string, ChannelHandler, std::less<>>;
+
+// Answers `call.request` with its method's handler. A "Method" that is not
+// a string: {"Error":"a request needs a \"Method\" string"}; no handler for
+// it (or no "Method"): {"Error":"unknown method 'NAME'"}.
+Json DispatchChannelRequest(const ChannelMethods& methods, const ChannelCall& call);
+
+}  // namespace octo

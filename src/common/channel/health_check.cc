@@ -1,0 +1,217 @@
+#include "common/channel/health_check.h"
+
+#include <atomic>
+#include <ctime>
+#include <thread>
+
+#include "common/channel/channel.h"
+
+namespace octo {
+namespace {
+
+// Why a check failed: the outcome and the mirrored text for it.
+struct Failure {
+  HealthOutcome outcome = HealthOutcome::kHealthy;
+  std::string reason;
+};
+
+// The check itself; the failure, or kHealthy with no reason. Sets the
+// version and the presented thumbprint of `*r` when it learns them.
+Failure Check(SSL_CTX* ctx, const std::string& ours, const Target& t, Deadline deadline, HealthResult* r) {
+  auto hp = ParseHttpsUrl(t.address);
+  if (!hp.ok()) return {HealthOutcome::kError, hp.status().message()};
+  auto fd = ConnectTcp(*hp, deadline);
+  if (!fd.ok()) {
+    switch (fd.status().code()) {
+      case StatusCode::kDeadlineExceeded:
+        return {HealthOutcome::kTimedOut,
+                "The Tentacle at " + t.address + " could not be reached: the connection timed out"};
+      case StatusCode::kUnavailable:
+        return {HealthOutcome::kRefused,
+                "The Tentacle at " + t.address +
+                    " refused the connection (No connection could be made because the target machine actively "
+                    "refused it): is the Tentacle running and listening on that port?"};
+      default:
+        return {HealthOutcome::kError, "The Tentacle at " + t.address + " could not be reached: " + fd.status().message()};
+    }
+  }
+  // The pins are checked inside the handshake: a server presenting another
+  // certificate never gets ours, nor a signature made with our key.
+  PeerCertificate presented;
+  auto stream = TlsStream::Connect(std::move(fd).value(), ctx, t.thumbprints, deadline, &presented);
+  if (!stream.ok()) {
+    switch (stream.status().code()) {
+      case StatusCode::kPermissionDenied:
+        r->thumbprint = presented.thumbprint;
+        return {HealthOutcome::kUnexpectedCertificate,
+                UnexpectedCertificateText(t.address, t.thumbprints, presented.thumbprint, presented.subject)};
+      case StatusCode::kDeadlineExceeded:
+        return {HealthOutcome::kTimedOut,
+                "The Tentacle at " + t.address + " did not complete the TLS handshake in time (timed out)"};
+      default:
+        return {HealthOutcome::kAborted, RefusedOurCertificateText(t.address, ours)};
+    }
+  }
+  TlsStream& s = *stream;
+  r->thumbprint = s.peer_thumbprint();
+  // With TLS 1.3 the server judges our certificate after our side of the
+  // handshake is done: its refusal shows up on the first read.
+  Status st = s.Write(std::string(kClientIdentification) + "\r\n\r\n", deadline);
+  auto line = st.ok() ? s.ReadLine(kMaxIdentificationLine, deadline) : Result<std::string>(st);
+  if (!line.ok()) {
+    if (line.status().code() == StatusCode::kDeadlineExceeded) {
+      return {HealthOutcome::kTimedOut, "The Tentacle at " + t.address + " did not answer in time (timed out)"};
+    }
+    return {HealthOutcome::kAborted, RefusedOurCertificateText(t.address, ours)};
+  }
+  auto blank = s.ReadLine(kMaxIdentificationLine, deadline);
+  if (!CheckIdentification(*line, kServerIdentification).ok() || !blank.ok() || !blank->empty()) {
+    return {HealthOutcome::kError, "The service at " + t.address + " is not a Tentacle (it did not identify as " +
+                                       kServerIdentification + ")"};
+  }
+  auto frame = EncodeFrame(Json{{"Method", "Health"}});
+  st = frame.ok() ? s.Write(*frame, deadline) : frame.status();
+  auto header = st.ok() ? s.Read(4, deadline) : Result<std::string>(st);
+  auto len = header.ok() ? ParseFrameHeader(*header) : Result<uint32_t>(header.status());
+  auto payload = len.ok() ? s.Read(*len, deadline) : Result<std::string>(len.status());
+  auto response = payload.ok() ? ParseFramePayload(*payload) : Result<Json>(payload.status());
+  s.Close(DeadlineIn(std::chrono::milliseconds(200)));
+  if (!response.ok()) {
+    return {response.status().code() == StatusCode::kDeadlineExceeded ? HealthOutcome::kTimedOut
+                                                                       : HealthOutcome::kError,
+            "The Tentacle at " + t.address + " did not answer the health request: " + response.status().message()};
+  }
+  if (StringField(*response, "Status") != "Healthy") {
+    return {HealthOutcome::kError, "The Tentacle at " + t.address + " answered the health request with an error: " +
+                                       StringField(*response, "Error", "no status")};
+  }
+  r->version = StringField(*response, "Version");
+  return {};
+}
+
+constexpr struct {
+  HealthOutcome outcome;
+  const char* name;
+} kOutcomeNames[] = {
+    {HealthOutcome::kHealthy, "Healthy"},     {HealthOutcome::kUnexpectedCertificate, "UnexpectedCertificate"},
+    {HealthOutcome::kRefused, "Refused"},     {HealthOutcome::kTimedOut, "TimedOut"},
+    {HealthOutcome::kAborted, "Aborted"},     {HealthOutcome::kNotRunning, "NotRunning"},
+    {HealthOutcome::kError, "Error"},
+};
+
+}  // namespace
+
+const char* HealthOutcomeName(HealthOutcome outcome) {
+  for (const auto& n : kOutcomeNames) {
+    if (n.outcome == outcome) return n.name;
+  }
+  return "Error";
+}
+
+std::optional<HealthOutcome> HealthOutcomeFromName(const std::string& name) {
+  for (const auto& n : kOutcomeNames) {
+    if (name == n.name) return n.outcome;
+  }
+  return std::nullopt;
+}
+
+std::string UnexpectedCertificateText(const std::string& url, const std::string& expected,
+                                      const std::string& actual, const std::string& subject) {
+  return UnexpectedCertificateText(url, std::vector<std::string>{expected}, actual, subject);
+}
+
+std::string UnexpectedCertificateText(const std::string& url, const std::vector<std::string>& expected,
+                                      const std::string& actual, const std::string& subject) {
+  // One pin: Halibut's words. Several: all of them, in the order pinned.
+  std::string pins = expected.size() == 1 ? "the thumbprint " : "one of the thumbprints ";
+  for (size_t i = 0; i < expected.size(); ++i) pins += (i == 0 ? "'" : ", '") + expected[i] + "'";
+  if (expected.empty()) pins = "a pinned thumbprint, but none is pinned";
+  return "The server at " + url +
+         " presented an unexpected security certificate. We expected the server to present a certificate with " + pins +
+         ". Instead, it presented a certificate with a thumbprint of '" + actual + "' and subject '" + subject +
+         "'. This usually happens when the client has been configured to expect the server to have the wrong "
+         "certificate, or when the certificate on the server has been regenerated and the client has not been "
+         "updated. It may also happen if someone is performing a man-in-the-middle attack on the remote machine, "
+         "or if a proxy server is intercepting requests. Please check the certificate used on the server, and "
+         "verify that the client has been configured correctly.";
+}
+
+std::string RefusedOurCertificateText(const std::string& url, const std::string& ours) {
+  return "The server " + url +
+         " aborted the connection before it was fully established. This usually means that the server rejected "
+         "the certificate that we provided. We provided a certificate with a thumbprint of '" +
+         ours + "'.";
+}
+
+Json HealthResult::ToJson() const {
+  Json j = Json::object();
+  j["Name"] = name;
+  j["Address"] = address;
+  j["Healthy"] = healthy;
+  j["Reason"] = reason;
+  j["TentacleVersion"] = version;
+  j["ElapsedMilliseconds"] = elapsed_ms;
+  j["CheckedAt"] = checked_at;
+  j["Thumbprint"] = thumbprint;
+  j["PinnedThumbprints"] = pinned;
+  j["Outcome"] = HealthOutcomeName(outcome);
+  return j;
+}
+
+HealthResult HealthResult::FromJson(const Json& j) {
+  HealthResult r;
+  r.name = StringField(j, "Name");
+  r.address = StringField(j, "Address");
+  r.healthy = j.is_object() && j.contains("Healthy") && j["Healthy"].is_boolean() && j["Healthy"].get<bool>();
+  r.reason = StringField(j, "Reason");
+  // A result without an "Outcome" (from a Server before outcomes) is
+  // Healthy or Error by its "Healthy".
+  const auto outcome = HealthOutcomeFromName(StringField(j, "Outcome"));
+  r.outcome = outcome ? *outcome : r.healthy ? HealthOutcome::kHealthy : HealthOutcome::kError;
+  r.version = StringField(j, "TentacleVersion");
+  r.elapsed_ms = j.is_object() && j.contains("ElapsedMilliseconds") && j["ElapsedMilliseconds"].is_number()
+                     ? j["ElapsedMilliseconds"].get<double>()
+                     : 0.0;
+  r.checked_at = StringField(j, "CheckedAt");
+  r.thumbprint = StringField(j, "Thumbprint");
+  if (j.is_object() && j.contains("PinnedThumbprints") && j["PinnedThumbprints"].is_array()) {
+    for (const auto& tp : j["PinnedThumbprints"]) {
+      if (tp.is_string()) r.pinned.push_back(tp.get<std::string>());
+    }
+  }
+  return r;
+}
+
+HealthResult CheckTarget(SSL_CTX* client_ctx, const std::string& our_thumbprint, const Target& target,
+                         const HealthCheckOptions& options) {
+  HealthResult r;
+  r.name = target.name;
+  r.address = target.address;
+  r.checked_at = UtcNowIso8601();
+  r.pinned = target.thumbprints;
+  auto start = Clock::now();
+  Failure f = Check(client_ctx, our_thumbprint, target, start + options.timeout, &r);
+  r.outcome = f.outcome;
+  r.reason = std::move(f.reason);
+  r.healthy = r.outcome == HealthOutcome::kHealthy;
+  r.elapsed_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  return r;
+}
+
+std::vector<HealthResult> CheckTargets(SSL_CTX* client_ctx, const std::string& our_thumbprint,
+                                       const std::vector<Target>& targets, const HealthCheckOptions& options) {
+  std::vector<HealthResult> results(targets.size());
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i = next++; i < targets.size(); i = next++) {
+      results[i] = CheckTarget(client_ctx, our_thumbprint, targets[i], options);
+    }
+  };
+  size_t n = std::min(std::max<size_t>(options.parallelism, 1), targets.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < n; ++i) threads.emplace_back(worker);
+  for (auto& t : threads) t.join();
+  return results;
+}
+
+}  // namespace octo

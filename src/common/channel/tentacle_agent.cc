@@ -1,0 +1,258 @@
+#include "common/channel/tentacle_agent.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include <optional>
+
+#include "common/channel/channel.h"
+#include "common/base/version.h"
+
+namespace octo {
+
+TentacleAgent::TentacleAgent(AgentOptions options, Identity identity, std::shared_ptr<spdlog::logger> log)
+    : options_(std::move(options)), log_(std::move(log)), methods_(MakeMethods()) {
+  thumbprint_at_start_ = Thumbprint(identity.certificate.get());
+  trusted_.store(std::make_shared<const std::set<std::string>>(options_.trusted_thumbprints));
+  identity_at_start_ = std::move(identity);
+}
+
+ChannelMethods TentacleAgent::MakeMethods() {
+  return {
+      {"Health", [this](const ChannelCall& call) { return Health(call); }},
+  };
+}
+
+Json TentacleAgent::Health(const ChannelCall& call) const {
+  Json response = Json::object();
+  response["Status"] = "Healthy";
+  response["Version"] = ProjectVersion();
+  response["Thumbprint"] = call.presented_thumbprint;
+  response["UptimeSeconds"] = std::chrono::duration<double>(Clock::now() - started_).count();
+  response["ClientThumbprint"] = call.client_thumbprint;
+  return response;
+}
+
+Status TentacleAgent::SetIdentity(const Identity& identity) {
+  auto next = MakePresentedIdentity(TlsRole::kServer, identity);
+  if (!next.ok()) return next.status();
+  presented_.store(std::move(next).value());
+  return Status::Ok();
+}
+
+// Registers an authenticated connection for as long as it is served; the
+// registration ends before the socket is closed, so SetTrusted never shuts
+// down a descriptor that was reused.
+class TentacleAgent::Registration {
+ public:
+  Registration(TentacleAgent* agent, int fd, const std::string& thumbprint) : agent_(agent) {
+    std::lock_guard<std::mutex> lock(agent_->connections_mu_);
+    // Judged again under the lock: a SetTrusted that ran since the handshake
+    // either saw this registration or published the set read here.
+    trusted_ = agent_->Trusts(thumbprint);
+    if (!trusted_) return;
+    id_ = ++agent_->next_connection_;
+    agent_->connections_.emplace(id_, OpenConnection{fd, thumbprint});
+  }
+  ~Registration() { End(); }
+  Registration(const Registration&) = delete;
+  Registration& operator=(const Registration&) = delete;
+  bool trusted() const { return trusted_; }
+  void End() {
+    if (id_ == 0) return;
+    std::lock_guard<std::mutex> lock(agent_->connections_mu_);
+    agent_->connections_.erase(id_);
+    id_ = 0;
+  }
+
+ private:
+  TentacleAgent* agent_;
+  uint64_t id_ = 0;
+  bool trusted_ = false;
+};
+
+size_t TentacleAgent::SetTrusted(std::set<std::string> thumbprints) {
+  auto next = std::make_shared<const std::set<std::string>>(std::move(thumbprints));
+  std::lock_guard<std::mutex> lock(connections_mu_);
+  trusted_.store(next);
+  size_t closed = 0;
+  for (auto& [id, c] : connections_) {
+    if (next->count(c.thumbprint) == 0 && c.fd >= 0) {
+      ::shutdown(c.fd, SHUT_RDWR);  // its thread sees the connection end and closes it
+      c.fd = -1;
+      ++closed;
+    }
+  }
+  return closed;
+}
+
+TentacleAgent::~TentacleAgent() {
+  Stop(std::chrono::milliseconds(2000));
+  // Connection threads use this object; each ends within its deadlines.
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [this] { return active_.load() == 0; });
+  lock.unlock();
+  if (wake_pipe_[0] >= 0) ::close(wake_pipe_[0]);
+  if (wake_pipe_[1] >= 0) ::close(wake_pipe_[1]);
+}
+
+Status TentacleAgent::Start() {
+  if (!presented_.load()) {
+    OCTO_RETURN_IF_ERROR(SetIdentity(identity_at_start_));
+  }
+  identity_at_start_ = Identity();  // the key is held by the context from now on
+  auto fd = ListenTcp(options_.listen_ip, options_.port);
+  if (!fd.ok()) return fd.status();
+  listener_ = std::move(fd).value();
+  port_ = LocalPort(listener_.get());
+  if (::pipe2(wake_pipe_, O_CLOEXEC | O_NONBLOCK) != 0) return Internal("cannot create a pipe");
+  started_ = Clock::now();
+  acceptor_ = std::thread([this] { AcceptLoop(); });
+  return Status::Ok();
+}
+
+void TentacleAgent::AcceptLoop() {
+  while (!stopping_.load()) {
+    pollfd fds[2] = {{listener_.get(), POLLIN, 0}, {wake_pipe_[0], POLLIN, 0}};
+    int n = ::poll(fds, 2, 1000);
+    if (n <= 0 || (fds[1].revents & POLLIN)) continue;
+    for (;;) {
+      int c = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+      if (c < 0) break;
+      Fd conn(c);
+      std::string peer = PeerAddress(conn.get());
+      if (active_.load() >= options_.max_connections) {
+        log_->warn("Refused a connection from {}: {} connections are open already", peer, options_.max_connections);
+        continue;
+      }
+      ++active_;
+      std::thread([this, fd = std::move(conn), peer]() mutable {
+        Serve(std::move(fd), peer);
+        // Free this thread's OpenSSL state (its random generators, error
+        // queue) now: once active_ drops the process may exit, and OpenSSL's
+        // clean-up would race this detached thread's exit handler.
+        OPENSSL_thread_stop();
+        std::lock_guard<std::mutex> lock(mu_);
+        --active_;
+        cv_.notify_all();
+      }).detach();
+    }
+  }
+}
+
+void TentacleAgent::LogUntrusted(const std::string& peer, const std::string& thumbprint) {
+  log_->warn(
+      "A client at {} connected, and attempted a message exchange, but it presented a client certificate with "
+      "the thumbprint '{}' which is not in the list of thumbprints that we trust",
+      peer, thumbprint);
+}
+
+void TentacleAgent::Serve(Fd fd, std::string peer) {
+  const PeerCheck trusted = [this](const std::string& tp) { return Trusts(tp); };
+  const PeerCheck& in_handshake =
+      options_.handshake_check_for_testing ? options_.handshake_check_for_testing : trusted;
+  std::string refused;
+  const std::shared_ptr<const PresentedIdentity> presented = presented_.load();
+  auto stream =
+      TlsStream::Accept(std::move(fd), presented->ctx.get(), in_handshake, DeadlineIn(options_.handshake_timeout), &refused);
+  ++served_;
+  if (!stream.ok()) {
+    if (stream.status().code() == StatusCode::kPermissionDenied) {
+      LogUntrusted(peer, refused);
+    } else {
+      log_->info("A connection from {} ended during the TLS handshake: {}", peer, stream.status().message());
+    }
+    return;
+  }
+  TlsStream& s = *stream;
+  // Defence in depth: the handshake has judged the certificate already; judge
+  // what it ended with again before serving anything, not even the welcome
+  // page. A client without a certificate goes on (welcome page only).
+  if (!s.peer_thumbprint().empty() && !trusted(s.peer_thumbprint())) {
+    LogUntrusted(peer, s.peer_thumbprint());
+    return;  // closed without a close_notify, as a refused handshake would be
+  }
+  std::optional<Registration> registration;
+  if (!s.peer_thumbprint().empty()) {
+    registration.emplace(this, s.fd(), s.peer_thumbprint());
+    if (!registration->trusted()) {  // trust was withdrawn since the handshake
+      LogUntrusted(peer, s.peer_thumbprint());
+      return;
+    }
+  }
+  auto read_deadline = [this] { return DeadlineIn(options_.read_timeout); };
+  auto first = s.Read(2, read_deadline());
+  if (!first.ok()) {
+    log_->info("A connection from {} closed before sending anything: {}", peer, first.status().message());
+    return;
+  }
+  if (*first != "MX") {
+    (void)s.Write(HttpWelcomePage(), read_deadline());
+    if (registration) registration->End();  // before the socket is closed, always
+    s.Close(DeadlineIn(std::chrono::milliseconds(500)));
+    log_->info("Sent the welcome page to {} (not an Octopus Server)", peer);
+    return;
+  }
+  if (s.peer_thumbprint().empty()) {
+    log_->warn("A client at {} attempted a message exchange without presenting a client certificate", peer);
+    return;
+  }
+  auto rest = s.ReadLine(kMaxIdentificationLine, read_deadline());
+  auto blank = rest.ok() ? s.ReadLine(kMaxIdentificationLine, read_deadline()) : rest;
+  Status ident = rest.ok() ? CheckIdentification("MX" + *rest, kClientIdentification) : rest.status();
+  if (ident.ok() && !blank.ok()) ident = blank.status();
+  if (ident.ok() && !blank->empty()) ident = InvalidArgument("expected a blank line after the identification");
+  if (!ident.ok()) {
+    log_->warn("A client at {} sent a bad identification: {}", peer, ident.message());
+    return;
+  }
+  if (!s.Write(std::string(kServerIdentification) + "\r\n\r\n", read_deadline()).ok()) return;
+
+  while (!stopping_.load()) {
+    auto header = s.Read(4, read_deadline());
+    if (!header.ok()) break;  // the client is done (or gone)
+    auto len = ParseFrameHeader(*header, options_.max_frame);
+    if (!len.ok()) {
+      log_->warn("A client at {} sent a bad frame: {}", peer, len.status().message());
+      break;
+    }
+    auto payload = s.Read(*len, read_deadline());
+    if (!payload.ok()) break;
+    auto request = ParseFramePayload(*payload);
+    const Json response =
+        request.ok() ? DispatchChannelRequest(methods_, {*request, s.peer_thumbprint(), presented->thumbprint})
+                     : Json{{"Error", request.status().message()}};
+    auto frame = EncodeFrame(response);
+    if (!frame.ok() || !s.Write(*frame, read_deadline()).ok()) break;
+    if (!request.ok()) break;
+  }
+  if (registration) registration->End();
+  s.Close(DeadlineIn(std::chrono::milliseconds(500)));
+}
+
+void TentacleAgent::Stop(std::chrono::milliseconds grace) {
+  bool was = stopping_.exchange(true);
+  if (!was) {
+    if (wake_pipe_[1] >= 0) (void)!::write(wake_pipe_[1], "x", 1);
+    if (acceptor_.joinable()) acceptor_.join();
+    listener_.reset();
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, grace, [this] { return active_.load() == 0; });
+    stopped_ = true;
+    cv_.notify_all();
+    return;
+  }
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [this] { return stopped_; });
+}
+
+void TentacleAgent::Wait() {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [this] { return stopped_; });
+}
+
+}  // namespace octo

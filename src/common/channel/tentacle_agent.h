@@ -1,0 +1,132 @@
+// TentacleAgent: the listening Tentacle service.
+//
+// Accepts TLS connections, lets through only clients whose certificate
+// thumbprint is in the trusted set, speaks the channel protocol (channel.h)
+// and answers health requests. The trusted set starts as the options give
+// it and can be replaced while the agent runs (SetTrusted): each handshake
+// reads the current set (a Snapshot), and connections authenticated by a
+// thumbprint no longer trusted are closed at once. The certificate is judged during the handshake
+// and again after it, before anything is served. Every connection runs on its own thread with
+// deadlines on the handshake and every read, and at most `max_connections`
+// are served at once; slow or broken clients cannot block the others.
+// Thread-safe: Stop() may be called from any thread (or a signal handler's
+// helper thread).
+#pragma once
+
+#include <spdlog/logger.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "common/crypto/certificate.h"
+#include "common/channel/channel.h"
+#include "common/base/net.h"
+#include "common/crypto/tls.h"
+#include "common/base/snapshot.h"
+
+namespace octo {
+
+struct AgentOptions {
+  std::string listen_ip;  // "" = every address
+  int port = 10933;       // 0 = pick a free port (tests)
+  std::set<std::string> trusted_thumbprints;  // at start; see SetTrusted
+  std::chrono::milliseconds handshake_timeout{10000};
+  std::chrono::milliseconds read_timeout{30000};
+  size_t max_connections = 256;
+  size_t max_frame = 64 * 1024;
+  // Test seam; leave empty. When set, it replaces the trusted-set check made
+  // during the handshake, so that a test can show that the check made after
+  // the handshake (always against trusted_thumbprints) refuses on its own.
+  PeerCheck handshake_check_for_testing;
+};
+
+class TentacleAgent {
+ public:
+  // `identity` must hold the certificate and key; `log` receives one line per
+  // event (never a key or password).
+  TentacleAgent(AgentOptions options, Identity identity, std::shared_ptr<spdlog::logger> log);
+  ~TentacleAgent();
+  TentacleAgent(const TentacleAgent&) = delete;
+  TentacleAgent& operator=(const TentacleAgent&) = delete;
+
+  // Binds and starts accepting. Errors: the port is in use, the address is
+  // not local, the certificate cannot be used for TLS.
+  Status Start();
+  // The port listened on (after Start).
+  int port() const { return port_; }
+  // Stops accepting, then waits up to `grace` for open connections.
+  void Stop(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
+  // Blocks until Stop() has finished.
+  void Wait();
+
+  // Presents `identity` on new connections from now on; open ones keep the
+  // certificate they were made with. InvalidArgument if it cannot serve TLS.
+  Status SetIdentity(const Identity& identity);
+  // The thumbprint of the certificate presented to new connections.
+  std::string thumbprint() const {
+    auto p = presented_.load();
+    return p ? p->thumbprint : thumbprint_at_start_;
+  }
+
+  // Replaces the trusted set. Connections whose client certificate is no
+  // longer trusted are shut down at once; returns how many.
+  size_t SetTrusted(std::set<std::string> thumbprints);
+  std::shared_ptr<const std::set<std::string>> trusted() const { return trusted_.load(); }
+
+  // The channel methods this agent answers (one row per method).
+  const ChannelMethods& methods() const { return methods_; }
+
+  // Connections served so far, and open now (for tests and benchmarks).
+  size_t served() const { return served_.load(); }
+  size_t active() const { return active_.load(); }
+
+ private:
+  void AcceptLoop();
+  void Serve(Fd fd, std::string peer);
+  void LogUntrusted(const std::string& peer, const std::string& thumbprint);
+  // The channel methods: MakeMethods() lists them, one handler each.
+  ChannelMethods MakeMethods();
+  Json Health(const ChannelCall& call) const;
+  bool Trusts(const std::string& thumbprint) const { return trusted_.load()->count(thumbprint) > 0; }
+
+  // Connections authenticated by a client certificate, so that SetTrusted
+  // can close those it no longer trusts.
+  class Registration;
+  struct OpenConnection {
+    int fd;
+    std::string thumbprint;
+  };
+
+  AgentOptions options_;
+  std::shared_ptr<spdlog::logger> log_;
+  ChannelMethods methods_;  // set once in the constructor, read-only after
+  // What new connections present; swapped by SetIdentity. A connection
+  // keeps the one it was accepted with.
+  Snapshot<PresentedIdentity> presented_;
+  Identity identity_at_start_;  // until Start() makes the first context
+  std::string thumbprint_at_start_;
+  Fd listener_;
+  int port_ = 0;
+  int wake_pipe_[2] = {-1, -1};
+  std::thread acceptor_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<size_t> active_{0};
+  std::atomic<size_t> served_{0};
+  Snapshot<std::set<std::string>> trusted_;
+  std::mutex connections_mu_;
+  std::map<uint64_t, OpenConnection> connections_;  // guarded by connections_mu_
+  uint64_t next_connection_ = 0;                   // guarded by connections_mu_
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopped_ = false;
+  Clock::time_point started_;
+};
+
+}  // namespace octo

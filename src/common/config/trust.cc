@@ -1,0 +1,113 @@
+#include "common/config/trust.h"
+
+#include <algorithm>
+
+#include "common/config/instance.h"
+#include "common/crypto/thumbprint.h"
+
+namespace octo {
+namespace {
+
+Result<Json> LoadList(const ConfigFile& config) {
+  auto list = config.GetArray(keys::kTrustedServers);
+  if (!list.ok()) return list.status();
+  for (auto& entry : *list) {
+    if (!entry.is_object() || !entry.contains("Thumbprint") || !entry["Thumbprint"].is_string()) {
+      return Corrupt(config.path() + ": every entry of \"" + keys::kTrustedServers +
+                     "\" must be an object with a \"Thumbprint\" string");
+    }
+    auto tp = ParseThumbprint(entry["Thumbprint"].get<std::string>());
+    if (!tp.ok()) return Corrupt(config.path() + ": " + tp.status().message());
+    entry["Thumbprint"] = *tp;
+  }
+  return list;
+}
+
+bool Contains(const Json& list, const std::string& tp) {
+  return std::any_of(list.begin(), list.end(), [&](const Json& e) { return e["Thumbprint"] == tp; });
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> TrustedThumbprints(const ConfigFile& config) {
+  auto list = LoadList(config);
+  if (!list.ok()) return list.status();
+  std::vector<std::string> out;
+  for (const auto& e : *list) out.push_back(e["Thumbprint"].get<std::string>());
+  return out;
+}
+
+Result<std::vector<TrustedServer>> TrustedServers(const ConfigFile& config) {
+  auto list = LoadList(config);
+  if (!list.ok()) return list.status();
+  std::vector<TrustedServer> out;
+  for (const auto& e : *list) {
+    TrustedServer s;
+    s.thumbprint = e["Thumbprint"].get<std::string>();
+    if (e.contains("CommunicationStyle") && e["CommunicationStyle"].is_number_integer()) {
+      s.communication_style = e["CommunicationStyle"].get<int>();
+    }
+    if (e.contains("Address") && e["Address"].is_string()) s.address = e["Address"].get<std::string>();
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+Result<TrustReport> ApplyTrustChanges(ConfigFile& config, const TrustChanges& changes) {
+  auto loaded = LoadList(config);
+  if (!loaded.ok()) return loaded.status();
+  Json list = std::move(loaded).value();
+  TrustReport report;
+  const Json before = list;
+  if (changes.reset) {
+    report.reset = true;
+    report.reset_count = list.size();
+    list = Json::array();
+  }
+  for (const auto& tp : changes.remove) {
+    auto it = std::find_if(list.begin(), list.end(), [&](const Json& e) { return e["Thumbprint"] == tp; });
+    if (it == list.end()) {
+      const bool gone_with_reset = changes.reset && Contains(before, tp);
+      if (!gone_with_reset && std::find(report.removed.begin(), report.removed.end(), tp) == report.removed.end()) {
+        report.not_trusted.push_back(tp);
+      }
+      continue;
+    }
+    list.erase(it);
+    report.removed.push_back(tp);
+  }
+  for (const auto& tp : changes.add) {
+    if (Contains(list, tp)) {
+      if (std::find(report.added.begin(), report.added.end(), tp) == report.added.end()) {
+        report.already_trusted.push_back(tp);
+      }
+      continue;
+    }
+    Json entry = Json::object();
+    entry["Thumbprint"] = tp;
+    entry["CommunicationStyle"] = kCommunicationStyleListening;
+    entry["Address"] = nullptr;
+    entry["Squid"] = nullptr;
+    entry["SubscriptionId"] = nullptr;
+    list.push_back(std::move(entry));
+    report.added.push_back(tp);
+  }
+  config.Set(keys::kTrustedServers, std::move(list));
+  return report;
+}
+
+Status UpdateTrust(ConfigFile& config, const std::string& old_thumbprint, const std::string& new_thumbprint) {
+  auto loaded = LoadList(config);
+  if (!loaded.ok()) return loaded.status();
+  Json list = std::move(loaded).value();
+  auto it = std::find_if(list.begin(), list.end(), [&](const Json& e) { return e["Thumbprint"] == old_thumbprint; });
+  if (it == list.end()) return NotFound("the Octopus Server with thumbprint " + old_thumbprint + " is not trusted");
+  if (Contains(list, new_thumbprint)) {
+    return AlreadyExists("the Octopus Server with thumbprint " + new_thumbprint + " is already trusted");
+  }
+  (*it)["Thumbprint"] = new_thumbprint;
+  config.Set(keys::kTrustedServers, std::move(list));
+  return Status::Ok();
+}
+
+}  // namespace octo

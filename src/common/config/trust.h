@@ -1,0 +1,56 @@
+// The Tentacle's trusted Octopus Servers: the list under
+// "Tentacle.Communication.TrustedOctopusServers", each entry
+// {Thumbprint, CommunicationStyle, Address, Squid, SubscriptionId}.
+// Entries keep any other keys they carry.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/config/config_file.h"
+#include "common/base/status.h"
+
+namespace octo {
+
+inline constexpr int kCommunicationStyleListening = 1;  // "TentaclePassive"
+inline constexpr int kCommunicationStylePolling = 2;    // "TentacleActive"
+
+// Thumbprints (upper case) of the trusted servers. Corrupt if the list or an
+// entry is malformed.
+Result<std::vector<std::string>> TrustedThumbprints(const ConfigFile& config);
+
+// One trusted server entry, as update-trust reports it.
+struct TrustedServer {
+  std::string thumbprint;
+  int communication_style = kCommunicationStyleListening;
+  std::string address;  // empty for a listening Tentacle's entry
+};
+Result<std::vector<TrustedServer>> TrustedServers(const ConfigFile& config);
+
+// One `configure` call's trust changes, applied in the documented order:
+// reset, then remove, then add. Thumbprints must already be parsed.
+struct TrustChanges {
+  bool reset = false;
+  std::vector<std::string> remove;
+  std::vector<std::string> add;
+};
+
+// What ApplyTrustChanges did, for the console.
+struct TrustReport {
+  bool reset = false;
+  size_t reset_count = 0;                   // entries the reset removed
+  std::vector<std::string> removed;         // in the order asked
+  std::vector<std::string> not_trusted;     // asked to remove, but were not there
+  std::vector<std::string> added;
+  std::vector<std::string> already_trusted; // asked to add, but were there
+  bool Changed() const { return reset_count > 0 || !removed.empty() || !added.empty(); }
+};
+
+Result<TrustReport> ApplyTrustChanges(ConfigFile& config, const TrustChanges& changes);
+
+// Replaces `old_thumbprint` with `new_thumbprint` in its entry (keeping
+// address and style). NotFound if `old_thumbprint` is not trusted;
+// AlreadyExists if `new_thumbprint` already is (nothing changes then).
+Status UpdateTrust(ConfigFile& config, const std::string& old_thumbprint, const std::string& new_thumbprint);
+
+}  // namespace octo

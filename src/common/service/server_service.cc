@@ -1,0 +1,142 @@
+#include "common/service/server_service.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <ctime>
+
+#include "common/channel/channel.h"
+#include "common/config/config_file.h"
+#include "common/channel/control.h"
+#include "common/config/targets.h"
+
+namespace octo {
+
+ServerService::ServerService(ServerServiceOptions options, Identity identity, std::shared_ptr<spdlog::logger> log)
+    : options_(std::move(options)), identity_at_start_(std::move(identity)), log_(std::move(log)) {
+  auto first = std::make_shared<PresentedIdentity>();
+  first->thumbprint = Thumbprint(identity_at_start_.certificate.get());
+  credentials_.store(std::move(first));
+}
+
+Status ServerService::SetIdentity(const Identity& identity) {
+  auto next = MakePresentedIdentity(TlsRole::kClient, identity);
+  if (!next.ok()) return next.status();
+  credentials_.store(std::move(next).value());
+  return Status::Ok();
+}
+
+ServerService::~ServerService() { Stop(); }
+
+Status ServerService::Start() {
+  OCTO_RETURN_IF_ERROR(SetIdentity(identity_at_start_));
+  identity_at_start_ = Identity();  // the key is held by the context from now on
+  started_at_ = UtcNowIso8601();
+  OCTO_RETURN_IF_ERROR(control_.Start(options_.socket_path, [this](const Json& request, const ControlPeer& peer) {
+    return Handle(request, peer);
+  }));
+  periodic_thread_ = std::thread([this] { PeriodicLoop(); });
+  return Status::Ok();
+}
+
+void ServerService::Stop() {
+  if (stopping_.exchange(true)) return;
+  {  // taken so that PeriodicLoop, between its check and its wait, cannot miss the wake-up
+    std::lock_guard<std::mutex> lock(mu_);
+  }
+  cv_.notify_all();
+  control_.Stop();  // waits for the requests being answered, which use this object
+  if (periodic_thread_.joinable()) periodic_thread_.join();
+}
+
+void ServerService::Wait() {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [this] { return stopping_.load(); });
+}
+
+Result<std::vector<HealthResult>> ServerService::CheckNow(const std::vector<std::string>& names) {
+  auto config = ConfigFile::Load(options_.config_path);
+  if (!config.ok()) return config.status();
+  auto targets = LoadTargets(*config);
+  if (!targets.ok()) return targets.status();
+  std::vector<Target> chosen;
+  if (names.empty()) {
+    chosen = *targets;
+  } else {
+    for (const auto& n : names) {
+      auto it = std::find_if(targets->begin(), targets->end(), [&](const Target& t) { return t.name == n; });
+      if (it == targets->end()) return NotFound("there is no deployment target named '" + n + "'");
+      chosen.push_back(*it);
+    }
+  }
+  const std::shared_ptr<const PresentedIdentity> credentials = credentials_.load();
+  auto results = CheckTargets(credentials->ctx.get(), credentials->thumbprint, chosen, options_.check);
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& r : results) {
+    last_[r.name] = r;
+    if (r.healthy) {
+      log_->info("Health check: {} at {} is healthy ({:.1f} ms)", r.name, r.address, r.elapsed_ms);
+    } else {
+      log_->warn("Health check: {} at {} is unhealthy: {}", r.name, r.address, r.reason);
+    }
+  }
+  return results;
+}
+
+void ServerService::PeriodicLoop() {
+  if (options_.interval.count() <= 0) return;
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_.load()) {
+    if (cv_.wait_for(lock, options_.interval, [this] { return stopping_.load(); })) break;
+    lock.unlock();
+    auto r = CheckNow({});
+    if (!r.ok()) log_->warn("Periodic health check failed: {}", r.status().message());
+    lock.lock();
+  }
+}
+
+Json ServerService::Handle(const Json& request, const ControlPeer& peer) {
+  const std::string command = StringField(request, "Command");
+  if (command == "status") {
+    return Json{{"Thumbprint", thumbprint()}, {"Pid", ::getpid()}, {"StartedAt", started_at_}};
+  }
+  if (command == "reload") {
+    if (!options_.load_identity) return Json{{"Error", "this service cannot reload its certificate"}};
+    std::lock_guard<std::mutex> lock(reload_mu_);
+    auto next = options_.load_identity();
+    if (!next.ok()) return Json{{"Error", next.status().message()}};
+    const std::string before = thumbprint();
+    if (Status st = SetIdentity(*next); !st.ok()) return Json{{"Error", st.message()}};
+    const std::string now = thumbprint();
+    const std::string who = StringField(request, "By", "a local command") + " (" + peer.Describe() + ")";
+    if (now != before) {
+      log_->info("Reloaded: health checks now present the certificate {} (was {}), asked by {}", now, before, who);
+    } else {
+      log_->info("Reloaded: the certificate {} is unchanged, asked by {}", now, who);
+    }
+    return Json{{"Thumbprint", now}, {"PreviousThumbprint", before}};
+  }
+  if (command == "health-check") {
+    std::vector<std::string> names;
+    if (request.contains("Names") && request["Names"].is_array()) {
+      for (const auto& n : request["Names"]) {
+        if (n.is_string()) names.push_back(n.get<std::string>());
+      }
+    }
+    auto results = CheckNow(names);
+    if (!results.ok()) return Json{{"Error", results.status().message()}};
+    Json arr = Json::array();
+    for (const auto& r : *results) arr.push_back(r.ToJson());
+    return Json{{"Results", arr}};
+  }
+  if (command == "last-results") {
+    std::lock_guard<std::mutex> lock(mu_);
+    Json arr = Json::array();
+    for (const auto& [name, r] : last_) arr.push_back(r.ToJson());
+    return Json{{"Results", arr}};
+  }
+  return Json{{"Error", "unknown command '" + command + "'"}};
+}
+
+}  // namespace octo

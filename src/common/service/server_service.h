@@ -1,0 +1,84 @@
+// ServerService: the running Octopus Server, as far as Tentacles see it.
+//
+// It holds the certificate it loaded at start until it is restarted (as the
+// real Server does after import-certificate) or reloaded (`service --reload`:
+// checks that start afterwards present the stored certificate; checks under
+// way finish with the old one), checks its deployment targets
+// periodically and on request, keeps the last result of each, and answers
+// the CLI on the control socket (control.h):
+//   {"Command":"status"}                    -> {"Thumbprint", "Pid", "StartedAt"}
+//   {"Command":"health-check","Names":[..]} -> {"Results":[HealthResult...]}
+//   {"Command":"last-results"}              -> {"Results":[...]}
+//   {"Command":"reload","By":".."}          -> {"Thumbprint", "PreviousThumbprint"}
+// Targets are read from the config file at each check, so add-target and
+// update-target take effect without a restart.
+#pragma once
+
+#include <spdlog/logger.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/channel/control.h"
+#include "common/channel/health_check.h"
+#include "common/base/net.h"
+#include "common/crypto/tls.h"
+#include "common/base/snapshot.h"
+
+namespace octo {
+
+struct ServerServiceOptions {
+  std::string config_path;
+  std::string socket_path;
+  std::chrono::seconds interval{60};  // periodic checks; 0 = only on request
+  HealthCheckOptions check;
+  // Loads the instance's stored certificate, for "reload"; reload is refused
+  // without it.
+  std::function<Result<Identity>()> load_identity;
+};
+
+class ServerService {
+ public:
+  ServerService(ServerServiceOptions options, Identity identity, std::shared_ptr<spdlog::logger> log);
+  ~ServerService();
+
+  Status Start();
+  void Stop();
+  void Wait();
+
+  // Checks the named targets (all when `names` is empty) now. NotFound for
+  // an unknown name.
+  Result<std::vector<HealthResult>> CheckNow(const std::vector<std::string>& names);
+
+  // Presents `identity` in the checks that start from now on.
+  Status SetIdentity(const Identity& identity);
+  std::string thumbprint() const { return credentials_.load()->thumbprint; }
+
+ private:
+  void PeriodicLoop();
+  Json Handle(const Json& request, const ControlPeer& peer);
+
+  ServerServiceOptions options_;
+  // What checks present; swapped by SetIdentity, read once per check.
+  Identity identity_at_start_;
+  Snapshot<PresentedIdentity> credentials_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::mutex reload_mu_;
+  ControlServer control_;
+  std::thread periodic_thread_;
+  std::atomic<bool> stopping_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, HealthResult> last_;
+  std::string started_at_;
+};
+
+}  // namespace octo
