@@ -5,7 +5,7 @@
 #include <memory>
 
 #include "common/base/net.h"
-#include "common/config/targets.h"
+#include "common/config/target_store.h"
 #include "common/crypto/thumbprint.h"
 #include "frontend/common_commands.h"
 #include "frontend/service_command.h"
@@ -71,10 +71,11 @@ void SayWhenItApplies(const Instance& inst) {
 
 int RunAdd(TargetOptions o) {
   if (auto m = Check(o, true); !m.empty()) return cli::UsageError(m);
-  auto inst = cli::OpenInstanceForUpdate(Product::kServer, o.instance);
+  auto inst = cli::OpenInstance(Product::kServer, o.instance);
   if (!inst.ok()) return cli::Fail(inst.status());
-  if (Status st = AddTarget(inst->config(), {o.name, *o.address, o.thumbprints}); !st.ok()) return cli::Fail(st);
-  if (Status st = inst->Save(); !st.ok()) return cli::Fail(st);
+  auto store = TargetStore::Open(inst->config_path());
+  if (!store.ok()) return cli::Fail(store.status());
+  if (Status st = (*store)->Add({o.name, *o.address, o.thumbprints}); !st.ok()) return cli::Fail(st);
   std::cout << "Added deployment target '" << o.name << "' at " << *o.address << " with "
             << (o.thumbprints.size() == 1 ? "thumbprint " : "thumbprints ") << Joined(o.thumbprints) << "."
             << std::endl;
@@ -91,19 +92,18 @@ int RunUpdate(TargetOptions o) {
     return cli::UsageError(
         "--thumbprint replaces the whole set of pins: give it without --add-thumbprint and --remove-thumbprint");
   }
-  auto inst = cli::OpenInstanceForUpdate(Product::kServer, o.instance);
+  auto inst = cli::OpenInstance(Product::kServer, o.instance);
   if (!inst.ok()) return cli::Fail(inst.status());
+  auto store = TargetStore::Open(inst->config_path());
+  if (!store.ok()) return cli::Fail(store.status());
   PinChanges changes;
   if (replace) changes.replace = o.thumbprints;
   changes.remove = o.remove_thumbprints;
   changes.add = o.add_thumbprints;
-  auto report = UpdateTarget(inst->config(), o.name, changes, o.address);
+  auto report = (*store)->Update(o.name, changes, o.address);
   if (!report.ok()) return cli::Fail(report.status());
-  // Asking for what is already so changes nothing, and writes nothing.
+  // Asking for what is already so changes nothing, and the store wrote nothing.
   const bool save = replace || o.address || report->Changed();
-  if (save) {
-    if (Status st = inst->Save(); !st.ok()) return cli::Fail(st);
-  }
   const std::string target = "deployment target '" + o.name + "'";
   for (const auto& tp : report->not_pinned) {
     std::cout << "Deployment target '" << o.name << "' does not pin thumbprint " << tp << "; nothing to remove."
@@ -130,10 +130,11 @@ int RunUpdate(TargetOptions o) {
 
 int RunRemove(TargetOptions o) {
   if (auto m = Check(o, false); !m.empty()) return cli::UsageError(m);
-  auto inst = cli::OpenInstanceForUpdate(Product::kServer, o.instance);
+  auto inst = cli::OpenInstance(Product::kServer, o.instance);
   if (!inst.ok()) return cli::Fail(inst.status());
-  if (Status st = RemoveTarget(inst->config(), o.name); !st.ok()) return cli::Fail(st);
-  if (Status st = inst->Save(); !st.ok()) return cli::Fail(st);
+  auto store = TargetStore::Open(inst->config_path());
+  if (!store.ok()) return cli::Fail(store.status());
+  if (Status st = (*store)->Remove(o.name); !st.ok()) return cli::Fail(st);
   std::cout << "Removed deployment target '" << o.name << "'." << std::endl;
   return cli::kExitOk;
 }
@@ -141,8 +142,10 @@ int RunRemove(TargetOptions o) {
 int RunList(const TargetOptions& o) {
   auto inst = cli::OpenInstance(Product::kServer, o.instance);
   if (!inst.ok()) return cli::Fail(inst.status());
-  auto targets = LoadTargets(inst->config());
-  if (!targets.ok()) return cli::Fail(targets.status());
+  auto store = TargetStore::Open(inst->config_path());
+  if (!store.ok()) return cli::Fail(store.status());
+  const std::shared_ptr<const TargetSnapshot> snapshot = (*store)->Current();
+  const std::vector<Target>* targets = &snapshot->targets;
   if (o.format == "json") {
     Json arr = Json::array();
     // "Thumbprint" (the first pin) is what scripts read before pin sets.

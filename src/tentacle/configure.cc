@@ -12,6 +12,7 @@
 #include "frontend/service_command.h"
 #include "common/crypto/thumbprint.h"
 #include "common/config/trust.h"
+#include "common/config/trust_store.h"
 #include "tentacle/commands.h"
 
 namespace octo::tentacle {
@@ -99,47 +100,52 @@ int RunConfigure(const ConfigureOptions& o) {
     return cli::UsageError("configure needs at least one setting to change (see 'Tentacle configure --help')");
   }
 
-  auto inst = cli::OpenInstanceForUpdate(Product::kTentacle, o.instance);
+  auto inst = cli::OpenInstance(Product::kTentacle, o.instance);
   if (!inst.ok()) return cli::Fail(inst.status());
   if (o.home && cli::ServiceRunning(*inst)) {  // its lock and pid files live in the home
     return cli::Fail(FailedPrecondition("the Tentacle service for instance '" + inst->name() +
                                         "' is running: stop it before moving its home"));
   }
-  ConfigFile& cfg = inst->config();
-  auto report = ApplyTrustChanges(cfg, TrustChanges{o.reset_trust, *remove, *add});
-  if (!report.ok()) return cli::Fail(report.status());
-  bool changed = report->Changed();
-  if (o.port) {
-    cfg.Set(keys::kPort, *o.port);
-    changed = true;
-  }
-  if (listen_ip) {
-    cfg.Set(keys::kListenIp, *listen_ip);
-    changed = true;
-  }
-  if (no_listen) {
-    cfg.Set(keys::kNoListen, *no_listen);
-    changed = true;
-  }
-  if (o.home) {
-    cfg.Set(keys::kHome, AbsolutePath(*o.home));
-    changed = true;
-  }
-  if (o.app) {
-    cfg.Set(keys::kApplicationDirectory, AbsolutePath(*o.app));
-    changed = true;
-  }
-  // As the real command, the directories are made if they are missing (the
-  // home private to the service, as create-instance makes it).
-  if (o.home) {
-    if (Status st = MakeDirectories(AbsolutePath(*o.home), 0700); !st.ok()) return cli::Fail(st);
-  }
-  if (o.app) {
-    if (Status st = MakeDirectories(AbsolutePath(*o.app), 0755); !st.ok()) return cli::Fail(st);
-  }
-  if (changed) {
-    if (Status st = inst->Save(); !st.ok()) return cli::Fail(st);
-  }
+  auto store = TrustStore::Open(inst->config_path());
+  if (!store.ok()) return cli::Fail(store.status());
+  // The trust changes and the other settings go into one write, under the
+  // config's lock, made from the file as it is then.
+  TrustReport trust_report;
+  bool changed = false;
+  auto edited = (*store)->Edit([&](ConfigFile& cfg, bool* save) {
+    auto report = ApplyTrustChanges(cfg, TrustChanges{o.reset_trust, *remove, *add});
+    if (!report.ok()) return report.status();
+    trust_report = std::move(report).value();
+    changed = trust_report.Changed();
+    if (o.port) {
+      cfg.Set(keys::kPort, *o.port);
+      changed = true;
+    }
+    if (listen_ip) {
+      cfg.Set(keys::kListenIp, *listen_ip);
+      changed = true;
+    }
+    if (no_listen) {
+      cfg.Set(keys::kNoListen, *no_listen);
+      changed = true;
+    }
+    if (o.home) {
+      cfg.Set(keys::kHome, AbsolutePath(*o.home));
+      changed = true;
+    }
+    if (o.app) {
+      cfg.Set(keys::kApplicationDirectory, AbsolutePath(*o.app));
+      changed = true;
+    }
+    // As the real command, the directories are made if they are missing (the
+    // home private to the service, as create-instance makes it).
+    if (o.home) OCTO_RETURN_IF_ERROR(MakeDirectories(AbsolutePath(*o.home), 0700));
+    if (o.app) OCTO_RETURN_IF_ERROR(MakeDirectories(AbsolutePath(*o.app), 0755));
+    *save = changed;
+    return Status::Ok();
+  });
+  if (!edited.ok()) return cli::Fail(edited.status());
+  const TrustReport* report = &trust_report;
 
   if (report->reset) std::cout << "Removing all trusted Octopus Servers..." << std::endl;
   for (const auto& tp : report->not_trusted) {
@@ -187,25 +193,33 @@ int RunUpdateTrust(const UpdateTrustOptions& o) {
   if (!old_tp.ok()) return cli::UsageError("--oldThumbprint: " + old_tp.status().message());
   auto new_tp = ParseThumbprint(o.new_thumbprint);
   if (!new_tp.ok()) return cli::UsageError("--newThumbprint: " + new_tp.status().message());
-  auto inst = cli::OpenInstanceForUpdate(Product::kTentacle, o.instance);
+  auto inst = cli::OpenInstance(Product::kTentacle, o.instance);
   if (!inst.ok()) return cli::Fail(inst.status());
-  auto servers = TrustedServers(inst->config());
-  if (!servers.ok()) return cli::Fail(servers.status());
-  auto trusts = [&](const std::string& tp) {
-    return std::any_of(servers->begin(), servers->end(), [&](const TrustedServer& s) { return s.thumbprint == tp; });
-  };
-  // Already done (a script run twice): say so and succeed. Neither trusted:
-  // the real command changes nothing silently; we refuse, naming the cause.
-  const bool done = trusts(*new_tp) && (!trusts(*old_tp) || *old_tp == *new_tp);
-  if (!done) {
-    if (Status st = UpdateTrust(inst->config(), *old_tp, *new_tp); !st.ok()) return cli::Fail(st);
-    if (Status st = inst->Save(); !st.ok()) return cli::Fail(st);
-  }
+  auto store = TrustStore::Open(inst->config_path());
+  if (!store.ok()) return cli::Fail(store.status());
+  std::vector<TrustedServer> servers;  // as they were before the change
+  bool done = false;
+  auto edited = (*store)->Edit([&](ConfigFile& cfg, bool* save) {
+    auto before = TrustedServers(cfg);
+    if (!before.ok()) return before.status();
+    servers = std::move(before).value();
+    auto trusts = [&](const std::string& tp) {
+      return std::any_of(servers.begin(), servers.end(), [&](const TrustedServer& s) { return s.thumbprint == tp; });
+    };
+    // Already done (a script run twice): say so and succeed. Neither trusted:
+    // the real command changes nothing silently; we refuse, naming the cause.
+    done = trusts(*new_tp) && (!trusts(*old_tp) || *old_tp == *new_tp);
+    if (done) return Status::Ok();
+    OCTO_RETURN_IF_ERROR(UpdateTrust(cfg, *old_tp, *new_tp));
+    *save = true;
+    return Status::Ok();
+  });
+  if (!edited.ok()) return cli::Fail(edited.status());
   // The real command's lines (Configuration/TentacleConfiguration.cs).
   std::cout << "Updating Octopus servers thumbprint from " << *old_tp << " to " << *new_tp << std::endl;
   std::cout << "Finding existing Octopus Server registrations trusting the thumbprint " << *old_tp
             << " and updating them to trust the thumbprint " << *new_tp << ":" << std::endl;
-  for (const auto& s : *servers) {
+  for (const auto& s : servers) {
     const char* style = s.communication_style == kCommunicationStylePolling ? "polling tentacle" : "listening tentacle";
     if (s.thumbprint == *old_tp) {
       std::cout << "Updating " << style << " " << s.address << " " << s.thumbprint << " - changing to trust "

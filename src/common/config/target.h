@@ -23,6 +23,8 @@ struct Target {
   std::string name;
   std::string address;                   // https://HOST:PORT
   std::vector<std::string> thumbprints;  // the pins, upper case, in the order given
+
+  bool operator==(const Target&) const = default;
 };
 
 }  // namespace octo

@@ -1,26 +1,22 @@
-// TrustStore: the running Tentacle's trusted Octopus Servers, read from its
-// instance configuration and published as an immutable snapshot.
+// TrustStore: the Tentacle's trusted Octopus Servers, read from its instance
+// configuration and published as an immutable snapshot (a ConfigStore, see
+// config_store.h).
 //
-// The snapshot is swapped whole and read by copying a pointer (Snapshot<T>),
-// so the TLS callbacks can consult it on every handshake. Reload() re-reads the
-// configuration (the commands that change trust write it, then ask the
-// running agent to reload over its control socket; a watch on the file is
-// the fallback) and reports what changed. Reloads are serialised: the one
-// that read the file last publishes last. Thread-safe.
+// The running agent reads Current() in every handshake and calls Reload()
+// when a command asks it to (control socket) or when the file changed (the
+// watch). The commands that change trust (configure, update-trust) go
+// through Edit(), under the config's file lock. Thread-safe.
 #pragma once
 
-#include <sys/types.h>
-
-#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "common/base/status.h"
-#include "common/base/snapshot.h"
+#include "common/config/config_store.h"
 
 namespace octo {
 
@@ -28,9 +24,10 @@ struct TrustSnapshot {
   std::set<std::string> thumbprints;  // upper case
   uint64_t generation = 0;            // 1 for the first, +1 at each change
   bool Trusts(const std::string& thumbprint) const { return thumbprints.count(thumbprint) > 0; }
+  bool SameContent(const TrustSnapshot& other) const { return thumbprints == other.thumbprints; }
 };
 
-// What one Reload() found.
+// What one Reload() or Edit() changed in the trusted set.
 struct TrustChange {
   std::vector<std::string> added;
   std::vector<std::string> removed;
@@ -44,35 +41,26 @@ class TrustStore {
   static Result<std::unique_ptr<TrustStore>> Open(const std::string& config_path);
 
   // The current snapshot; never null.
-  std::shared_ptr<const TrustSnapshot> Current() const { return current_.load(); }
+  std::shared_ptr<const TrustSnapshot> Current() const { return store_->Current(); }
 
   // Re-reads the configuration and publishes the new set when it differs.
   // On error (a damaged file) the current snapshot stays.
   Result<TrustChange> Reload();
 
-  // Whether the file differs (inode, size, modification time) from the one
-  // the last Open()/Reload() read: cheap, for the watch.
-  bool FileChanged() const;
+  // Changes the configuration under its file lock (see ConfigStore::Edit):
+  // `edit` applies trust changes (ApplyTrustChanges, UpdateTrust) and any
+  // other setting of the same command, and sets *save when there is
+  // something to write.
+  Result<TrustChange> Edit(const std::function<Status(ConfigFile& config, bool* save)>& edit);
 
-  const std::string& config_path() const { return path_; }
+  // Whether the file differs from the one last read or written: cheap, for the watch.
+  bool FileChanged() const { return store_->FileChanged(); }
+
+  const std::string& config_path() const { return store_->config_path(); }
 
  private:
-  struct Stamp {
-    dev_t dev = 0;
-    ino_t ino = 0;
-    off_t size = -1;
-    int64_t mtime_ns = -1;
-    bool operator==(const Stamp&) const = default;
-  };
-  explicit TrustStore(std::string config_path) : path_(std::move(config_path)) {}
-  Stamp StampNow() const;
-  Result<std::set<std::string>> Read() const;
-
-  const std::string path_;
-  std::mutex reload_mu_;
-  Snapshot<TrustSnapshot> current_;
-  mutable std::mutex stamp_mu_;
-  Stamp stamp_;  // guarded by stamp_mu_
+  explicit TrustStore(std::unique_ptr<ConfigStore<TrustSnapshot>> store) : store_(std::move(store)) {}
+  std::unique_ptr<ConfigStore<TrustSnapshot>> store_;
 };
 
 }  // namespace octo

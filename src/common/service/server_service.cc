@@ -7,9 +7,7 @@
 #include <ctime>
 
 #include "common/channel/channel.h"
-#include "common/config/config_file.h"
 #include "common/channel/control.h"
-#include "common/config/targets.h"
 
 namespace octo {
 
@@ -56,18 +54,16 @@ void ServerService::Wait() {
 }
 
 Result<std::vector<HealthResult>> ServerService::CheckNow(const std::vector<std::string>& names) {
-  auto config = ConfigFile::Load(options_.config_path);
-  if (!config.ok()) return config.status();
-  auto targets = LoadTargets(*config);
+  auto targets = Targets();
   if (!targets.ok()) return targets.status();
   std::vector<Target> chosen;
   if (names.empty()) {
-    chosen = *targets;
+    chosen = (*targets)->targets;
   } else {
     for (const auto& n : names) {
-      auto it = std::find_if(targets->begin(), targets->end(), [&](const Target& t) { return t.name == n; });
-      if (it == targets->end()) return NotFound("there is no deployment target named '" + n + "'");
-      chosen.push_back(*it);
+      const Target* t = (*targets)->Find(n);
+      if (t == nullptr) return NotFound("there is no deployment target named '" + n + "'");
+      chosen.push_back(*t);
     }
   }
   const std::shared_ptr<const PresentedIdentity> credentials = credentials_.load();
@@ -82,6 +78,17 @@ Result<std::vector<HealthResult>> ServerService::CheckNow(const std::vector<std:
     }
   }
   return results;
+}
+
+Result<std::shared_ptr<const TargetSnapshot>> ServerService::Targets() {
+  std::lock_guard<std::mutex> lock(targets_mu_);
+  if (!targets_) {
+    auto store = TargetStore::Open(options_.config_path);
+    if (!store.ok()) return store.status();
+    targets_ = std::move(store).value();
+    return targets_->Current();
+  }
+  return targets_->Refresh();
 }
 
 void ServerService::PeriodicLoop() {

@@ -10,8 +10,10 @@
 //   {"Command":"health-check","Names":[..]} -> {"Results":[HealthResult...]}
 //   {"Command":"last-results"}              -> {"Results":[...]}
 //   {"Command":"reload","By":".."}          -> {"Thumbprint", "PreviousThumbprint"}
-// Targets are read from the config file at each check, so add-target and
-// update-target take effect without a restart.
+// Targets and their pins come from a TargetStore (target_store.h): each check
+// takes its snapshot, re-read first when the config file changed, so
+// add-target and update-target take effect at the next check without a
+// restart.
 #pragma once
 
 #include <spdlog/logger.h>
@@ -32,6 +34,7 @@
 #include "common/base/net.h"
 #include "common/crypto/tls.h"
 #include "common/base/snapshot.h"
+#include "common/config/target_store.h"
 
 namespace octo {
 
@@ -64,6 +67,9 @@ class ServerService {
 
  private:
   void PeriodicLoop();
+  // The targets as the config has them now: the store is opened at the first
+  // check (a damaged list then fails the checks, not the start).
+  Result<std::shared_ptr<const TargetSnapshot>> Targets();
   Json Handle(const Json& request, const ControlPeer& peer);
 
   ServerServiceOptions options_;
@@ -72,6 +78,8 @@ class ServerService {
   Snapshot<PresentedIdentity> credentials_;
   std::shared_ptr<spdlog::logger> log_;
   std::mutex reload_mu_;
+  std::mutex targets_mu_;                  // guards targets_ (opening it)
+  std::unique_ptr<TargetStore> targets_;
   ControlServer control_;
   std::thread periodic_thread_;
   std::atomic<bool> stopping_{false};
