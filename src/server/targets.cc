@@ -71,9 +71,9 @@ void SayWhenItApplies(const Instance& inst) {
 
 int RunAdd(TargetOptions o) {
   if (auto m = Check(o, true); !m.empty()) return cli::UsageError(m);
-  auto inst = cli::OpenInstance(Product::kServer, o.instance);
+  auto inst = cli::OpenInstanceForUpdate(Product::kServer, o.instance);
   if (!inst.ok()) return cli::Fail(inst.status());
-  auto store = TargetStore::Open(inst->config_path());
+  auto store = TargetStore::Open(inst->config_path(), inst->file_lock());
   if (!store.ok()) return cli::Fail(store.status());
   if (Status st = (*store)->Add({o.name, *o.address, o.thumbprints}); !st.ok()) return cli::Fail(st);
   std::cout << "Added deployment target '" << o.name << "' at " << *o.address << " with "
@@ -92,9 +92,9 @@ int RunUpdate(TargetOptions o) {
     return cli::UsageError(
         "--thumbprint replaces the whole set of pins: give it without --add-thumbprint and --remove-thumbprint");
   }
-  auto inst = cli::OpenInstance(Product::kServer, o.instance);
+  auto inst = cli::OpenInstanceForUpdate(Product::kServer, o.instance);
   if (!inst.ok()) return cli::Fail(inst.status());
-  auto store = TargetStore::Open(inst->config_path());
+  auto store = TargetStore::Open(inst->config_path(), inst->file_lock());
   if (!store.ok()) return cli::Fail(store.status());
   PinChanges changes;
   if (replace) changes.replace = o.thumbprints;
@@ -130,9 +130,9 @@ int RunUpdate(TargetOptions o) {
 
 int RunRemove(TargetOptions o) {
   if (auto m = Check(o, false); !m.empty()) return cli::UsageError(m);
-  auto inst = cli::OpenInstance(Product::kServer, o.instance);
+  auto inst = cli::OpenInstanceForUpdate(Product::kServer, o.instance);
   if (!inst.ok()) return cli::Fail(inst.status());
-  auto store = TargetStore::Open(inst->config_path());
+  auto store = TargetStore::Open(inst->config_path(), inst->file_lock());
   if (!store.ok()) return cli::Fail(store.status());
   if (Status st = (*store)->Remove(o.name); !st.ok()) return cli::Fail(st);
   std::cout << "Removed deployment target '" << o.name << "'." << std::endl;

@@ -100,13 +100,13 @@ int RunConfigure(const ConfigureOptions& o) {
     return cli::UsageError("configure needs at least one setting to change (see 'Tentacle configure --help')");
   }
 
-  auto inst = cli::OpenInstance(Product::kTentacle, o.instance);
+  auto inst = cli::OpenInstanceForUpdate(Product::kTentacle, o.instance);
   if (!inst.ok()) return cli::Fail(inst.status());
   if (o.home && cli::ServiceRunning(*inst)) {  // its lock and pid files live in the home
     return cli::Fail(FailedPrecondition("the Tentacle service for instance '" + inst->name() +
                                         "' is running: stop it before moving its home"));
   }
-  auto store = TrustStore::Open(inst->config_path());
+  auto store = TrustStore::Open(inst->config_path(), inst->file_lock());
   if (!store.ok()) return cli::Fail(store.status());
   // The trust changes and the other settings go into one write, under the
   // config's lock, made from the file as it is then.
@@ -193,9 +193,9 @@ int RunUpdateTrust(const UpdateTrustOptions& o) {
   if (!old_tp.ok()) return cli::UsageError("--oldThumbprint: " + old_tp.status().message());
   auto new_tp = ParseThumbprint(o.new_thumbprint);
   if (!new_tp.ok()) return cli::UsageError("--newThumbprint: " + new_tp.status().message());
-  auto inst = cli::OpenInstance(Product::kTentacle, o.instance);
+  auto inst = cli::OpenInstanceForUpdate(Product::kTentacle, o.instance);
   if (!inst.ok()) return cli::Fail(inst.status());
-  auto store = TrustStore::Open(inst->config_path());
+  auto store = TrustStore::Open(inst->config_path(), inst->file_lock());
   if (!store.ok()) return cli::Fail(store.status());
   std::vector<TrustedServer> servers;  // as they were before the change
   bool done = false;

@@ -135,6 +135,22 @@ TEST(TrustStore, AnEditThatWouldLeaveAnUnreadableListIsRefused) {
   EXPECT_EQ(HashFile(path), before);
 }
 
+// A command holds the config's lock from before it reads the instance; its
+// store edits under that lock instead of waiting for it.
+TEST(TrustStore, AnEditUnderTheCallersLockDoesNotWaitForIt) {
+  TempDir dir;
+  const std::string path = dir.Path("tentacle.config");
+  WriteTentacleConfig(path, {kA});
+  auto held = LockFile(path, std::chrono::seconds(1));
+  ASSERT_TRUE(held.ok());
+  auto store = TrustStore::Open(path, *held);
+  ASSERT_TRUE(store.ok());
+  TrustChange c = Apply(**store, TrustChanges{false, {}, {kB}});
+  EXPECT_THAT(c.added, ElementsAre(kB));
+  // Another writer still waits for the lock (here: gives up after 100 ms).
+  EXPECT_EQ(LockFile(path, std::chrono::milliseconds(100)).status().code(), StatusCode::kFailedPrecondition);
+}
+
 TEST(TrustStore, ReloadSeesAnotherProcessesWrite) {
   TempDir dir;
   const std::string path = dir.Path("tentacle.config");

@@ -46,9 +46,14 @@ class ConfigStore {
     bool changed() const { return before != now; }
   };
 
-  // Reads the part from the configuration at `config_path`.
-  static Result<std::unique_ptr<ConfigStore>> Open(const std::string& config_path, Reader read) {
-    std::unique_ptr<ConfigStore> store(new ConfigStore(config_path, std::move(read)));
+  // Reads the part from the configuration at `config_path`. `held_lock`: the
+  // config's file lock (LockFile), when the caller already holds it for the
+  // store's whole life (a command that opened its instance for update, so
+  // that everything it checks is read under the lock); Edit then uses it
+  // instead of taking its own.
+  static Result<std::unique_ptr<ConfigStore>> Open(const std::string& config_path, Reader read,
+                                                   std::shared_ptr<int> held_lock = nullptr) {
+    std::unique_ptr<ConfigStore> store(new ConfigStore(config_path, std::move(read), std::move(held_lock)));
     const Stamp stamp = store->StampNow();
     auto config = ConfigFile::Load(config_path);
     if (!config.ok()) return config.status();
@@ -83,7 +88,7 @@ class ConfigStore {
   // write). On any error nothing is saved and the snapshot stays.
   Result<Change> Edit(const std::function<Status(ConfigFile& config, bool* save)>& edit,
                       std::chrono::milliseconds lock_timeout = std::chrono::seconds(30)) {
-    auto file_lock = LockFile(path_, lock_timeout);
+    auto file_lock = held_lock_ ? Result<std::shared_ptr<int>>(held_lock_) : LockFile(path_, lock_timeout);
     if (!file_lock.ok()) return file_lock.status();
     auto config = ConfigFile::Load(path_);
     if (!config.ok()) return config.status();
@@ -118,7 +123,8 @@ class ConfigStore {
     bool operator==(const Stamp&) const = default;
   };
 
-  ConfigStore(std::string path, Reader read) : path_(std::move(path)), read_(std::move(read)) {}
+  ConfigStore(std::string path, Reader read, std::shared_ptr<int> held_lock)
+      : path_(std::move(path)), read_(std::move(read)), held_lock_(std::move(held_lock)) {}
 
   Stamp StampNow() const {
     struct stat st {};
@@ -149,6 +155,7 @@ class ConfigStore {
 
   const std::string path_;
   const Reader read_;
+  const std::shared_ptr<int> held_lock_;  // null: Edit takes the lock itself
   std::mutex publish_mu_;  // serialises Reload and the publishing half of Edit
   Snapshot<S> current_;
   mutable std::mutex stamp_mu_;

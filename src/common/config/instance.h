@@ -151,6 +151,10 @@ class Instance {
   // owner may read or write (they should be mode 0600).
   std::vector<std::string> PermissionWarnings() const;
 
+  // The config's file lock when opened with kUpdate (held until this object
+  // dies), else null: for a store that changes the config under it.
+  const std::shared_ptr<int>& file_lock() const { return lock_; }
+
   // True when Create() registered an existing configuration file.
   bool adopted() const { return adopted_; }
 

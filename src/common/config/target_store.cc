@@ -20,8 +20,8 @@ const Target* TargetSnapshot::Find(const std::string& name) const {
   return it == targets.end() ? nullptr : &*it;
 }
 
-Result<std::unique_ptr<TargetStore>> TargetStore::Open(const std::string& config_path) {
-  auto store = ConfigStore<TargetSnapshot>::Open(config_path, ReadTargets);
+Result<std::unique_ptr<TargetStore>> TargetStore::Open(const std::string& config_path, std::shared_ptr<int> held_lock) {
+  auto store = ConfigStore<TargetSnapshot>::Open(config_path, ReadTargets, std::move(held_lock));
   if (!store.ok()) return store.status();
   return std::unique_ptr<TargetStore>(new TargetStore(std::move(store).value()));
 }

@@ -29,8 +29,8 @@ TrustChange Describe(const ConfigStore<TrustSnapshot>::Change& c) {
 
 }  // namespace
 
-Result<std::unique_ptr<TrustStore>> TrustStore::Open(const std::string& config_path) {
-  auto store = ConfigStore<TrustSnapshot>::Open(config_path, ReadTrust);
+Result<std::unique_ptr<TrustStore>> TrustStore::Open(const std::string& config_path, std::shared_ptr<int> held_lock) {
+  auto store = ConfigStore<TrustSnapshot>::Open(config_path, ReadTrust, std::move(held_lock));
   if (!store.ok()) return store.status();
   return std::unique_ptr<TrustStore>(new TrustStore(std::move(store).value()));
 }

@@ -83,11 +83,9 @@ std::string DayString(int year_offset, int day_offset) {
 }
 
 Status AddExtension(X509* cert, X509V3_CTX* ctx, int nid, const char* value) {
-  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, ctx, nid, value);
-  if (ext == nullptr) return OpenSslError("cannot build certificate extension");
-  int ok = X509_add_ext(cert, ext, -1);
-  X509_EXTENSION_free(ext);
-  if (ok != 1) return OpenSslError("cannot add certificate extension");
+  X509ExtensionPtr ext(X509V3_EXT_conf_nid(nullptr, ctx, nid, value));
+  if (!ext) return OpenSslError("cannot build certificate extension");
+  if (X509_add_ext(cert, ext.get(), -1) != 1) return OpenSslError("cannot add certificate extension");
   return Status::Ok();
 }
 
@@ -116,14 +114,11 @@ Result<Identity> GenerateIdentity(const std::string& common_name) {
   unsigned char serial_bytes[16];
   if (RAND_bytes(serial_bytes, sizeof serial_bytes) != 1) return OpenSslError("cannot make a serial number");
   serial_bytes[0] = static_cast<unsigned char>((serial_bytes[0] & 0x7F) | 0x01);
-  BIGNUM* bn = BN_bin2bn(serial_bytes, sizeof serial_bytes, nullptr);
-  ASN1_INTEGER* serial = bn != nullptr ? BN_to_ASN1_INTEGER(bn, nullptr) : nullptr;
-  BN_free(bn);
-  if (serial == nullptr || X509_set_serialNumber(cert, serial) != 1) {
-    ASN1_INTEGER_free(serial);
+  BnPtr bn(BN_bin2bn(serial_bytes, sizeof serial_bytes, nullptr));
+  Asn1IntegerPtr serial(bn ? BN_to_ASN1_INTEGER(bn.get(), nullptr) : nullptr);
+  if (!serial || X509_set_serialNumber(cert, serial.get()) != 1) {
     return OpenSslError("cannot set the serial number");
   }
-  ASN1_INTEGER_free(serial);
 
   X509_NAME* name = X509_get_subject_name(cert);
   if (X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
@@ -176,11 +171,9 @@ CertificateInfo Describe(X509* cert) {
   info.subject = NameToString(X509_get_subject_name(cert));
   info.issuer = NameToString(X509_get_issuer_name(cert));
   info.signature_algorithm = DotNetSignatureName(X509_get_signature_nid(cert));
-  if (BIGNUM* bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr)) {
-    char* hex = BN_bn2hex(bn);
-    info.serial = hex != nullptr ? hex : "";
-    OPENSSL_free(hex);
-    BN_free(bn);
+  if (BnPtr bn(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr)); bn) {
+    OsslCharsPtr hex(BN_bn2hex(bn.get()));
+    info.serial = hex ? hex.get() : "";
   }
   info.not_before = TimeToIso(X509_get0_notBefore(cert));
   info.not_after = TimeToIso(X509_get0_notAfter(cert));
@@ -216,11 +209,10 @@ Result<CertificateSummary> SummarizeCertificateDer(std::string_view der) {
   rc = ASN1_get_object(&p, &tbs_len, &tag, &cls, end - p);
   if (rc != V_ASN1_CONSTRUCTED || tag != V_ASN1_SEQUENCE) return corrupt();
   p += tbs_len;
-  X509_ALGOR* alg = d2i_X509_ALGOR(nullptr, &p, end - p);
-  if (alg == nullptr) return corrupt();
+  X509AlgorPtr alg(d2i_X509_ALGOR(nullptr, &p, end - p));
+  if (!alg) return corrupt();
   CertificateSummary s;
   s.signature_algorithm = DotNetSignatureName(OBJ_obj2nid(alg->algorithm));
-  X509_ALGOR_free(alg);
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int md_len = 0;
   if (EVP_Digest(start, static_cast<size_t>(end - start), md, &md_len, EVP_sha1(), nullptr) != 1) {
@@ -233,10 +225,9 @@ Result<CertificateSummary> SummarizeCertificateDer(std::string_view der) {
 std::string CertificateToDer(X509* cert) {
   unsigned char* buf = nullptr;
   int len = i2d_X509(cert, &buf);
+  OsslBytesPtr owned(buf);
   if (len <= 0) return "";
-  std::string out(reinterpret_cast<char*>(buf), static_cast<size_t>(len));
-  OPENSSL_free(buf);
-  return out;
+  return std::string(reinterpret_cast<char*>(owned.get()), static_cast<size_t>(len));
 }
 
 Result<X509Ptr> CertificateFromDer(const std::string& der) {

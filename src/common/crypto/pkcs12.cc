@@ -97,15 +97,16 @@ using WipedPkcs12Ptr = std::unique_ptr<PKCS12, OsslDeleter<FreeWipedPkcs12>>;
 using SafesPtr = std::unique_ptr<STACK_OF(PKCS7), OsslDeleter<FreeWipedSafes>>;
 using BagsPtr = std::unique_ptr<STACK_OF(PKCS12_SAFEBAG), OsslDeleter<FreeBags>>;
 using BagPtr = std::unique_ptr<PKCS12_SAFEBAG, OsslDeleter<PKCS12_SAFEBAG_free>>;
-using BnPtr = std::unique_ptr<BIGNUM, OsslDeleter<BN_free>>;
+using Pbe2ParamPtr = std::unique_ptr<PBE2PARAM, OsslDeleter<PBE2PARAM_free>>;
+using PbeParamPtr = std::unique_ptr<PBEPARAM, OsslDeleter<PBEPARAM_free>>;
+using Pbkdf2ParamPtr = std::unique_ptr<PBKDF2PARAM, OsslDeleter<PBKDF2PARAM_free>>;
+using ScryptParamsPtr = std::unique_ptr<SCRYPT_PARAMS, OsslDeleter<SCRYPT_PARAMS_free>>;
 
 // ---- Work bounds -----------------------------------------------------------
 
 std::string Decimal(const BIGNUM* n) {
-  char* s = BN_bn2dec(n);
-  std::string out = s != nullptr ? s : "?";
-  OPENSSL_free(s);
-  return out;
+  OsslCharsPtr s(BN_bn2dec(n));
+  return s ? std::string(s.get()) : std::string("?");
 }
 
 BnPtr ToBn(const ASN1_INTEGER* i) { return BnPtr(i != nullptr ? ASN1_INTEGER_to_BN(i, nullptr) : nullptr); }
@@ -134,18 +135,15 @@ class WorkBudget {
     const int nid = OBJ_obj2nid(alg->algorithm);
     if (nid == NID_pbes2 || nid == NID_pbmac1) {
       // PBMAC1-params has the shape of PBES2-params: SEQUENCE { keyDerivationFunc, scheme }.
-      auto* p2 = static_cast<PBE2PARAM*>(ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBE2PARAM), alg->parameter));
-      if (p2 == nullptr) return Corrupt("the PFX has unreadable encryption parameters");
-      Status st = Kdf(p2->keyfunc);
-      PBE2PARAM_free(p2);
-      return st;
+      Pbe2ParamPtr p2(
+          static_cast<PBE2PARAM*>(ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBE2PARAM), alg->parameter)));
+      if (!p2) return Corrupt("the PFX has unreadable encryption parameters");
+      return Kdf(p2->keyfunc);
     }
     if (EVP_PBE_find(EVP_PBE_TYPE_OUTER, nid, nullptr, nullptr, nullptr) != 1) return Status::Ok();
-    auto* pbe = static_cast<PBEPARAM*>(ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBEPARAM), alg->parameter));
-    if (pbe == nullptr) return Corrupt("the PFX has unreadable encryption parameters");
-    Status st = Iterations(pbe->iter);
-    PBEPARAM_free(pbe);
-    return st;
+    PbeParamPtr pbe(static_cast<PBEPARAM*>(ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBEPARAM), alg->parameter)));
+    if (!pbe) return Corrupt("the PFX has unreadable encryption parameters");
+    return Iterations(pbe->iter);
   }
 
  private:
@@ -156,18 +154,16 @@ class WorkBudget {
   Status Kdf(const X509_ALGOR* kdf) {
     switch (OBJ_obj2nid(kdf->algorithm)) {
       case NID_id_pbkdf2: {
-        auto* p = static_cast<PBKDF2PARAM*>(ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBKDF2PARAM), kdf->parameter));
-        if (p == nullptr) return Corrupt("the PFX has unreadable key derivation parameters");
-        Status st = Iterations(p->iter);
-        PBKDF2PARAM_free(p);
-        return st;
+        Pbkdf2ParamPtr p(
+            static_cast<PBKDF2PARAM*>(ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBKDF2PARAM), kdf->parameter)));
+        if (!p) return Corrupt("the PFX has unreadable key derivation parameters");
+        return Iterations(p->iter);
       }
       case NID_id_scrypt: {
-        auto* p = static_cast<SCRYPT_PARAMS*>(ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(SCRYPT_PARAMS), kdf->parameter));
-        if (p == nullptr) return Corrupt("the PFX has unreadable key derivation parameters");
-        Status st = Scrypt(p);
-        SCRYPT_PARAMS_free(p);
-        return st;
+        ScryptParamsPtr p(
+            static_cast<SCRYPT_PARAMS*>(ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(SCRYPT_PARAMS), kdf->parameter)));
+        if (!p) return Corrupt("the PFX has unreadable key derivation parameters");
+        return Scrypt(p.get());
       }
       default:
         return Status::Ok();
@@ -281,8 +277,8 @@ void KeepAttributes(const PKCS12_SAFEBAG* bag, X509* cert) {
   if (name != nullptr && name->type == V_ASN1_BMPSTRING) {
     unsigned char* utf8 = nullptr;
     int len = ASN1_STRING_to_UTF8(&utf8, name->value.bmpstring);
-    if (len >= 0) X509_alias_set1(cert, utf8, len);
-    OPENSSL_free(utf8);
+    OsslBytesPtr owned(utf8);
+    if (len >= 0) X509_alias_set1(cert, owned.get(), len);
   }
   const ASN1_TYPE* id = PKCS12_SAFEBAG_get0_attr(bag, NID_localKeyID);
   if (id != nullptr && id->type == V_ASN1_OCTET_STRING) {
@@ -304,10 +300,9 @@ Status ReadBags(const STACK_OF(PKCS12_SAFEBAG) * bags, const char* pass, bool in
       case NID_pkcs8ShroudedKeyBag: {
         if (in_encrypted_safe) OCTO_RETURN_IF_ERROR(budget->Algorithm(ShroudAlgorithm(bag)));
         if (out->key) break;
-        PKCS8_PRIV_KEY_INFO* p8 = PKCS12_decrypt_skey(bag, pass, -1);
-        if (p8 == nullptr) return Unreadable();
-        out->key.reset(EVP_PKCS82PKEY(p8));
-        PKCS8_PRIV_KEY_INFO_free(p8);  // wipes the key's DER
+        Pkcs8Ptr p8(PKCS12_decrypt_skey(bag, pass, -1));  // its free wipes the key's DER
+        if (!p8) return Unreadable();
+        out->key.reset(EVP_PKCS82PKEY(p8.get()));
         if (!out->key) return Unreadable();
         break;
       }
@@ -522,10 +517,9 @@ Result<Secret> WritePfx(const Identity& identity, const Secret& password, PfxEnc
   }
   unsigned char* der = nullptr;
   int len = i2d_PKCS12(p12.get(), &der);
-  if (len <= 0) return OpenSslError("cannot encode the PFX");
-  Secret out(std::string(reinterpret_cast<char*>(der), static_cast<size_t>(len)));
-  OPENSSL_clear_free(der, static_cast<size_t>(len));
-  return out;
+  if (len <= 0) return OpenSslError("cannot encode the PFX");  // nothing was allocated
+  WipedOsslBytes owned(der, static_cast<size_t>(len));
+  return Secret(std::string(reinterpret_cast<const char*>(owned.get()), static_cast<size_t>(len)));
 }
 
 }  // namespace octo
