@@ -85,6 +85,14 @@ TEST_F(Compatibility, HelpCommandAndItsAliases) {
     EXPECT_THAT(one.out, HasSubstr("Usage: Tentacle configure [OPTIONS]")) << alias;
     EXPECT_THAT(one.out, HasSubstr("--remove-trust")) << alias;
   }
+  // The command word is taken in any case, help and its aliases too.
+  auto upper = Tentacle({"HELP"});
+  EXPECT_EQ(upper.exit_code, 0) << upper.err;
+  EXPECT_THAT(upper.out, HasSubstr("Run 'Tentacle help COMMAND' for a command's options."));
+  EXPECT_EQ(upper.err, "");
+  auto upper_one = Tentacle({"H", "configure"});
+  EXPECT_EQ(upper_one.exit_code, 0) << upper_one.err;
+  EXPECT_THAT(upper_one.out, HasSubstr("Usage: Tentacle configure [OPTIONS]"));
   EXPECT_THAT(MustServer({"help", "import-certificate"}).out, HasSubstr("--from-file"));
   EXPECT_THAT(MustServer({"import-certificate", "--help"}).out, HasSubstr("--from-file"));
   auto unknown = Tentacle({"help", "register-everything"});
