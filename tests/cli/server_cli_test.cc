@@ -1,9 +1,14 @@
 // Octopus.Server, run as a user would: exit codes, exact lines, files.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -154,6 +159,87 @@ TEST_F(ServerCli, PasswordFromFileEnvironmentAndStandardInput) {
   MustServer({"export-certificate", "--export-pfx", Path("c.pfx"), "--pfx-password-stdin"}, in);
   EXPECT_EQ(PfxThumbprint(Path("c.pfx"), "from-stdin"), ServerThumbprint());
   MustServer({"import-certificate", "-f", Path("c.pfx"), "--pfx-password-stdin"}, in);
+}
+
+// Runs Octopus.Server with a pseudo-terminal as standard input (what a user
+// at a shell has), `typed` already typed into it; standard output and error
+// go to the files `capture`.out and `capture`.err. At most 30 seconds.
+ProcessResult RunServerOnATerminal(const std::string& root, const std::string& capture,
+                                   const std::vector<std::string>& args, const std::string& typed) {
+  ProcessResult result;
+  int master = ::posix_openpt(O_RDWR | O_NOCTTY);
+  if (master < 0 || ::grantpt(master) != 0 || ::unlockpt(master) != 0) {
+    ADD_FAILURE() << "no pseudo-terminal";
+    if (master >= 0) ::close(master);
+    return result;
+  }
+  const std::string slave = ::ptsname(master);
+  const std::string out_file = capture + ".out";
+  const std::string err_file = capture + ".err";
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::setsid();
+    int tty = ::open(slave.c_str(), O_RDWR);
+    int out = ::open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int err = ::open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (tty < 0 || out < 0 || err < 0) ::_exit(126);
+    ::dup2(tty, 0);
+    ::dup2(out, 1);
+    ::dup2(err, 2);
+    ::setenv("OCTOPUS_CONFIG_ROOT", root.c_str(), 1);
+    std::vector<std::string> argv = {ServerBin()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::vector<char*> c_args;
+    for (auto& a : argv) c_args.push_back(a.data());
+    c_args.push_back(nullptr);
+    ::execv(c_args[0], c_args.data());
+    ::_exit(127);
+  }
+  if (!typed.empty()) {
+    EXPECT_EQ(::write(master, typed.data(), typed.size()), static_cast<ssize_t>(typed.size()));
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  int status = 0;
+  while (::waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      result.timed_out = true;
+      break;
+    }
+    // Drain what the terminal echoes, so that the program never blocks on it.
+    char buf[256];
+    ::fcntl(master, F_SETFL, O_NONBLOCK);
+    while (::read(master, buf, sizeof buf) > 0) {
+    }
+    ::usleep(20000);
+  }
+  ::close(master);
+  if (!result.timed_out && WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+  result.out = ReadTestFile(out_file);
+  result.err = ReadTestFile(err_file);
+  return result;
+}
+
+// --noninteractive: never a prompt, even with a user at a terminal; a PFX
+// that needs a password and has none is refused. Without it, the same
+// command on the same terminal prompts.
+TEST_F(ServerCli, NoninteractiveRefusesToPromptForAPfxPasswordOnATerminal) {
+  auto refused = RunServerOnATerminal(root(), Path("tty"), {"export-certificate", "--export-pfx", Path("n.pfx"),
+                                                        "--noninteractive"}, "typed\ntyped\n");
+  EXPECT_FALSE(refused.timed_out) << "it waited for a password";
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_EQ(refused.out, "");
+  EXPECT_EQ(refused.err,
+            "Error: a PFX password is required: give --pfx-password, --pfx-password-file, --pfx-password-env or "
+            "--pfx-password-stdin (--noninteractive: there is no prompt)\n");
+  EXPECT_FALSE(std::filesystem::exists(Path("n.pfx")));
+
+  auto prompted =
+      RunServerOnATerminal(root(), Path("tty"), {"export-certificate", "--export-pfx", Path("p.pfx")}, "typed\ntyped\n");
+  EXPECT_EQ(prompted.exit_code, 0) << prompted.err;
+  EXPECT_EQ(prompted.err, "PFX password: \nRepeat the PFX password: \n");
+  EXPECT_EQ(PfxThumbprint(Path("p.pfx"), "typed"), ServerThumbprint());
 }
 
 TEST_F(ServerCli, ShowMasterKeyPrintsTheKeyFile) {
