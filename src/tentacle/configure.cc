@@ -69,9 +69,17 @@ bool ApplyTrustLive(const Instance& inst, const std::string& command) {
   return false;
 }
 
-bool ValidIp(const std::string& s) {
+// The address in its usual written form (`0:0::1` is `::1`), as the real
+// command prints and stores it; nullopt if `s` is no IPv4 or IPv6 address.
+std::optional<std::string> NormalizeIp(const std::string& s) {
   unsigned char buf[16];
-  return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
+  char text[INET6_ADDRSTRLEN];
+  for (int family : {AF_INET, AF_INET6}) {
+    if (inet_pton(family, s.c_str(), buf) == 1 && inet_ntop(family, buf, text, sizeof text) != nullptr) {
+      return std::string(text);
+    }
+  }
+  return std::nullopt;
 }
 
 int RunConfigure(const ConfigureOptions& o) {
@@ -86,8 +94,12 @@ int RunConfigure(const ConfigureOptions& o) {
   // "any" (any case) or empty: every address, as the real one; else an IP address.
   std::optional<std::string> listen_ip = o.listen_ip;
   if (listen_ip && EqualsIgnoreCase(*listen_ip, "any")) listen_ip = "";
-  if (listen_ip && !listen_ip->empty() && !ValidIp(*listen_ip)) {
-    return cli::UsageError("--listenIpAddress: '" + *listen_ip + "' is not an IPv4 or IPv6 address, or 'any'");
+  if (listen_ip && !listen_ip->empty()) {
+    auto normal = NormalizeIp(*listen_ip);
+    if (!normal) {
+      return cli::UsageError("--listenIpAddress: '" + *listen_ip + "' is not an IPv4 or IPv6 address, or 'any'");
+    }
+    listen_ip = *normal;
   }
   std::optional<bool> no_listen;
   if (o.no_listen) {

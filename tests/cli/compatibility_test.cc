@@ -225,10 +225,14 @@ TEST_F(Compatibility, TentacleConfigureAliasesAndListenAddresses) {
   };
   for (const Case& c : std::vector<Case>{{"127.0.0.1", "Listen on IP address: 127.0.0.1", "127.0.0.1"},
                                          {"::1", "Listen on IP address: ::1", "::1"},
+                                         // Printed and stored in the usual form, as the real one prints it.
+                                         {"0:0::1", "Listen on IP address: ::1", "::1"},
+                                         {"FE80:0000:0000::0001", "Listen on IP address: fe80::1", "fe80::1"},
+                                         {"0:0:0:0:0:0:0:0", "Listen on IP address: ::", "::"},
                                          {"any", "Listen on any IP address", ""},
                                          {"Any", "Listen on any IP address", ""},
                                          {"", "Listen on any IP address", ""}}) {
-      auto l = MustTentacle({"configure", "--listenIpAddress", c.value});
+    auto l = MustTentacle({"configure", "--listenIpAddress", c.value});
     EXPECT_THAT(l.OutLines(), ElementsAre(c.line, kRestart)) << c.value;
     EXPECT_EQ(TentacleJson()["Tentacle.Services.ListenIP"], c.stored) << c.value;
   }
