@@ -400,5 +400,25 @@ TEST_F(Compatibility, CreateInstanceWarnsWhenTheAdoptedConfigsKeyIsMissing) {
                                         " were kept; remove them yourself once they are no longer needed.");
 }
 
+TEST_F(Compatibility, TentacleCreateInstanceWarnsWhenTheAdoptedConfigsKeyIsMissing) {
+  MustTentacle({"delete-instance", "--instance", "Tentacle"});
+  std::filesystem::rename(TentacleKey(), Path("saved.machinekey"));
+  auto r = MustTentacle({"create-instance", "--instance", "Tentacle", "--config", TentacleConfig()});
+  EXPECT_THAT(r.OutLines(), ElementsAre("Creating installation for instance 'Tentacle'...", "Saving instance: Tentacle",
+                                        "Using the existing configuration file " + TentacleConfig() + "."));
+  EXPECT_EQ(r.err, "Warning: the Tentacle machine key of this configuration, " + TentacleKey() +
+                       ", is missing: its certificate cannot be read until the key file is restored\n");
+  EXPECT_FALSE(std::filesystem::exists(TentacleKey()));  // never silently regenerated
+  auto d = MustTentacle({"delete-instance", "--instance", "Tentacle"});
+  EXPECT_THAT(d.OutLines(), ElementsAre("Deleted instance: Tentacle",
+                                        "The configuration file " + TentacleConfig() + " was kept; its key file " +
+                                            TentacleKey() + " is missing; remove it yourself once it is no longer "
+                                                            "needed."));
+  // With the key back, no warning.
+  std::filesystem::rename(Path("saved.machinekey"), TentacleKey());
+  auto again = MustTentacle({"create-instance", "--instance", "Tentacle", "--config", TentacleConfig()});
+  EXPECT_EQ(again.err, "");
+}
+
 }  // namespace
 }  // namespace octo::testing
