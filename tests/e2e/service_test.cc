@@ -634,6 +634,70 @@ TEST_F(ServiceTest, TentacleRunWithoutTrustAndSigint) {
   EXPECT_EQ(LogMessages(Home("Tentacle", "Lonely") + "/Logs/OctopusTentacle.txt"), lines);
 }
 
+// Whether a TCP connection to ADDRESS:port (IPv4 or IPv6) is accepted.
+bool Connects(const std::string& address, int port) {
+  const bool v6 = address.find(':') != std::string::npos;
+  int fd = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  int rc = -1;
+  if (v6) {
+    sockaddr_in6 a{};
+    a.sin6_family = AF_INET6;
+    a.sin6_port = htons(static_cast<uint16_t>(port));
+    ::inet_pton(AF_INET6, address.c_str(), &a.sin6_addr);
+    rc = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  } else {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    ::inet_pton(AF_INET, address.c_str(), &a.sin_addr);
+    rc = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  }
+  ::close(fd);
+  return rc == 0;
+}
+
+// Whether this machine has an IPv6 loopback to try.
+bool HaveIpv6Loopback() {
+  int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_in6 a{};
+  a.sin6_family = AF_INET6;
+  a.sin6_addr = in6addr_loopback;
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  ::close(fd);
+  return ok;
+}
+
+// create-instance alone (no --listenIpAddress) makes a Tentacle that listens
+// on every address, IPv4 and IPv6, as cli.md and the rotation guide warn.
+TEST_F(ServiceTest, TentacleCreatedWithoutListenIpAddressListensOnEveryAddress) {
+  MustT({"create-instance", "--instance", "Everywhere"});
+  MustT({"new-certificate", "--instance", "Everywhere"});
+  const int port = FreeLoopbackPort();
+  auto configured = MustT({"configure", "--instance", "Everywhere", "--port", std::to_string(port)});
+  EXPECT_THAT(configured.OutLines(), ElementsAre("Services listen port: " + std::to_string(port),
+                                                 "These changes require a restart of the Tentacle."));
+  Background agent({TentacleBin(), "agent", "--instance", "Everywhere"}, {{"OCTOPUS_CONFIG_ROOT", root()}},
+                   Path("agent.err"));
+  auto lines = agent.ReadLines(3);
+  ASSERT_EQ(lines.size(), 3u) << ::testing::PrintToString(lines) << ReadTestFile(Path("agent.err"));
+  EXPECT_THAT(lines[0], StartsWith("Tentacle version "));
+  EXPECT_EQ(lines[1], "The agent is not configured to trust any Octopus Servers.");
+  EXPECT_EQ(lines[2], "Agent listening on: [::]:" + std::to_string(port));
+  // A bare TCP connection on each loopback is accepted; the agent logs it
+  // when it closes without a TLS handshake, naming where it came from.
+  const std::string ended = " ended during the TLS handshake: the TLS handshake failed: unexpected eof while reading";
+  EXPECT_TRUE(Connects("127.0.0.1", port));
+  EXPECT_THAT(agent.ReadLine().value_or("(none)"), MatchesRegex("A connection from 127\\.0\\.0\\.1:[0-9]+" + ended));
+  if (HaveIpv6Loopback()) {
+    EXPECT_TRUE(Connects("::1", port));
+    EXPECT_THAT(agent.ReadLine().value_or("(none)"), MatchesRegex("A connection from \\[::1\\]:[0-9]+" + ended));
+  }
+  EXPECT_EQ(agent.Signal(SIGTERM), 0);
+  EXPECT_THAT(agent.RestOfOutput(), ElementsAre("Stopping (signal 15)...", "The agent has stopped."));
+}
+
 TEST_F(ServiceTest, TentacleAgentInTheForegroundPortInUse) {
   PortHolder busy;
   MakeTentacle("Busy");
