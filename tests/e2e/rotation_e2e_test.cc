@@ -437,6 +437,31 @@ TEST_F(RotationFailure, OldTrustRemovedBeforeTheServerSwitched) {
   ExpectAllHealthy("after import and Server restart");
 }
 
+// Step 4 half done (imported, the Server not restarted), then step 6: the
+// running Server still presents OLD, which no Tentacle trusts any more. The
+// aborted text names T = OLD although show-thumbprint shows NEW: the rotation
+// guide's quick reference tells this case from "step 6 before the import".
+TEST_F(RotationFailure, ServerNotRestartedAfterImportThenOldTrustRemoved) {
+  const std::string old_tp = server_tp_;
+  ASSERT_NO_FATAL_FAILURE(ExportOld());
+  const std::string new_tp = GenerateNew();
+  ASSERT_FALSE(new_tp.empty());
+  for (const auto& name : kTentacles) ASSERT_NO_FATAL_FAILURE(Trust(name, new_tp));
+  ASSERT_NO_FATAL_FAILURE(ImportNew(new_tp));  // no restart
+  ExpectAllHealthy("after the import, the Server not restarted");
+
+  for (const auto& name : kTentacles) ASSERT_NO_FATAL_FAILURE(RemoveTrust(name, old_tp));
+  ExpectHealth("after step 6 with the Server still presenting OLD", {{"T1", false, Aborted(Url("T1"), old_tp)},
+                                                                      {"T2", false, Aborted(Url("T2"), old_tp)},
+                                                                      {"T3", false, Aborted(Url("T3"), old_tp)}});
+  // What the guide says to compare T with: the stored certificate is NEW.
+  EXPECT_EQ(ServerThumbprint(kServerInstance), new_tp);
+
+  // Recovery, as the quick reference says: restart the Server.
+  ASSERT_NO_FATAL_FAILURE(RestartServer());
+  ExpectAllHealthy("after the Server restart");
+}
+
 // The Tentacle's rotation without updating the target.
 TEST_F(RotationFailure, TentacleRegeneratedButTargetPinsTheOldThumbprint) {
   const std::string old_t3 = Get("T3").thumbprint;
