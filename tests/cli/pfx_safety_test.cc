@@ -8,6 +8,7 @@
 
 #include "common/crypto/pkcs12.h"
 #include "support/cli_fixture.h"
+#include "support/identities.h"
 
 namespace octo::testing {
 namespace {
@@ -20,15 +21,6 @@ mode_t Mode(const std::string& path) {
   return st.st_mode & 07777;
 }
 
-std::string Der(PKCS12* p12) {
-  unsigned char* der = nullptr;
-  int len = i2d_PKCS12(p12, &der);
-  EXPECT_GT(len, 0);
-  std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(len > 0 ? len : 0));
-  OPENSSL_free(der);
-  return out;
-}
-
 // A PFX with `key` and `cert` that PKCS12_create does not check against each
 // other: the certificate goes in as a chain certificate.
 std::string Unchecked(EVP_PKEY* key, X509* cert) {
@@ -37,7 +29,7 @@ std::string Unchecked(EVP_PKEY* key, X509* cert) {
   sk_X509_push(ca.get(), cert);
   Pkcs12Ptr p12(PKCS12_create("pw", nullptr, key, nullptr, ca.get(), 0, 0, 0, 0, 0));
   EXPECT_TRUE(p12);
-  return p12 ? Der(p12.get()) : "";
+  return p12 ? PfxDer(p12.get()) : "";
 }
 
 // A modern PFX whose MAC asks for `count` iterations. Only the count in the
@@ -54,21 +46,7 @@ std::string MacIterations(const Identity& id, const char* count) {
   EXPECT_GT(BN_dec2bn(&n, count), 0);
   EXPECT_NE(BN_to_ASN1_INTEGER(n, const_cast<ASN1_INTEGER*>(iter)), nullptr);
   BN_free(n);
-  return Der(p12.get());
-}
-
-PkeyPtr DsaKey() {
-  PkeyCtxPtr pctx(EVP_PKEY_CTX_new_from_name(nullptr, "DSA", nullptr));
-  EVP_PKEY* params = nullptr;
-  if (!pctx || EVP_PKEY_paramgen_init(pctx.get()) != 1 || EVP_PKEY_CTX_set_dsa_paramgen_bits(pctx.get(), 1024) != 1 ||
-      EVP_PKEY_CTX_set_dsa_paramgen_q_bits(pctx.get(), 160) != 1 || EVP_PKEY_paramgen(pctx.get(), &params) != 1) {
-    return nullptr;
-  }
-  PkeyPtr owned(params);
-  PkeyCtxPtr kctx(EVP_PKEY_CTX_new_from_pkey(nullptr, params, nullptr));
-  EVP_PKEY* key = nullptr;
-  if (!kctx || EVP_PKEY_keygen_init(kctx.get()) != 1 || EVP_PKEY_keygen(kctx.get(), &key) != 1) return nullptr;
-  return PkeyPtr(key);
+  return PfxDer(p12.get());
 }
 
 // A DSA key and a self-signed certificate whose SubjectPublicKeyInfo leaves
@@ -78,15 +56,9 @@ std::string DsaInheritingParameters(const Identity& template_id) {
   PkeyPtr key = DsaKey();
   EXPECT_TRUE(key);
   if (!key) return "";
-  X509Ptr cert(X509_dup(template_id.certificate.get()));
-  EXPECT_EQ(X509_set_pubkey(cert.get(), key.get()), 1);
-  X509_PUBKEY* spki = X509_get_X509_PUBKEY(cert.get());
-  const unsigned char* bits = nullptr;
-  int len = 0;
-  EXPECT_EQ(X509_PUBKEY_get0_param(nullptr, &bits, &len, nullptr, spki), 1);
-  auto* copy = static_cast<unsigned char*>(OPENSSL_memdup(bits, static_cast<size_t>(len)));
-  EXPECT_EQ(X509_PUBKEY_set0_param(spki, OBJ_nid2obj(NID_dsa), V_ASN1_UNDEF, nullptr, copy, len), 1);
-  EXPECT_GT(X509_sign(cert.get(), key.get(), EVP_sha256()), 0);
+  X509Ptr cert = RekeyedCertificate(template_id.certificate.get(), key.get(), /*inherit_dsa_parameters=*/true);
+  EXPECT_TRUE(cert);
+  if (!cert) return "";
   return Unchecked(key.get(), cert.get());
 }
 
@@ -122,14 +94,7 @@ class PfxImportRefusal : public CliTest, public ::testing::WithParamInterface<bo
     EXPECT_EQ(HashFile(config), before);
   }
 
-  static const Identity& Other() {
-    static Identity* id = [] {
-      auto r = GenerateIdentity("Other");
-      EXPECT_TRUE(r.ok());
-      return new Identity(std::move(r).value());
-    }();
-    return *id;
-  }
+  static const Identity& Other() { return SharedIdentity("Other"); }
 };
 
 // 2^31 - 1: the most OpenSSL takes as it is (more wraps around in an int).

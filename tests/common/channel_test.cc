@@ -12,6 +12,7 @@
 
 #include "common/crypto/certificate.h"
 #include "common/crypto/tls.h"
+#include "support/identities.h"
 
 namespace octo {
 namespace {
@@ -127,10 +128,7 @@ TEST(DispatchChannelRequest, ANonStringMethodIsAnErrorAnswer) {
 
 // --- TLS contexts and streams (tls.h) ---------------------------------------
 
-const Identity& TestIdentity() {
-  static Identity* id = new Identity(std::move(GenerateIdentity(kServerCommonName)).value());
-  return *id;
-}
+const Identity& TestIdentity() { return testing::SharedIdentity(kServerCommonName); }
 
 // A plain OpenSSL context presenting `id` and judging nothing: the other end
 // of the handshakes below, so that any refusal is ours.
@@ -212,10 +210,7 @@ TEST(TlsContext, AServerWithNoPeerCheckAttachedRefusesEveryClientCertificate) {
   EXPECT_NE(r.client_rc, 1);
 }
 
-const Identity& TentacleIdentity() {
-  static Identity* id = new Identity(std::move(GenerateIdentity(kTentacleCommonName)).value());
-  return *id;
-}
+const Identity& TentacleIdentity() { return testing::SharedIdentity(kTentacleCommonName); }
 
 // One handshake between TlsStream::Accept (the Tentacle's end) and
 // TlsStream::Connect (the Server's end) over a socket pair.

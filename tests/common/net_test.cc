@@ -14,6 +14,7 @@
 #include "common/crypto/certificate.h"
 #include "common/channel/control.h"
 #include "common/crypto/tls.h"
+#include "support/identities.h"
 #include "support/temp_dir.h"
 
 namespace octo {
@@ -68,14 +69,8 @@ TEST(ReadLineFd, AReadPastItsDeadlineIsDeadlineExceeded) {
   EXPECT_EQ(closed.status().code(), StatusCode::kFailedPrecondition);
 }
 
-const Identity& ServerId() {
-  static Identity* id = new Identity(std::move(GenerateIdentity(kServerCommonName)).value());
-  return *id;
-}
-const Identity& TentacleId() {
-  static Identity* id = new Identity(std::move(GenerateIdentity(kTentacleCommonName)).value());
-  return *id;
-}
+const Identity& ServerId() { return testing::SharedIdentity(kServerCommonName); }
+const Identity& TentacleId() { return testing::SharedIdentity(kTentacleCommonName); }
 
 TEST(TlsStream, AHandshakeNobodyAnswersIsDeadlineExceeded) {
   SocketPair p;  // p.b never says a word

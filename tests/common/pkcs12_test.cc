@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
-#include <openssl/dsa.h>
 
 #include <atomic>
 #include <cstring>
@@ -11,19 +10,16 @@
 #include <mutex>
 
 #include "common/base/encoding.h"
+#include "support/identities.h"
 
 namespace octo {
 namespace {
 
+using testing::DsaKey;
+using testing::PfxDer;
+
 // One identity for the whole suite: RSA key generation is slow.
-const Identity& TestIdentity() {
-  static Identity* id = [] {
-    auto r = GenerateIdentity(kTentacleCommonName);
-    EXPECT_TRUE(r.ok());
-    return new Identity(std::move(r).value());
-  }();
-  return *id;
-}
+const Identity& TestIdentity() { return testing::SharedIdentity(kTentacleCommonName); }
 
 std::string OuterAlgorithms(const std::string& der) {
   // Reads the key bag's encryption algorithm back through OpenSSL's parser.
@@ -93,10 +89,7 @@ TEST(ReadPfx, RejectsAPfxWithoutAPrivateKey) {
   const Identity& id = TestIdentity();
   Pkcs12Ptr p12(PKCS12_create("pw", nullptr, nullptr, id.certificate.get(), nullptr, 0, 0, 0, 0, 0));
   ASSERT_TRUE(p12);
-  unsigned char* der = nullptr;
-  int len = i2d_PKCS12(p12.get(), &der);
-  std::string bytes(reinterpret_cast<char*>(der), static_cast<size_t>(len));
-  OPENSSL_free(der);
+  const std::string bytes = PfxDer(p12.get());
   auto r = ReadPfx(bytes, Secret("pw"));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message(), "the PFX contains no private key");
@@ -121,10 +114,7 @@ TEST(ReadPfx, RejectsAKeyThatMatchesNoCertificate) {
   Pkcs12Ptr rebuilt(PKCS12_add_safes(safes, 0));
   sk_PKCS7_pop_free(safes, PKCS7_free);
   ASSERT_EQ(PKCS12_set_mac(rebuilt.get(), "pw", -1, nullptr, 0, 2048, nullptr), 1);
-  unsigned char* der = nullptr;
-  int len = i2d_PKCS12(rebuilt.get(), &der);
-  std::string bytes(reinterpret_cast<char*>(der), static_cast<size_t>(len));
-  OPENSSL_free(der);
+  const std::string bytes = PfxDer(rebuilt.get());
   auto r = ReadPfx(bytes, Secret("pw"));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message(), "the private key in the PFX does not match its certificate");
@@ -178,10 +168,7 @@ TEST(ReadPfx, ReadsAPasswordProtectedPfxWithoutAMac) {  // `openssl pkcs12 -noma
                               NID_aes_256_cbc, 2048, -1, 0));
   ASSERT_TRUE(p12);
   ASSERT_FALSE(PKCS12_mac_present(p12.get()));
-  unsigned char* der = nullptr;
-  int len = i2d_PKCS12(p12.get(), &der);
-  std::string bytes(reinterpret_cast<char*>(der), static_cast<size_t>(len));
-  OPENSSL_free(der);
+  const std::string bytes = PfxDer(p12.get());
   auto r = ReadPfx(bytes, Secret("pw"));
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(Thumbprint(r->identity.certificate.get()), Thumbprint(id.certificate.get()));
@@ -311,12 +298,7 @@ std::string Build(Recipe r) {
       BN_free(n);
     }
   }
-  unsigned char* der = nullptr;
-  int len = i2d_PKCS12(p12.get(), &der);
-  EXPECT_GT(len, 0);
-  std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(len));
-  OPENSSL_free(der);
-  return out;
+  return PfxDer(p12.get());
 }
 
 std::string TooMany(const std::string& count) {
@@ -390,11 +372,8 @@ TEST(PfxWorkBound, UpToTheLimitIsAccepted) {
   Pkcs12Ptr p12(d2i_PKCS12(nullptr, &p, static_cast<long>(pfx.size())));
   ASSERT_TRUE(p12);
   ASSERT_EQ(PKCS12_set_mac(p12.get(), "pw", -1, nullptr, 0, 10000000, EVP_sha256()), 1);
-  unsigned char* der = nullptr;
-  int len = i2d_PKCS12(p12.get(), &der);
-  ASSERT_GT(len, 0);
-  pfx.assign(reinterpret_cast<char*>(der), static_cast<size_t>(len));
-  OPENSSL_free(der);
+  pfx = PfxDer(p12.get());
+  ASSERT_FALSE(pfx.empty());
   auto read = ReadPfx(pfx, Secret("pw"));
   ASSERT_TRUE(read.ok()) << read.status().message();
   EXPECT_EQ(Thumbprint(read->identity.certificate.get()), Thumbprint(TestIdentity().certificate.get()));
@@ -406,10 +385,7 @@ TEST(ReadPfx, KeepsTheFriendlyNameThroughAnExport) {
   const Identity& id = TestIdentity();
   Pkcs12Ptr p12(PKCS12_create("pw", "My Portal", id.key.get(), id.certificate.get(), nullptr, 0, 0, 0, 0, 0));
   ASSERT_TRUE(p12);
-  unsigned char* der = nullptr;
-  int len = i2d_PKCS12(p12.get(), &der);
-  std::string bytes(reinterpret_cast<char*>(der), static_cast<size_t>(len));
-  OPENSSL_free(der);
+  const std::string bytes = PfxDer(p12.get());
   auto read = ReadPfx(bytes, Secret("pw"));
   ASSERT_TRUE(read.ok()) << read.status().message();
   for (PfxEncoding e : {PfxEncoding::kModern, PfxEncoding::kCompatible, PfxEncoding::kUnencryptedForSealing}) {
@@ -424,37 +400,9 @@ TEST(ReadPfx, KeepsTheFriendlyNameThroughAnExport) {
 
 // ---- Key types ---------------------------------------------------------------
 
-PkeyPtr DsaKey() {
-  PkeyCtxPtr pctx(EVP_PKEY_CTX_new_from_name(nullptr, "DSA", nullptr));
-  EVP_PKEY* params = nullptr;
-  if (!pctx || EVP_PKEY_paramgen_init(pctx.get()) != 1 || EVP_PKEY_CTX_set_dsa_paramgen_bits(pctx.get(), 1024) != 1 ||
-      EVP_PKEY_CTX_set_dsa_paramgen_q_bits(pctx.get(), 160) != 1 || EVP_PKEY_paramgen(pctx.get(), &params) != 1) {
-    return nullptr;
-  }
-  PkeyPtr owned_params(params);
-  PkeyCtxPtr kctx(EVP_PKEY_CTX_new_from_pkey(nullptr, params, nullptr));
-  EVP_PKEY* key = nullptr;
-  if (!kctx || EVP_PKEY_keygen_init(kctx.get()) != 1 || EVP_PKEY_keygen(kctx.get(), &key) != 1) return nullptr;
-  return PkeyPtr(key);
-}
-
 // TestIdentity()'s certificate re-keyed with `key` and self-signed by it.
-// `inherit_parameters`: the DSA parameters are left out of the certificate's
-// SubjectPublicKeyInfo, to be inherited from the issuer (RFC 3279 2.3.2, as
-// in NIST PKITS' ValidDSAParameterInheritanceTest5EE).
 X509Ptr CertificateFor(EVP_PKEY* key, bool inherit_parameters = false) {
-  X509Ptr cert(X509_dup(TestIdentity().certificate.get()));
-  if (!cert || X509_set_pubkey(cert.get(), key) != 1) return nullptr;
-  if (inherit_parameters) {
-    X509_PUBKEY* spki = X509_get_X509_PUBKEY(cert.get());
-    const unsigned char* bits = nullptr;
-    int len = 0;
-    if (X509_PUBKEY_get0_param(nullptr, &bits, &len, nullptr, spki) != 1) return nullptr;
-    auto* copy = static_cast<unsigned char*>(OPENSSL_memdup(bits, static_cast<size_t>(len)));
-    if (X509_PUBKEY_set0_param(spki, OBJ_nid2obj(NID_dsa), V_ASN1_UNDEF, nullptr, copy, len) != 1) return nullptr;
-  }
-  if (X509_sign(cert.get(), key, EVP_sha256()) <= 0) return nullptr;
-  return cert;
+  return testing::RekeyedCertificate(TestIdentity().certificate.get(), key, inherit_parameters);
 }
 
 struct KeyTypeCase {
