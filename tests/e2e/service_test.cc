@@ -25,6 +25,7 @@
 #include <thread>
 
 #include "support/cli_fixture.h"
+#include "support/fake_systemctl.h"
 
 namespace octo::testing {
 namespace {
@@ -215,26 +216,7 @@ std::string Canonical(const std::string& path) { return std::filesystem::canonic
 // TearDown stops every instance of both products and checks nothing runs.
 class ServiceTest : public CliTest {
  protected:
-  void SetUp() override {
-    units_ = Path("units");
-    systemctl_log_ = Path("systemctl.log");
-    active_marker_ = Path("active");
-    WriteTestFile(
-        Path("systemctl"),
-        "#!/bin/sh\n"
-        "# Stand-in for systemctl: records its arguments; is-active answers per a marker file.\n"
-        "echo \"$*\" >> '" +
-            systemctl_log_ +
-            "'\n"
-            "if [ \"$1\" = is-active ]; then\n"
-            "  [ -e '" +
-            active_marker_ +
-            "' ] && exit 0\n"
-            "  exit 3\n"
-            "fi\n"
-            "exit 0\n");
-    std::filesystem::permissions(Path("systemctl"), std::filesystem::perms::owner_all);
-  }
+  void SetUp() override { units_ = Path("units"); }
 
   void TearDown() override {
     for (bool server : {false, true}) {
@@ -255,7 +237,7 @@ class ServiceTest : public CliTest {
   ProcessOptions Env() const {
     ProcessOptions o;
     o.env["OCTOPUS_SYSTEMD_UNIT_DIR"] = units_;
-    o.env["OCTOPUS_SYSTEMCTL"] = Path("systemctl");
+    o.env["OCTOPUS_SYSTEMCTL"] = systemctl_.path();
     o.timeout_seconds = 90;
     return o;
   }
@@ -296,22 +278,8 @@ class ServiceTest : public CliTest {
   std::string Home(const std::string& product_dir, const std::string& name) const {
     return root() + "/" + product_dir + "/" + name;
   }
-  std::vector<std::string> SystemctlCalls() const {
-    return std::filesystem::exists(systemctl_log_) ? SplitLines(ReadTestFile(systemctl_log_))
-                                                   : std::vector<std::string>{};
-  }
-  void ClearSystemctlCalls() const { std::filesystem::remove(systemctl_log_); }
-  void SetActive(bool active) const {
-    if (active) {
-      WriteTestFile(active_marker_, "");
-    } else {
-      std::filesystem::remove(active_marker_);
-    }
-  }
-
   std::string units_;
-  std::string systemctl_log_;
-  std::string active_marker_;
+  FakeSystemctl systemctl_{work()};  // systemctl_.path() is Path("systemctl")
   std::vector<int> started_pids_;
 };
 
@@ -837,7 +805,7 @@ TEST_F(ServiceTest, UsageErrorsExitOneAndChangeNothing) {
     }
   }
   EXPECT_FALSE(std::filesystem::exists(units_));
-  EXPECT_TRUE(SystemctlCalls().empty());
+  EXPECT_TRUE(systemctl_.Calls().empty());
   EXPECT_EQ(T({"service", "--status"}).exit_code, kExitStopped);
 }
 
@@ -888,15 +856,15 @@ TEST_F(ServiceTest, TentacleSystemdUnitLifeCycle) {
   EXPECT_THAT(install.OutLines(), ElementsAre("Service installed: Web"));
   EXPECT_EQ(ReadTestFile(file), ExpectedUnit("Octopus Deploy: Tentacle deployment agent (instance Web)",
                                              Canonical(TentacleBin()), "--instance=Web"));
-  EXPECT_THAT(SystemctlCalls(), ElementsAre("daemon-reload", "enable " + unit));
+  EXPECT_THAT(systemctl_.Calls(), ElementsAre("daemon-reload", "enable " + unit));
   ExpectSystemdAccepts(file);
 
   // With the unit installed, the commands go through systemctl.
-  ClearSystemctlCalls();
+  systemctl_.ClearCalls();
   auto start = T({"service", "--instance", "Web", "--start"});
   EXPECT_EQ(start.exit_code, 0);
   EXPECT_THAT(start.OutLines(), ElementsAre("Service started: Web"));
-  SetActive(true);
+  systemctl_.SetActive(true);
   auto status = T({"service", "--instance", "Web", "--status"});
   EXPECT_EQ(status.exit_code, 0);
   EXPECT_THAT(status.OutLines(),
@@ -908,13 +876,13 @@ TEST_F(ServiceTest, TentacleSystemdUnitLifeCycle) {
   auto stop = T({"service", "--instance", "Web", "--stop"});
   EXPECT_EQ(stop.exit_code, 0);
   EXPECT_THAT(stop.OutLines(), ElementsAre("Stopping service: Web", "Service stopped"));
-  SetActive(false);
+  systemctl_.SetActive(false);
   auto stopped = T({"service", "--instance", "Web", "--status"});
   EXPECT_EQ(stopped.exit_code, kExitStopped);
   EXPECT_THAT(stopped.OutLines(),
               ElementsAre("The Tentacle service for instance 'Web' (systemd unit " + unit +
                           ") is stopped."));
-  EXPECT_THAT(SystemctlCalls(),
+  EXPECT_THAT(systemctl_.Calls(),
               ElementsAre("start " + unit, "is-active --quiet " + unit, "restart " + unit,
                           "stop " + unit, "is-active --quiet " + unit));
   // The built-in supervisor started nothing.
@@ -922,33 +890,33 @@ TEST_F(ServiceTest, TentacleSystemdUnitLifeCycle) {
 
   // --reconfigure rewrites the unit; a running unit is restarted.
   WriteTestFile(file, "[Service]\nExecStart=/opt/octopus/tentacle/Tentacle run --instance=Web\n");
-  ClearSystemctlCalls();
-  SetActive(true);
+  systemctl_.ClearCalls();
+  systemctl_.SetActive(true);
   auto reconf = T({"service", "--instance", "Web", "--reconfigure", "--user", "nobody"});
   EXPECT_EQ(reconf.exit_code, 0) << reconf.err;
   EXPECT_THAT(reconf.OutLines(), ElementsAre("Service installed: Web", "Service started: Web"));
   EXPECT_EQ(ReadTestFile(file), ExpectedUnit("Octopus Deploy: Tentacle deployment agent (instance Web)",
                                              Canonical(TentacleBin()), "--instance=Web", "nobody"));
-  EXPECT_THAT(SystemctlCalls(), ElementsAre("is-active --quiet " + unit, "daemon-reload", "enable " + unit,
-                                            "restart " + unit));
+  EXPECT_THAT(systemctl_.Calls(), ElementsAre("is-active --quiet " + unit, "daemon-reload", "enable " + unit,
+                                              "restart " + unit));
   // ... and a stopped one is left stopped.
-  ClearSystemctlCalls();
-  SetActive(false);
+  systemctl_.ClearCalls();
+  systemctl_.SetActive(false);
   EXPECT_EQ(T({"service", "--instance", "Web", "--reconfigure"}).exit_code, 0);
-  EXPECT_THAT(SystemctlCalls(), ElementsAre("is-active --quiet " + unit, "daemon-reload", "enable " + unit));
+  EXPECT_THAT(systemctl_.Calls(), ElementsAre("is-active --quiet " + unit, "daemon-reload", "enable " + unit));
 
   // --uninstall stops, disables, removes, reloads.
-  ClearSystemctlCalls();
+  systemctl_.ClearCalls();
   auto uninstall = T({"service", "--instance", "Web", "--uninstall"});
   EXPECT_EQ(uninstall.exit_code, 0) << uninstall.err;
   EXPECT_THAT(uninstall.OutLines(), ElementsAre("Removing systemd service: Web", "Service uninstalled"));
   EXPECT_FALSE(std::filesystem::exists(file));
-  EXPECT_THAT(SystemctlCalls(), ElementsAre("stop " + unit, "disable " + unit, "daemon-reload"));
-  ClearSystemctlCalls();
+  EXPECT_THAT(systemctl_.Calls(), ElementsAre("stop " + unit, "disable " + unit, "daemon-reload"));
+  systemctl_.ClearCalls();
   auto again = T({"service", "--instance", "Web", "--uninstall"});
   EXPECT_EQ(again.exit_code, 0);
   EXPECT_THAT(again.OutLines(), ElementsAre("The systemd unit " + file + " is not installed."));
-  EXPECT_TRUE(SystemctlCalls().empty());
+  EXPECT_TRUE(systemctl_.Calls().empty());
 
   // Without the unit, the built-in supervisor is back.
   auto builtin = T({"service", "--instance", "Web", "--start"});
@@ -957,7 +925,7 @@ TEST_F(ServiceTest, TentacleSystemdUnitLifeCycle) {
               ElementsAre(MatchesRegex(
                   "The Tentacle service for instance 'Web' has started \\(pid [0-9]+\\)\\.")));
   Started(builtin);
-  EXPECT_TRUE(SystemctlCalls().empty());
+  EXPECT_TRUE(systemctl_.Calls().empty());
 }
 
 TEST_F(ServiceTest, ServerSystemdUnit) {
@@ -968,25 +936,25 @@ TEST_F(ServiceTest, ServerSystemdUnit) {
   EXPECT_THAT(install.OutLines(), ElementsAre("Service installed: Main"));
   EXPECT_EQ(ReadTestFile(file), ExpectedUnit("Octopus Deploy: Octopus Server (instance Main)",
                                              Canonical(ServerBin()), "--instance=Main"));
-  EXPECT_THAT(SystemctlCalls(), ElementsAre("daemon-reload", "enable " + unit));
+  EXPECT_THAT(systemctl_.Calls(), ElementsAre("daemon-reload", "enable " + unit));
   ExpectSystemdAccepts(file);
 
   // Installing again rewrites it (and enables it again, as the real one).
-  ClearSystemctlCalls();
+  systemctl_.ClearCalls();
   auto again = S({"service", "--instance", "Main", "--install"});
   EXPECT_EQ(again.exit_code, 0);
   EXPECT_THAT(again.OutLines(), ElementsAre("Service installed: Main"));
-  EXPECT_THAT(SystemctlCalls(), ElementsAre("is-active --quiet " + unit, "daemon-reload", "enable " + unit));
+  EXPECT_THAT(systemctl_.Calls(), ElementsAre("is-active --quiet " + unit, "daemon-reload", "enable " + unit));
 
-  ClearSystemctlCalls();
+  systemctl_.ClearCalls();
   EXPECT_THAT(MustS({"service", "--instance", "Main", "--start"}).OutLines(),
               ElementsAre("Service started: Main"));
   EXPECT_THAT(MustS({"service", "--instance", "Main", "--stop"}).OutLines(),
               ElementsAre("Stopping service: Main", "Service stopped"));
   EXPECT_THAT(MustS({"service", "--instance", "Main", "--uninstall"}).OutLines(),
               ElementsAre("Removing systemd service: Main", "Service uninstalled"));
-  EXPECT_THAT(SystemctlCalls(), ElementsAre("start " + unit, "stop " + unit, "stop " + unit,
-                                            "disable " + unit, "daemon-reload"));
+  EXPECT_THAT(systemctl_.Calls(), ElementsAre("start " + unit, "stop " + unit, "stop " + unit,
+                                              "disable " + unit, "daemon-reload"));
 }
 
 TEST_F(ServiceTest, SystemdUnitWithConfigPath) {
@@ -1007,31 +975,31 @@ TEST_F(ServiceTest, SeveralActionsInOneCallRunInTheRealOrder) {
   auto r = T({"service", "--start", "--install", "--instance", "Web"});  // order on the line does not matter
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_THAT(r.OutLines(), ElementsAre("Service installed: Web", "Service started: Web"));
-  EXPECT_THAT(SystemctlCalls(), ElementsAre("daemon-reload", "enable " + unit, "start " + unit));
-  SetActive(true);
+  EXPECT_THAT(systemctl_.Calls(), ElementsAre("daemon-reload", "enable " + unit, "start " + unit));
+  systemctl_.SetActive(true);
 
-  ClearSystemctlCalls();
+  systemctl_.ClearCalls();
   auto restart = T({"service", "--stop", "--start", "--instance", "Web"});
   ASSERT_EQ(restart.exit_code, 0) << restart.err;
   EXPECT_THAT(restart.OutLines(), ElementsAre("Stopping service: Web", "Service stopped", "Service started: Web"));
-  EXPECT_THAT(SystemctlCalls(), ElementsAre("stop " + unit, "start " + unit));
+  EXPECT_THAT(systemctl_.Calls(), ElementsAre("stop " + unit, "start " + unit));
 
-  ClearSystemctlCalls();
+  systemctl_.ClearCalls();
   auto remove = T({"service", "--uninstall", "--stop", "--instance", "Web"});
   ASSERT_EQ(remove.exit_code, 0) << remove.err;
   EXPECT_THAT(remove.OutLines(), ElementsAre("Stopping service: Web", "Service stopped",
                                              "Removing systemd service: Web", "Service uninstalled"));
-  EXPECT_THAT(SystemctlCalls(),
+  EXPECT_THAT(systemctl_.Calls(),
               ElementsAre("stop " + unit, "stop " + unit, "disable " + unit, "daemon-reload"));
   EXPECT_FALSE(std::filesystem::exists(units_ + "/" + unit));
-  SetActive(false);
+  systemctl_.SetActive(false);
 
   // --install --reconfigure writes the unit once.
-  ClearSystemctlCalls();
+  systemctl_.ClearCalls();
   auto both = T({"service", "--install", "--reconfigure", "--instance", "Web"});
   ASSERT_EQ(both.exit_code, 0) << both.err;
   EXPECT_THAT(both.OutLines(), ElementsAre("Service installed: Web"));
-  EXPECT_THAT(SystemctlCalls(), ElementsAre("daemon-reload", "enable " + unit));
+  EXPECT_THAT(systemctl_.Calls(), ElementsAre("daemon-reload", "enable " + unit));
   MustT({"service", "--uninstall", "--instance", "Web"});
 
   // Without systemd, the built-in supervisor takes the same combinations.
@@ -1059,7 +1027,7 @@ TEST_F(ServiceTest, AccountAndDependencyOptionsGoIntoTheUnit) {
                          "--instance=Web", "nobody", "network.target postgresql.service"));
   EXPECT_EQ(ReadTestFile(units_ + "/Web.service").find("Secret123"), std::string::npos);
   // Only --install and --reconfigure use them: said in one line, not an error.
-  ClearSystemctlCalls();
+  systemctl_.ClearCalls();
   auto stop = T({"service", "--stop", "--instance", "Web", "--user", "nobody"});
   EXPECT_EQ(stop.exit_code, 0) << stop.err;
   EXPECT_EQ(stop.err, "Warning: --username, --password and --dependOn are used only with --install or --reconfigure; "
@@ -1102,12 +1070,12 @@ TEST_F(ServiceTest, AUnitOfTheSameNameThatIsNotOursIsNeverTouched) {
   EXPECT_EQ(ReadTestFile(units_ + "/ssh.service"), theirs);
   EXPECT_EQ(ReadTestFile(vendor + "/Web.service"), theirs);
   EXPECT_FALSE(std::filesystem::exists(units_ + "/Web.service"));
-  EXPECT_TRUE(SystemctlCalls().empty());
+  EXPECT_TRUE(systemctl_.Calls().empty());
   // start/stop/status do not drive a unit that is not ours: the built-in supervisor serves.
   auto status = T({"service", "--instance", "ssh", "--status"});
   EXPECT_EQ(status.exit_code, kExitStopped);
   EXPECT_THAT(status.OutLines(), ElementsAre("The Tentacle service for instance 'ssh' is stopped."));
-  EXPECT_TRUE(SystemctlCalls().empty());
+  EXPECT_TRUE(systemctl_.Calls().empty());
 }
 
 TEST_F(ServiceTest, AUnitUnderTheOldNameIsMovedToTheRealName) {
@@ -1115,25 +1083,25 @@ TEST_F(ServiceTest, AUnitUnderTheOldNameIsMovedToTheRealName) {
   std::filesystem::create_directories(units_);
   const std::string legacy = units_ + "/tentacle-Web.service";
   WriteTestFile(legacy, "[Service]\nExecStart=\"" + Canonical(TentacleBin()) + "\" run \"--instance=Web\"\n");
-  SetActive(true);
+  systemctl_.SetActive(true);
   // Before it is moved, start/stop/status use it.
   EXPECT_THAT(MustT({"service", "--instance", "Web", "--status"}).OutLines(),
               ElementsAre("The Tentacle service for instance 'Web' (systemd unit tentacle-Web.service) is running."));
-  ClearSystemctlCalls();
+  systemctl_.ClearCalls();
   auto r = T({"service", "--instance", "Web", "--reconfigure"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.OutLines(),
               ElementsAre("Removed the systemd unit tentacle-Web.service (the name used before this version).",
                           "Service installed: Web", "Service started: Web"));
   // The new unit is in place before the old one goes.
-  EXPECT_THAT(SystemctlCalls(),
+  EXPECT_THAT(systemctl_.Calls(),
               ElementsAre("is-active --quiet tentacle-Web.service", "daemon-reload", "enable Web.service",
                           "stop tentacle-Web.service", "disable tentacle-Web.service", "daemon-reload",
                           "start Web.service"));
   EXPECT_FALSE(std::filesystem::exists(legacy));
   EXPECT_TRUE(std::filesystem::exists(units_ + "/Web.service"));
   MustT({"service", "--instance", "Web", "--uninstall"});
-  SetActive(false);
+  systemctl_.SetActive(false);
 }
 
 TEST_F(ServiceTest, SystemdUnitNameIsTheRealProductsName) {
@@ -1147,11 +1115,11 @@ TEST_F(ServiceTest, SystemdUnitNameIsTheRealProductsName) {
   EXPECT_EQ(ReadTestFile(file),
             ExpectedUnit("Octopus Deploy: Tentacle deployment agent (instance My Tentacle)",
                          Canonical(TentacleBin()), "\"--instance=My Tentacle\""));
-  EXPECT_THAT(SystemctlCalls(), ElementsAre("daemon-reload", "enable " + unit));
+  EXPECT_THAT(systemctl_.Calls(), ElementsAre("daemon-reload", "enable " + unit));
   ExpectSystemdAccepts(file);
-  ClearSystemctlCalls();
+  systemctl_.ClearCalls();
   EXPECT_EQ(T({"service", "--instance", "My Tentacle", "--start"}).exit_code, 0);
-  EXPECT_THAT(SystemctlCalls(), ElementsAre("start " + unit));
+  EXPECT_THAT(systemctl_.Calls(), ElementsAre("start " + unit));
   MustT({"service", "--instance", "My Tentacle", "--uninstall"});
   EXPECT_FALSE(std::filesystem::exists(file));
 }
@@ -1159,7 +1127,7 @@ TEST_F(ServiceTest, SystemdUnitNameIsTheRealProductsName) {
 TEST_F(ServiceTest, SystemctlFailureIsReported) {
   MakeTentacle("Web");
   MustT({"service", "--instance", "Web", "--install"});
-  WriteTestFile(Path("systemctl"), "#!/bin/sh\necho \"$*\" >> '" + systemctl_log_ + "'\nexit 5\n");
+  systemctl_.FailWith(5);
   auto r = T({"service", "--instance", "Web", "--start"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.out, "");
@@ -1176,20 +1144,20 @@ TEST_F(ServiceTest, InstallStopsAServiceTheBuiltInSupervisorRuns) {
               ElementsAre("Stopped the running service (pid " + std::to_string(pid) +
                               ") so that systemd runs it from now on.",
                           "Service installed: Web", "Service started: Web"));
-  EXPECT_THAT(SystemctlCalls(), ::testing::Contains("start Web.service"));
+  EXPECT_THAT(systemctl_.Calls(), ::testing::Contains("start Web.service"));
   EXPECT_FALSE(ProcessAlive(pid));
   MustT({"service", "--instance", "Web", "--uninstall"});
 }
 
 TEST_F(ServiceTest, FailedInstallLeavesNoUnitBehind) {
   MakeTentacle("Web");
-  WriteTestFile(Path("systemctl"), "#!/bin/sh\nexit 1\n");
+  systemctl_.FailWith(1);
   auto r = T({"service", "--instance", "Web", "--install"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.out, "");
   EXPECT_EQ(r.err, "Error: systemctl daemon-reload failed\n");
   EXPECT_FALSE(std::filesystem::exists(units_ + "/Web.service"));
-  std::filesystem::remove(Path("systemctl"));
+  std::filesystem::remove(systemctl_.path());
   auto missing = T({"service", "--instance", "Web", "--install"});
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_EQ(missing.err, "Error: cannot run " + Path("systemctl") + " (not found, or not executable)\n");

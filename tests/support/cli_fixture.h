@@ -40,6 +40,8 @@ class CliTest : public ::testing::Test {
   }
 
   const std::string& root() const { return root_.path(); }
+  // The test's own scratch directory, where Path() names files.
+  const std::string& work() const { return work_.path(); }
   std::string Path(const std::string& name) const { return work_.Path(name); }
 
   // Paths of the default instances' files (see src/common/instance.h).

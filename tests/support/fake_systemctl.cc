@@ -10,14 +10,19 @@ namespace octo::testing {
 FakeSystemctl::FakeSystemctl(const std::string& dir)
     : path_(dir + "/systemctl"),
       log_(dir + "/systemctl.log"),
-      active_marker_(dir + "/systemctl.active") {
+      active_marker_(dir + "/systemctl.active"),
+      fail_marker_(dir + "/systemctl.fail") {
   WriteTestFile(
       path_,
       "#!/bin/sh\n"
-      "# Stand-in for systemctl: records its arguments; is-active answers per a marker file.\n"
+      "# Stand-in for systemctl: records its arguments; is-active answers per a marker file;\n"
+      "# a fail file holds the exit code of every call.\n"
       "echo \"$*\" >> '" +
           log_ +
           "'\n"
+          "if [ -e '" +
+          fail_marker_ + "' ]; then exit \"$(cat '" + fail_marker_ +
+          "')\"; fi\n"
           "if [ \"$1\" = is-active ]; then\n"
           "  [ -e '" +
           active_marker_ +
@@ -34,6 +39,14 @@ std::vector<std::string> FakeSystemctl::Calls() const {
 }
 
 void FakeSystemctl::ClearCalls() const { std::filesystem::remove(log_); }
+
+void FakeSystemctl::FailWith(int exit_code) const {
+  if (exit_code != 0) {
+    WriteTestFile(fail_marker_, std::to_string(exit_code) + "\n");
+  } else {
+    std::filesystem::remove(fail_marker_);
+  }
+}
 
 void FakeSystemctl::SetActive(bool active) const {
   if (active) {

@@ -6,8 +6,9 @@
 //
 // Every call appends its arguments, joined by single spaces, as one line of
 // a log; `is-active` exits 0 while SetActive(true) holds and 3 otherwise,
-// every other call exits 0. Not thread-safe; files live in the directory
-// given to the constructor, which must outlive the object.
+// every other call exits 0, unless FailWith() says otherwise. Not
+// thread-safe; files live in the directory given to the constructor, which
+// must outlive the object.
 #pragma once
 
 #include <string>
@@ -25,11 +26,15 @@ class FakeSystemctl {
   std::vector<std::string> Calls() const;
   void ClearCalls() const;
   void SetActive(bool active) const;
+  // From now on every call (is-active too) is still recorded but exits with
+  // `exit_code`; FailWith(0) restores the answers above.
+  void FailWith(int exit_code) const;
 
  private:
   std::string path_;
   std::string log_;
   std::string active_marker_;
+  std::string fail_marker_;  // holds the exit code FailWith() asked for
 };
 
 }  // namespace octo::testing
