@@ -99,7 +99,8 @@ bool IsHelpCommand(const std::string& arg) {  // in any case, as every command n
 // before the command ("Tentacle --console show-thumbprint").
 bool IsCommonSwitch(const std::string& arg) {
   if (arg.empty() || arg[0] != '-') return false;
-  const std::string a = arg.substr(arg.size() > 1 && arg[1] == '-' ? 2 : 1);
+  std::string a = arg.substr(arg.size() > 1 && arg[1] == '-' ? 2 : 1);
+  for (auto& c : a) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));  // any case, as after it
   return a == "console" || a == "nologo" || a == "noninteractive" || a == "noconsolelogging";
 }
 
@@ -150,7 +151,13 @@ int CommandTable::Run(int argc, char** argv) {
   app_->add_subcommand("help", "Show the commands, or one command's options (help COMMAND; also h, ?)")
       ->allow_extras();
   std::vector<std::string> args(argv + 1, argv + argc);
-  while (!args.empty() && IsCommonSwitch(args[0])) args.erase(args.begin());
+  // Common switches before the command mean what they mean after it
+  // ("Tentacle --noninteractive export-certificate ..." never prompts).
+  std::vector<std::string> leading;
+  while (!args.empty() && IsCommonSwitch(args[0])) {
+    leading.push_back(args[0]);
+    args.erase(args.begin());
+  }
   if (args.empty()) {  // the real programs print their help and exit with UnknownCommand
     std::cout << app_->help() << "Run '" << app_->get_name() << " help COMMAND' for a command's options."
               << std::endl;
@@ -164,7 +171,9 @@ int CommandTable::Run(int argc, char** argv) {
       std::cerr << "Run '" << app_->get_name() << " help' for the commands." << std::endl;
       return kExitUnknownCommand;
     }
-    std::vector<std::string> rest = NormaliseArgs({args.begin() + 1, args.end()}, command);
+    std::vector<std::string> given = leading;
+    given.insert(given.end(), args.begin() + 1, args.end());
+    std::vector<std::string> rest = NormaliseArgs(given, command);
     args.resize(1);
     args.insert(args.end(), rest.begin(), rest.end());
   }

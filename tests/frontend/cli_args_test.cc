@@ -307,11 +307,21 @@ TEST(CliCommandTable, CommonSwitchesBeforeOrAfterTheCommandChangeNothing) {
   EXPECT_EQ(t.ran(), "show-thumbprint");
   EXPECT_EQ(t.out(), "");
   EXPECT_EQ(t.err(), "");
-  // Those after the command are recorded; those before it are dropped.
-  EXPECT_FALSE(t.switches().console);
-  EXPECT_FALSE(t.switches().nologo);
+  // Before the command or after it, in any case, each is recorded.
+  EXPECT_TRUE(t.switches().console);
+  EXPECT_TRUE(t.switches().nologo);
   EXPECT_TRUE(t.switches().noninteractive);
   EXPECT_TRUE(t.switches().noconsolelogging);
+}
+
+// "--noninteractive" before the command still means never prompt.
+TEST(CliCommandTable, ASwitchBeforeTheCommandInAnyCaseTakesEffect) {
+  Table t;
+  ASSERT_EQ(t.Run({"--NONINTERACTIVE", "-Console", "show-thumbprint"}), kExitOk) << t.err();
+  EXPECT_EQ(t.ran(), "show-thumbprint");
+  EXPECT_TRUE(t.switches().noninteractive);
+  EXPECT_TRUE(t.switches().console);
+  EXPECT_FALSE(t.switches().nologo);
 }
 
 TEST(CliCommandTable, UnrecognisedArgumentsAreAUsageError) {
