@@ -217,8 +217,9 @@ TEST(TrustStore, ConcurrentEditsAllLandAndReadersNeverSeeAGenerationGoBack) {
       auto mine = TrustStore::Open(path);
       ASSERT_TRUE(mine.ok());
       for (int i = 0; i < kEach; ++i) {
-        char tp[41];
-        std::snprintf(tp, sizeof tp, "%02d%02d%036d", w, i, 0);
+        // 40 hex digits, one per writer and change: "0W0I000...".
+        std::string tp = "0" + std::to_string(w) + "0" + std::to_string(i % 10) + std::to_string(i / 10);
+        tp.resize(40, '0');
         Apply(**mine, TrustChanges{false, {}, {tp}});
       }
     });
