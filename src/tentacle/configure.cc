@@ -157,20 +157,19 @@ int RunConfigure(const ConfigureOptions& o) {
     return Status::Ok();
   });
   if (!edited.ok()) return cli::Fail(edited.status());
-  const TrustReport* report = &trust_report;
 
-  if (report->reset) std::cout << "Removing all trusted Octopus Servers..." << std::endl;
-  for (const auto& tp : report->not_trusted) {
+  if (trust_report.reset) std::cout << "Removing all trusted Octopus Servers..." << std::endl;
+  for (const auto& tp : trust_report.not_trusted) {
     std::cout << "The Octopus Server with thumbprint " << tp << " is not trusted; nothing to remove." << std::endl;
   }
-  if (!report->removed.empty()) {
-    std::cout << "Removing " << report->removed.size() << " trusted Octopus Servers" << std::endl;
+  if (!trust_report.removed.empty()) {
+    std::cout << "Removing " << trust_report.removed.size() << " trusted Octopus Servers" << std::endl;
   }
-  for (const auto& tp : report->already_trusted) {
+  for (const auto& tp : trust_report.already_trusted) {
     std::cout << "The Octopus Server with thumbprint " << tp << " is already trusted." << std::endl;
   }
-  if (!report->added.empty()) {
-    std::cout << "Adding " << report->added.size() << " trusted Octopus Servers" << std::endl;
+  if (!trust_report.added.empty()) {
+    std::cout << "Adding " << trust_report.added.size() << " trusted Octopus Servers" << std::endl;
   }
   if (o.port) std::cout << "Services listen port: " << *o.port << std::endl;
   if (listen_ip) {  // the real texts
@@ -188,7 +187,7 @@ int RunConfigure(const ConfigureOptions& o) {
   if (o.app) std::cout << "Application directory set to: " << AbsolutePath(*o.app) << std::endl;
   // Trust applies live; the listening settings and the home still need a restart.
   const bool others_changed = o.port || listen_ip || no_listen || o.home || o.app;
-  const bool live = report->Changed() && ApplyTrustLive(*inst, "configure");
+  const bool live = trust_report.Changed() && ApplyTrustLive(*inst, "configure");
   if (live) std::cout << kAppliedLive << std::endl;
   if (changed && (others_changed || !live)) std::cout << kRestartNeeded << std::endl;
   return cli::kExitOk;

@@ -94,6 +94,31 @@ class AgentTest : public ::testing::Test {
     return CheckTarget(ctx->get(), Thumbprint(as.certificate.get()), {"T", address_, pinned}, o);
   }
 
+  // A connection to the agent as the Server, past the identification lines.
+  Result<TlsStream> OpenSessionAsServer(const Deadline& d) {
+    auto ctx = MakeTlsContext(TlsRole::kClient, Ids().server);
+    if (!ctx.ok()) return ctx.status();
+    auto fd = ConnectTcp({"127.0.0.1", agent_->port()}, d);
+    if (!fd.ok()) return fd.status();
+    auto s = TlsStream::Connect(std::move(fd).value(), ctx->get(), Thumbprint(Ids().tentacle.certificate.get()), d);
+    if (!s.ok()) return s.status();
+    OCTO_RETURN_IF_ERROR(s->Write(std::string(kClientIdentification) + "\r\n\r\n", d));
+    EXPECT_EQ(*s->ReadLine(64, d), kServerIdentification);
+    EXPECT_EQ(*s->ReadLine(64, d), "");
+    return s;
+  }
+
+  // Sends one request frame on `s` and reads its answer (a test failure and
+  // {} when there is none).
+  static Json Ask(TlsStream& s, const Json& request, const Deadline& d) {
+    EXPECT_TRUE(s.Write(*EncodeFrame(request), d).ok());
+    auto len = ParseFrameHeader(*s.Read(4, d));
+    EXPECT_TRUE(len.ok());
+    auto reply = len.ok() ? ParseFramePayload(*s.Read(*len, d)) : Result<Json>(len.status());
+    EXPECT_TRUE(reply.ok());
+    return reply.ok() ? *reply : Json();
+  }
+
   void TearDown() override {
     if (agent_) agent_->Stop();
   }
@@ -209,24 +234,12 @@ TEST(HealthCheck, AnAddressThatDoesNotParseIsAnError) {
 
 TEST_F(AgentTest, ARequestOfTheWrongShapeIsAnsweredNotFatal) {
   StartAgent({Thumbprint(Ids().server.certificate.get())});
-  auto ctx = MakeTlsContext(TlsRole::kClient, Ids().server);
-  ASSERT_TRUE(ctx.ok());
-  auto fd = ConnectTcp({"127.0.0.1", agent_->port()}, DeadlineIn(std::chrono::seconds(5)));
-  ASSERT_TRUE(fd.ok());
-  auto s = TlsStream::Connect(std::move(fd).value(), ctx->get(), Thumbprint(Ids().tentacle.certificate.get()),
-                              DeadlineIn(std::chrono::seconds(5)));
-  ASSERT_TRUE(s.ok());
   const Deadline d = DeadlineIn(std::chrono::seconds(5));
-  ASSERT_TRUE(s->Write(std::string(kClientIdentification) + "\r\n\r\n", d).ok());
-  EXPECT_EQ(*s->ReadLine(64, d), kServerIdentification);
-  EXPECT_EQ(*s->ReadLine(64, d), "");
+  auto s = OpenSessionAsServer(d);
+  ASSERT_TRUE(s.ok()) << s.status().message();
   for (const Json& request : {Json{{"Method", 1}}, Json{{"Method", Json::array()}}, Json{{"Other", "x"}}}) {
-    ASSERT_TRUE(s->Write(*EncodeFrame(request), d).ok());
-    auto len = ParseFrameHeader(*s->Read(4, d));
-    ASSERT_TRUE(len.ok());
-    auto reply = ParseFramePayload(*s->Read(*len, d));
-    ASSERT_TRUE(reply.ok());
-    EXPECT_TRUE(reply->contains("Error")) << reply->dump();
+    const Json reply = Ask(*s, request, d);
+    EXPECT_TRUE(reply.contains("Error")) << reply.dump();
   }
   // The agent is still serving.
   EXPECT_TRUE(Check(Ids().server, Thumbprint(Ids().tentacle.certificate.get())).healthy);
@@ -240,25 +253,10 @@ TEST_F(AgentTest, RequestsAreAnsweredThroughTheMethodTable) {
   for (const auto& [name, handler] : agent_->methods()) names.push_back(name);
   EXPECT_EQ(names, std::vector<std::string>{"Health"});
 
-  auto ctx = MakeTlsContext(TlsRole::kClient, Ids().server);
-  ASSERT_TRUE(ctx.ok());
-  auto fd = ConnectTcp({"127.0.0.1", agent_->port()}, DeadlineIn(std::chrono::seconds(5)));
-  ASSERT_TRUE(fd.ok());
-  auto s = TlsStream::Connect(std::move(fd).value(), ctx->get(), Thumbprint(Ids().tentacle.certificate.get()),
-                              DeadlineIn(std::chrono::seconds(5)));
-  ASSERT_TRUE(s.ok());
   const Deadline d = DeadlineIn(std::chrono::seconds(5));
-  ASSERT_TRUE(s->Write(std::string(kClientIdentification) + "\r\n\r\n", d).ok());
-  EXPECT_EQ(*s->ReadLine(64, d), kServerIdentification);
-  EXPECT_EQ(*s->ReadLine(64, d), "");
-  auto ask = [&](const Json& request) {
-    EXPECT_TRUE(s->Write(*EncodeFrame(request), d).ok());
-    auto len = ParseFrameHeader(*s->Read(4, d));
-    EXPECT_TRUE(len.ok());
-    auto reply = len.ok() ? ParseFramePayload(*s->Read(*len, d)) : Result<Json>(len.status());
-    EXPECT_TRUE(reply.ok());
-    return reply.ok() ? *reply : Json();
-  };
+  auto s = OpenSessionAsServer(d);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  auto ask = [&](const Json& request) { return Ask(*s, request, d); };
   EXPECT_EQ(ask(Json{{"Method", "TrustThumbprint"}}), (Json{{"Error", "unknown method 'TrustThumbprint'"}}));
   EXPECT_EQ(ask(Json{{"Method", 1}}), (Json{{"Error", "a request needs a \"Method\" string"}}));
   EXPECT_EQ(ask(Json{{"Other", "x"}}), (Json{{"Error", "unknown method ''"}}));
