@@ -257,9 +257,9 @@ TEST_F(AgentTest, RequestsAreAnsweredThroughTheMethodTable) {
   auto s = OpenSessionAsServer(d);
   ASSERT_TRUE(s.ok()) << s.status().message();
   auto ask = [&](const Json& request) { return Ask(*s, request, d); };
-  EXPECT_EQ(ask(Json{{"Method", "TrustThumbprint"}}), (Json{{"Error", "unknown method 'TrustThumbprint'"}}));
-  EXPECT_EQ(ask(Json{{"Method", 1}}), (Json{{"Error", "a request needs a \"Method\" string"}}));
-  EXPECT_EQ(ask(Json{{"Other", "x"}}), (Json{{"Error", "unknown method ''"}}));
+  EXPECT_EQ(ask(Json{{"Method", "TrustThumbprint"}}), (Json{{"Error", "unknown method 'TrustThumbprint'"}, {"Code", "NotFound"}}));
+  EXPECT_EQ(ask(Json{{"Method", 1}}), (Json{{"Error", "a request needs a \"Method\" string"}, {"Code", "InvalidArgument"}}));
+  EXPECT_EQ(ask(Json{{"Other", "x"}}), (Json{{"Error", "unknown method ''"}, {"Code", "NotFound"}}));
   const Json health = ask(Json{{"Method", "Health"}});
   EXPECT_EQ(health["Status"], "Healthy");
   EXPECT_EQ(health["Thumbprint"], Thumbprint(Ids().tentacle.certificate.get()));

@@ -79,8 +79,8 @@ TEST(HttpWelcomePage, IsAnHttp10Response) {
 
 // Calls the table with `request` as from client "C" on a connection presenting "P".
 Json Dispatch(const ChannelMethods& methods, const Json& request) {
-  const std::string client = "C", presented = "P";
-  return DispatchChannelRequest(methods, {request, client, presented});
+  const std::string client = "C", presented = "P", peer = "127.0.0.1:1";
+  return DispatchChannelRequest(methods, {request, client, presented, peer});
 }
 
 TEST(DispatchChannelRequest, AKnownMethodGoesToItsHandlerWithTheCall) {
@@ -106,10 +106,10 @@ TEST(DispatchChannelRequest, AnUnknownOrMissingMethodIsAnErrorAnswer) {
                                      called = true;
                                      return Json::object();
                                    }}};
-  EXPECT_EQ(Dispatch(methods, Json{{"Method", "Reboot"}}), (Json{{"Error", "unknown method 'Reboot'"}}));
-  EXPECT_EQ(Dispatch(methods, Json{{"Method", "health"}}), (Json{{"Error", "unknown method 'health'"}}));
-  EXPECT_EQ(Dispatch(methods, Json{{"Other", "x"}}), (Json{{"Error", "unknown method ''"}}));
-  EXPECT_EQ(Dispatch(ChannelMethods{}, Json{{"Method", "Health"}}), (Json{{"Error", "unknown method 'Health'"}}));
+  EXPECT_EQ(Dispatch(methods, Json{{"Method", "Reboot"}}), (Json{{"Error", "unknown method 'Reboot'"}, {"Code", "NotFound"}}));
+  EXPECT_EQ(Dispatch(methods, Json{{"Method", "health"}}), (Json{{"Error", "unknown method 'health'"}, {"Code", "NotFound"}}));
+  EXPECT_EQ(Dispatch(methods, Json{{"Other", "x"}}), (Json{{"Error", "unknown method ''"}, {"Code", "NotFound"}}));
+  EXPECT_EQ(Dispatch(ChannelMethods{}, Json{{"Method", "Health"}}), (Json{{"Error", "unknown method 'Health'"}, {"Code", "NotFound"}}));
   EXPECT_FALSE(called);
 }
 
@@ -120,7 +120,7 @@ TEST(DispatchChannelRequest, ANonStringMethodIsAnErrorAnswer) {
                                      return Json::object();
                                    }}};
   for (const Json& method : {Json(1), Json::array(), Json(nullptr), Json{{"Name", "Health"}}}) {
-    EXPECT_EQ(Dispatch(methods, Json{{"Method", method}}), (Json{{"Error", "a request needs a \"Method\" string"}}))
+    EXPECT_EQ(Dispatch(methods, Json{{"Method", method}}), (Json{{"Error", "a request needs a \"Method\" string"}, {"Code", "InvalidArgument"}}))
         << method.dump();
   }
   EXPECT_FALSE(called);

@@ -64,12 +64,24 @@ Status CheckIdentification(const std::string& line, const char* expected) {
 Json DispatchChannelRequest(const ChannelMethods& methods, const ChannelCall& call) {
   const Json& request = call.request;
   if (request.contains("Method") && !request["Method"].is_string()) {
-    return Json{{"Error", "a request needs a \"Method\" string"}};
+    return ErrorAnswer(InvalidArgument("a request needs a \"Method\" string"));
   }
   const std::string method = StringField(request, "Method");
   auto handler = methods.find(method);
-  if (handler == methods.end()) return Json{{"Error", "unknown method '" + method + "'"}};
+  if (handler == methods.end()) return ErrorAnswer(NotFound("unknown method '" + method + "'"));
   return handler->second(call);
+}
+
+Json ErrorAnswer(const Status& status) {
+  return Json{{"Error", status.message()}, {"Code", StatusCodeName(status.code())}};
+}
+
+Status AnswerStatus(const Json& answer) {
+  if (!answer.is_object() || !answer.contains("Error")) return Status::Ok();
+  const auto code = StatusCodeFromName(StringField(answer, "Code"));
+  std::string message = StringField(answer, "Error");
+  if (message.empty()) message = "the Tentacle answered with an error";
+  return Status(code && *code != StatusCode::kOk ? *code : StatusCode::kFailedPrecondition, std::move(message));
 }
 
 }  // namespace octo

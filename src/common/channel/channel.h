@@ -49,6 +49,7 @@ struct ChannelCall {
   const Json& request;                     // the whole request object
   const std::string& client_thumbprint;    // the certificate the client (Server) presented
   const std::string& presented_thumbprint; // the certificate this connection presented
+  const std::string& peer;                 // the client's address, "IP:PORT", for the log
 };
 
 // A method's handler: the response object ("Error" when it could not serve
@@ -59,8 +60,17 @@ using ChannelHandler = std::function<Json(const ChannelCall& call)>;
 using ChannelMethods = std::map<std::string, ChannelHandler, std::less<>>;
 
 // Answers `call.request` with its method's handler. A "Method" that is not
-// a string: {"Error":"a request needs a \"Method\" string"}; no handler for
-// it (or no "Method"): {"Error":"unknown method 'NAME'"}.
+// a string: {"Error":"a request needs a \"Method\" string","Code":"InvalidArgument"};
+// no handler for it (or no "Method"):
+// {"Error":"unknown method 'NAME'","Code":"NotFound"}.
 Json DispatchChannelRequest(const ChannelMethods& methods, const ChannelCall& call);
+
+// An error answer: {"Error": message, "Code": StatusCodeName(code)}, so
+// that the Server decides by the code, never by the text. `status` is not OK.
+Json ErrorAnswer(const Status& status);
+// The Status an answer carries: OK when it has no "Error"; else the error
+// with its "Code" (an answer without a known code, from an older Tentacle,
+// reads as FailedPrecondition).
+Status AnswerStatus(const Json& answer);
 
 }  // namespace octo

@@ -224,7 +224,7 @@ void TentacleAgent::Serve(Fd fd, std::string peer) {
     if (!payload.ok()) break;
     auto request = ParseFramePayload(*payload);
     const Json response =
-        request.ok() ? DispatchChannelRequest(methods_, {*request, s.peer_thumbprint(), presented->thumbprint})
+        request.ok() ? DispatchChannelRequest(methods_, {*request, s.peer_thumbprint(), presented->thumbprint, peer})
                      : Json{{"Error", request.status().message()}};
     auto frame = EncodeFrame(response);
     if (!frame.ok() || !s.Write(*frame, read_deadline()).ok()) break;
