@@ -1,11 +1,9 @@
 // Tentacle agent (alias run): the listening service process, in the foreground.
 #include <unistd.h>
 
-#include <condition_variable>
 #include <iostream>
 #include <memory>
 #include <mutex>
-#include <thread>
 
 #include "common/base/file_util.h"
 #include "common/service/service_log.h"
@@ -13,6 +11,7 @@
 #include "common/service/supervisor.h"
 #include "common/channel/channel.h"
 #include "common/channel/control.h"
+#include "common/channel/live_trust.h"
 #include "common/channel/tentacle_agent.h"
 #include "common/config/trust_store.h"
 #include "frontend/certificate_io.h"
@@ -29,71 +28,6 @@ int StartupFailure(const Status& st) {
 }
 
 Json ToJson(const std::set<std::string>& s) { return Json(std::vector<std::string>(s.begin(), s.end())); }
-
-// Applies the configuration's trust to the running agent: on a request from
-// a command (over the control socket) or when the file is seen to change.
-class LiveTrust {
- public:
-  LiveTrust(TrustStore& store, TentacleAgent& agent, std::shared_ptr<spdlog::logger> log)
-      : store_(store), agent_(agent), log_(std::move(log)) {}
-
-  struct Applied {
-    TrustChange change;
-    size_t closed = 0;  // connections closed because their thumbprint is no longer trusted
-  };
-
-  // `who` says who asked, for the log.
-  Result<Applied> Reload(const std::string& who) {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto change = store_.Reload();
-    if (!change.ok()) {
-      log_->error("Could not apply the trust asked by {}: {}", who, change.status().message());
-      return change.status();
-    }
-    if (!change->changed()) return Applied{std::move(change).value(), 0};
-    const size_t closed = agent_.SetTrusted(change->now->thumbprints);
-    for (const auto& tp : change->added) log_->info("Agent will trust Octopus Servers with the thumbprint: {} (asked by {})", tp, who);
-    for (const auto& tp : change->removed) {
-      log_->info("Agent no longer trusts Octopus Servers with the thumbprint: {} (asked by {})", tp, who);
-    }
-    if (closed > 0) log_->info("Closed {} connection(s) authenticated by a thumbprint no longer trusted", closed);
-    if (change->now->thumbprints.empty()) log_->info("The agent is not configured to trust any Octopus Servers.");
-    return Applied{std::move(change).value(), closed};
-  }
-
-  // Looks at the file twice a second until Stop(): the fallback when a
-  // command could not reach us (or the file was edited by hand).
-  void StartWatch() {
-    watcher_ = std::thread([this] {
-      std::unique_lock<std::mutex> lock(watch_mu_);
-      while (!watch_cv_.wait_for(lock, std::chrono::milliseconds(500), [this] { return stopping_; })) {
-        lock.unlock();
-        if (store_.FileChanged()) (void)Reload("a change to " + store_.config_path());
-        lock.lock();
-      }
-    });
-  }
-  void Stop() {
-    {
-      std::lock_guard<std::mutex> lock(watch_mu_);
-      stopping_ = true;
-    }
-    watch_cv_.notify_all();
-    if (watcher_.joinable()) watcher_.join();
-  }
-  ~LiveTrust() { Stop(); }
-
- private:
-  TrustStore& store_;
-  TentacleAgent& agent_;
-  std::shared_ptr<spdlog::logger> log_;
-  std::mutex mu_;  // one reload at a time, so the log reads in order
-  std::thread watcher_;
-  std::mutex watch_mu_;
-  std::condition_variable watch_cv_;
-  bool stopping_ = false;  // guarded by watch_mu_
-};
-
 
 int RunAgent(const cli::InstanceOptions& o) {
   cli::BlockStopSignals();
