@@ -12,6 +12,7 @@
 #include "common/channel/channel.h"
 #include "common/channel/control.h"
 #include "common/channel/live_trust.h"
+#include "common/channel/tentacle_admin.h"
 #include "common/channel/tentacle_agent.h"
 #include "common/config/trust_store.h"
 #include "frontend/certificate_io.h"
@@ -62,8 +63,15 @@ int RunAgent(const cli::InstanceOptions& o) {
   options.listen_ip = *ip;
   options.port = *port;
   options.trusted_thumbprints = trusted->thumbprints;
-  TentacleAgent agent(options, std::move(id).value(), *log);
+  // Destroyed explicitly at the end, before `live` and `admin`: its
+  // destructor waits for the connection threads that use them.
+  auto agent_holder = std::make_unique<TentacleAgent>(options, std::move(id).value(), *log);
+  TentacleAgent& agent = *agent_holder;
   LiveTrust live(**store, agent, *log);
+  // The trust and certificate methods change this instance's configuration
+  // (under its lock) and publish to the agent: trust through `live`, a
+  // switched certificate through SetIdentity.
+  agent.SetAdmin(std::make_shared<StoredTentacleAdmin>(inst->name(), inst->config_path(), live, agent));
   const std::string started_at = UtcNowIso8601();
   std::mutex reload_mu;
   ControlServer control;
@@ -132,6 +140,7 @@ int RunAgent(const cli::InstanceOptions& o) {
   live.Stop();
   control.Stop();
   agent.Stop();
+  agent_holder.reset();
   (void)RemoveFile(paths.pid_file);
   (*log)->info("The agent has stopped.");
   return cli::kExitOk;

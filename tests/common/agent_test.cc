@@ -245,21 +245,26 @@ TEST_F(AgentTest, ARequestOfTheWrongShapeIsAnsweredNotFatal) {
   EXPECT_TRUE(Check(Ids().server, Thumbprint(Ids().tentacle.certificate.get())).healthy);
 }
 
-// Requests go through the agent's method table: one row, Health; anything
-// else gets the error answer and the connection stays open.
+// Requests go through the agent's method table: Health and the trust and
+// certificate methods (tests/common/rotation_methods_test.cc); anything else
+// gets the error answer and the connection stays open.
 TEST_F(AgentTest, RequestsAreAnsweredThroughTheMethodTable) {
   StartAgent({Thumbprint(Ids().server.certificate.get())});
   std::vector<std::string> names;
   for (const auto& [name, handler] : agent_->methods()) names.push_back(name);
-  EXPECT_EQ(names, std::vector<std::string>{"Health"});
+  EXPECT_EQ(names, (std::vector<std::string>{"DiscardCertificate", "GetCertificateStatus", "Health", "RemoveTrust",
+                                             "StageCertificate", "SwitchCertificate", "TrustThumbprint"}));
 
   const Deadline d = DeadlineIn(std::chrono::seconds(5));
   auto s = OpenSessionAsServer(d);
   ASSERT_TRUE(s.ok()) << s.status().message();
   auto ask = [&](const Json& request) { return Ask(*s, request, d); };
-  EXPECT_EQ(ask(Json{{"Method", "TrustThumbprint"}}), (Json{{"Error", "unknown method 'TrustThumbprint'"}, {"Code", "NotFound"}}));
+  EXPECT_EQ(ask(Json{{"Method", "Reboot"}}), (Json{{"Error", "unknown method 'Reboot'"}, {"Code", "NotFound"}}));
   EXPECT_EQ(ask(Json{{"Method", 1}}), (Json{{"Error", "a request needs a \"Method\" string"}, {"Code", "InvalidArgument"}}));
   EXPECT_EQ(ask(Json{{"Other", "x"}}), (Json{{"Error", "unknown method ''"}, {"Code", "NotFound"}}));
+  // No admin is set here: the methods that change the Tentacle refuse.
+  EXPECT_EQ(ask(Json{{"Method", "StageCertificate"}}),
+            (Json{{"Error", "this Tentacle does not take changes over the channel"}, {"Code", "FailedPrecondition"}}));
   const Json health = ask(Json{{"Method", "Health"}});
   EXPECT_EQ(health["Status"], "Healthy");
   EXPECT_EQ(health["Thumbprint"], Thumbprint(Ids().tentacle.certificate.get()));

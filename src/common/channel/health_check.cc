@@ -1,6 +1,7 @@
 #include "common/channel/health_check.h"
 
 #include <atomic>
+#include <optional>
 #include <ctime>
 #include <thread>
 
@@ -15,9 +16,12 @@ struct Failure {
   std::string reason;
 };
 
-// The check itself; the failure, or kHealthy with no reason. Sets the
-// version and the presented thumbprint of `*r` when it learns them.
-Failure Check(SSL_CTX* ctx, const std::string& ours, const Target& t, Deadline deadline, HealthResult* r) {
+// Connects as the Server does for every request: TCP, the TLS handshake
+// with the pins checked inside it, and the identification lines. The
+// failure, or kHealthy with no reason and `*out` set. Sets the presented
+// thumbprint of `*r` when it learns it.
+Failure Connect(SSL_CTX* ctx, const std::string& ours, const Target& t, Deadline deadline, HealthResult* r,
+                std::optional<TlsStream>* out) {
   auto hp = ParseHttpsUrl(t.address);
   if (!hp.ok()) return {HealthOutcome::kError, hp.status().message()};
   auto fd = ConnectTcp(*hp, deadline);
@@ -69,13 +73,29 @@ Failure Check(SSL_CTX* ctx, const std::string& ours, const Target& t, Deadline d
     return {HealthOutcome::kError, "The service at " + t.address + " is not a Tentacle (it did not identify as " +
                                        kServerIdentification + ")"};
   }
-  auto frame = EncodeFrame(Json{{"Method", "Health"}});
-  st = frame.ok() ? s.Write(*frame, deadline) : frame.status();
+  out->emplace(std::move(stream).value());
+  return {};
+}
+
+// One request and its answer on a connected stream, which is then closed.
+Result<Json> Exchange(TlsStream& s, const Json& request, Deadline deadline) {
+  auto frame = EncodeFrame(request);
+  Status st = frame.ok() ? s.Write(*frame, deadline) : frame.status();
   auto header = st.ok() ? s.Read(4, deadline) : Result<std::string>(st);
   auto len = header.ok() ? ParseFrameHeader(*header) : Result<uint32_t>(header.status());
   auto payload = len.ok() ? s.Read(*len, deadline) : Result<std::string>(len.status());
   auto response = payload.ok() ? ParseFramePayload(*payload) : Result<Json>(payload.status());
   s.Close(DeadlineIn(std::chrono::milliseconds(200)));
+  return response;
+}
+
+// The check itself; the failure, or kHealthy with no reason. Sets the
+// version and the presented thumbprint of `*r` when it learns them.
+Failure Check(SSL_CTX* ctx, const std::string& ours, const Target& t, Deadline deadline, HealthResult* r) {
+  std::optional<TlsStream> stream;
+  Failure f = Connect(ctx, ours, t, deadline, r, &stream);
+  if (f.outcome != HealthOutcome::kHealthy) return f;
+  auto response = Exchange(*stream, Json{{"Method", "Health"}}, deadline);
   if (!response.ok()) {
     return {response.status().code() == StatusCode::kDeadlineExceeded ? HealthOutcome::kTimedOut
                                                                        : HealthOutcome::kError,
@@ -87,6 +107,22 @@ Failure Check(SSL_CTX* ctx, const std::string& ours, const Target& t, Deadline d
   }
   r->version = StringField(*response, "Version");
   return {};
+}
+
+// The Status code a call reports for a connection that did not get as far
+// as an answer.
+StatusCode CodeOf(HealthOutcome outcome) {
+  switch (outcome) {
+    case HealthOutcome::kRefused:
+      return StatusCode::kUnavailable;
+    case HealthOutcome::kTimedOut:
+      return StatusCode::kDeadlineExceeded;
+    case HealthOutcome::kUnexpectedCertificate:
+    case HealthOutcome::kAborted:
+      return StatusCode::kPermissionDenied;
+    default:
+      return StatusCode::kFailedPrecondition;
+  }
 }
 
 constexpr struct {
@@ -196,6 +232,37 @@ HealthResult CheckTarget(SSL_CTX* client_ctx, const std::string& our_thumbprint,
   r.healthy = r.outcome == HealthOutcome::kHealthy;
   r.elapsed_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
   return r;
+}
+
+TentacleCall CallTentacle(SSL_CTX* client_ctx, const std::string& our_thumbprint, const Target& target,
+                          const Json& request, const HealthCheckOptions& options) {
+  TentacleCall call;
+  HealthResult r;
+  const Deadline deadline = Clock::now() + options.timeout;
+  std::optional<TlsStream> stream;
+  Failure f = Connect(client_ctx, our_thumbprint, target, deadline, &r, &stream);
+  call.thumbprint = r.thumbprint;
+  call.outcome = f.outcome;
+  if (f.outcome != HealthOutcome::kHealthy) {
+    call.status = Status(CodeOf(f.outcome), std::move(f.reason));
+    return call;
+  }
+  const std::string method = StringField(request, "Method");
+  auto answer = Exchange(*stream, request, deadline);
+  if (!answer.ok()) {
+    const bool late = answer.status().code() == StatusCode::kDeadlineExceeded;
+    call.outcome = late ? HealthOutcome::kTimedOut : HealthOutcome::kError;
+    call.status = Status(late ? StatusCode::kDeadlineExceeded : StatusCode::kFailedPrecondition,
+                         "The Tentacle at " + target.address + " did not answer the " + method +
+                             " request: " + answer.status().message());
+    return call;
+  }
+  call.answer = std::move(answer).value();
+  call.status = AnswerStatus(call.answer);
+  if (!call.status.ok()) {
+    call.status = call.status.WithContext("The Tentacle at " + target.address + " refused the " + method + " request");
+  }
+  return call;
 }
 
 std::vector<HealthResult> CheckTargets(SSL_CTX* client_ctx, const std::string& our_thumbprint,

@@ -65,6 +65,28 @@ struct HealthCheckOptions {
 HealthResult CheckTarget(SSL_CTX* client_ctx, const std::string& our_thumbprint, const Target& target,
                          const HealthCheckOptions& options);
 
+// One request to a Tentacle (docs/protocol.md, "Trust and certificate
+// methods"), on a connection made exactly as CheckTarget makes it (the
+// target's pins judged in the handshake, our certificate presented, the
+// identification lines), then closed. Never throws.
+struct TentacleCall {
+  // How far it got, as a health check would say: kHealthy when the Tentacle
+  // answered (even with an error answer); else why there is no answer.
+  // Branch on this, never on the status's text.
+  HealthOutcome outcome = HealthOutcome::kError;
+  std::string thumbprint;  // what the Tentacle presented ("" when no certificate was seen)
+  // OK with an answer. Without one: the reason CheckTarget would give, with
+  // the code Unavailable (refused), DeadlineExceeded (timed out),
+  // PermissionDenied (an unexpected certificate, or ours refused) or
+  // FailedPrecondition (anything else). With an error answer: its "Code"
+  // and text ("The Tentacle at URL refused the M request: ...").
+  Status status;
+  Json answer;  // the Tentacle's answer, error answers included
+};
+// `options.timeout` bounds the whole call; `options.parallelism` is unused.
+TentacleCall CallTentacle(SSL_CTX* client_ctx, const std::string& our_thumbprint, const Target& target,
+                          const Json& request, const HealthCheckOptions& options);
+
 // Checks every target, `options.parallelism` at a time; results in the same order.
 std::vector<HealthResult> CheckTargets(SSL_CTX* client_ctx, const std::string& our_thumbprint,
                                        const std::vector<Target>& targets, const HealthCheckOptions& options);

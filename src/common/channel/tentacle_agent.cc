@@ -10,7 +10,9 @@
 #include <optional>
 
 #include "common/channel/channel.h"
+#include "common/channel/tentacle_admin.h"
 #include "common/base/version.h"
+#include "common/crypto/thumbprint.h"
 
 namespace octo {
 
@@ -24,8 +26,169 @@ TentacleAgent::TentacleAgent(AgentOptions options, Identity identity, std::share
 ChannelMethods TentacleAgent::MakeMethods() {
   return {
       {"Health", [this](const ChannelCall& call) { return Health(call); }},
+      {"TrustThumbprint", [this](const ChannelCall& call) { return TrustThumbprint(call); }},
+      {"RemoveTrust", [this](const ChannelCall& call) { return RemoveTrust(call); }},
+      {"GetCertificateStatus", [this](const ChannelCall& call) { return GetCertificateStatus(call); }},
+      {"StageCertificate", [this](const ChannelCall& call) { return StageCertificate(call); }},
+      {"SwitchCertificate", [this](const ChannelCall& call) { return SwitchCertificate(call); }},
+      {"DiscardCertificate", [this](const ChannelCall& call) { return DiscardCertificate(call); }},
   };
 }
+
+namespace {
+
+// Every key of the request is "Method" or one of `allowed`: a misspelt
+// parameter is an error, never silently ignored.
+Status OnlyParameters(const Json& request, std::initializer_list<const char*> allowed) {
+  for (const auto& [key, value] : request.items()) {
+    if (key == "Method") continue;
+    bool known = false;
+    for (const char* a : allowed) known = known || key == a;
+    if (!known) return InvalidArgument("unknown parameter '" + key + "'");
+  }
+  return Status::Ok();
+}
+
+// The request's "Thumbprint", parsed (40 upper-case hex digits). `required`:
+// absent is an error; else absent is "".
+Result<std::string> ThumbprintParameter(const Json& request, bool required) {
+  if (!request.contains("Thumbprint") && !required) return std::string();
+  if (!request.contains("Thumbprint") || !request["Thumbprint"].is_string()) {
+    return InvalidArgument("a \"Thumbprint\" string is needed");
+  }
+  auto tp = ParseThumbprint(request["Thumbprint"].get<std::string>());
+  if (!tp.ok()) return InvalidArgument("\"Thumbprint\": " + tp.status().message());
+  return tp;
+}
+
+std::string Who(const ChannelCall& call) {
+  return "the Octopus Server with the thumbprint " + call.client_thumbprint + " at " + call.peer;
+}
+
+}  // namespace
+
+void TentacleAgent::SetAdmin(std::shared_ptr<TentacleAdmin> admin) {
+  std::lock_guard<std::mutex> lock(admin_mu_);
+  admin_ = std::move(admin);
+}
+
+Result<std::shared_ptr<TentacleAdmin>> TentacleAgent::RequireAdmin() const {
+  std::lock_guard<std::mutex> lock(admin_mu_);
+  if (!admin_) return FailedPrecondition("this Tentacle does not take changes over the channel");
+  return admin_;
+}
+
+Json TentacleAgent::Answered(const char* method, const ChannelCall& call, const Status& status, Json answer,
+                             const std::string& what) {
+  if (!status.ok()) {
+    log_->warn("{} asked by {} was refused: {}", method, Who(call), status.message());
+    return ErrorAnswer(status);
+  }
+  log_->info("{} asked by {}: {}", method, Who(call), what);
+  return answer;
+}
+
+#define OCTO_ANSWER_IF_ERROR(method, call, expr)                            \
+  do {                                                                      \
+    ::octo::Status octo_status_ = (expr);                                   \
+    if (!octo_status_.ok()) return Answered(method, call, octo_status_, {}, ""); \
+  } while (0)
+
+Json TentacleAgent::TrustThumbprint(const ChannelCall& call) {
+  constexpr char kMethod[] = "TrustThumbprint";
+  OCTO_ANSWER_IF_ERROR(kMethod, call, OnlyParameters(call.request, {"Thumbprint"}));
+  auto tp = ThumbprintParameter(call.request, true);
+  OCTO_ANSWER_IF_ERROR(kMethod, call, tp.status());
+  auto a = RequireAdmin();
+  OCTO_ANSWER_IF_ERROR(kMethod, call, a.status());
+  auto r = (*a)->Trust(*tp, Who(call));
+  OCTO_ANSWER_IF_ERROR(kMethod, call, r.status());
+  return Answered(kMethod, call, Status::Ok(), r->ToJson(),
+                  r->changed ? "now trusts " + *tp : "trusted " + *tp + " already");
+}
+
+Json TentacleAgent::RemoveTrust(const ChannelCall& call) {
+  constexpr char kMethod[] = "RemoveTrust";
+  OCTO_ANSWER_IF_ERROR(kMethod, call, OnlyParameters(call.request, {"Thumbprint"}));
+  auto tp = ThumbprintParameter(call.request, true);
+  OCTO_ANSWER_IF_ERROR(kMethod, call, tp.status());
+  // The asker's own thumbprint would end this very connection before its
+  // answer, and could leave no Server able to reach the Tentacle: a Server
+  // stops trusting an old certificate of its own while presenting a new one.
+  if (*tp == call.client_thumbprint) {
+    return Answered(kMethod, call,
+                    FailedPrecondition("a Server cannot remove the thumbprint it is connected with (" + *tp +
+                                       "); ask with another trusted certificate"),
+                    {}, "");
+  }
+  auto a = RequireAdmin();
+  OCTO_ANSWER_IF_ERROR(kMethod, call, a.status());
+  auto r = (*a)->RemoveTrust(*tp, Who(call));
+  OCTO_ANSWER_IF_ERROR(kMethod, call, r.status());
+  return Answered(kMethod, call, Status::Ok(), r->ToJson(),
+                  r->changed ? "no longer trusts " + *tp : "did not trust " + *tp);
+}
+
+Json TentacleAgent::GetCertificateStatus(const ChannelCall& call) {
+  constexpr char kMethod[] = "GetCertificateStatus";
+  OCTO_ANSWER_IF_ERROR(kMethod, call, OnlyParameters(call.request, {}));
+  auto a = RequireAdmin();
+  OCTO_ANSWER_IF_ERROR(kMethod, call, a.status());
+  auto r = (*a)->CertificateStatus();
+  OCTO_ANSWER_IF_ERROR(kMethod, call, r.status());
+  return Answered(kMethod, call, Status::Ok(), r->ToJson(), "answered");
+}
+
+Json TentacleAgent::StageCertificate(const ChannelCall& call) {
+  constexpr char kMethod[] = "StageCertificate";
+  OCTO_ANSWER_IF_ERROR(kMethod, call, OnlyParameters(call.request, {}));
+  auto a = RequireAdmin();
+  OCTO_ANSWER_IF_ERROR(kMethod, call, a.status());
+  auto r = (*a)->Stage(Who(call));
+  OCTO_ANSWER_IF_ERROR(kMethod, call, r.status());
+  return Answered(kMethod, call, Status::Ok(), r->ToJson(),
+                  r->changed ? "staged the new certificate " + r->thumbprint
+                             : "the certificate " + r->thumbprint + " was staged already");
+}
+
+Json TentacleAgent::SwitchCertificate(const ChannelCall& call) {
+  constexpr char kMethod[] = "SwitchCertificate";
+  OCTO_ANSWER_IF_ERROR(kMethod, call, OnlyParameters(call.request, {"Thumbprint"}));
+  auto tp = ThumbprintParameter(call.request, true);
+  OCTO_ANSWER_IF_ERROR(kMethod, call, tp.status());
+  auto a = RequireAdmin();
+  OCTO_ANSWER_IF_ERROR(kMethod, call, a.status());
+  auto r = (*a)->Switch(*tp, Who(call));
+  OCTO_ANSWER_IF_ERROR(kMethod, call, r.status());
+  return Answered(kMethod, call, Status::Ok(), r->ToJson(),
+                  r->changed ? "new connections are presented the certificate " + r->thumbprint + " (was " +
+                                   (r->previous_thumbprint.empty() ? "none" : r->previous_thumbprint) +
+                                   ", kept as the previous certificate)"
+                             : "the certificate " + r->thumbprint + " was current already");
+}
+
+Json TentacleAgent::DiscardCertificate(const ChannelCall& call) {
+  constexpr char kMethod[] = "DiscardCertificate";
+  OCTO_ANSWER_IF_ERROR(kMethod, call, OnlyParameters(call.request, {"Which", "Thumbprint"}));
+  const std::string which = StringField(call.request, "Which");
+  const auto slot = CertificateSlotFromName(which);
+  if (!slot || *slot == CertificateSlot::kCurrent) {
+    return Answered(kMethod, call, InvalidArgument("\"Which\" must be \"Previous\" or \"Staged\""), {}, "");
+  }
+  auto tp = ThumbprintParameter(call.request, false);
+  OCTO_ANSWER_IF_ERROR(kMethod, call, tp.status());
+  auto a = RequireAdmin();
+  OCTO_ANSWER_IF_ERROR(kMethod, call, a.status());
+  auto r = (*a)->Discard(*slot, *tp, Who(call));
+  OCTO_ANSWER_IF_ERROR(kMethod, call, r.status());
+  std::string lower = which;
+  lower[0] = static_cast<char>(lower[0] - 'A' + 'a');
+  return Answered(kMethod, call, Status::Ok(), r->ToJson(),
+                  r->changed ? "discarded the " + lower + " certificate " + r->thumbprint
+                             : "there was no " + lower + " certificate to discard");
+}
+
+#undef OCTO_ANSWER_IF_ERROR
 
 Json TentacleAgent::Health(const ChannelCall& call) const {
   Json response = Json::object();

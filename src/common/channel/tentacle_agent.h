@@ -33,6 +33,8 @@
 
 namespace octo {
 
+class TentacleAdmin;  // tentacle_admin.h
+
 struct AgentOptions {
   std::string listen_ip;  // "" = every address
   int port = 10933;       // 0 = pick a free port (tests)
@@ -83,6 +85,16 @@ class TentacleAgent {
   // The channel methods this agent answers (one row per method).
   const ChannelMethods& methods() const { return methods_; }
 
+  // What the trust and certificate methods (TrustThumbprint, RemoveTrust,
+  // GetCertificateStatus, StageCertificate, SwitchCertificate,
+  // DiscardCertificate) change: set by the process that owns the instance
+  // configuration, since the admin needs this agent (SetIdentity, and
+  // SetTrusted through LiveTrust) and so cannot be made before it. Until it
+  // is set (or after nullptr) those methods answer a FailedPrecondition
+  // error. The admin must outlive the agent's connections: its owner
+  // destroys the agent (which waits for them) first.
+  void SetAdmin(std::shared_ptr<TentacleAdmin> admin);
+
   // Connections served so far, and open now (for tests and benchmarks).
   size_t served() const { return served_.load(); }
   size_t active() const { return active_.load(); }
@@ -94,6 +106,18 @@ class TentacleAgent {
   // The channel methods: MakeMethods() lists them, one handler each.
   ChannelMethods MakeMethods();
   Json Health(const ChannelCall& call) const;
+  // The rows that change the Tentacle; each calls the admin (see SetAdmin).
+  Json TrustThumbprint(const ChannelCall& call);
+  Json RemoveTrust(const ChannelCall& call);
+  Json GetCertificateStatus(const ChannelCall& call);
+  Json StageCertificate(const ChannelCall& call);
+  Json SwitchCertificate(const ChannelCall& call);
+  Json DiscardCertificate(const ChannelCall& call);
+  // The admin, or FailedPrecondition when none is set.
+  Result<std::shared_ptr<TentacleAdmin>> RequireAdmin() const;
+  // Logs the outcome of a call to `method`, naming who asked; returns the answer.
+  Json Answered(const char* method, const ChannelCall& call, const Status& status, Json answer,
+                const std::string& what);
   bool Trusts(const std::string& thumbprint) const { return trusted_.load()->count(thumbprint) > 0; }
 
   // Connections authenticated by a client certificate, so that SetTrusted
@@ -123,6 +147,8 @@ class TentacleAgent {
   std::mutex connections_mu_;
   std::map<uint64_t, OpenConnection> connections_;  // guarded by connections_mu_
   uint64_t next_connection_ = 0;                   // guarded by connections_mu_
+  mutable std::mutex admin_mu_;
+  std::shared_ptr<TentacleAdmin> admin_;  // guarded by admin_mu_
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopped_ = false;
