@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "common/base/file_util.h"
+#include "common/config/certificate_slots.h"
 
 namespace octo::cli {
 namespace {
@@ -32,9 +33,13 @@ int Run(Product product, const ShowConfigurationOptions& o) {
   auto inst = OpenInstance(product, o.instance);
   if (!inst.ok()) return Fail(inst.status());
   Json flat = inst->config().doc();
-  const ProductTraits& t = Traits(product);
-  flat.erase(t.certificate_key);  // the sealed private key is never shown
-  flat.erase(t.public_certificate_key);
+  // The sealed private keys are never shown (nor the public certificates'
+  // long base64): the current one, and a staged or previous one.
+  for (CertificateSlot slot : {CertificateSlot::kCurrent, CertificateSlot::kStaged, CertificateSlot::kPrevious}) {
+    const SlotKeys keys = CertificateSlotKeys(product, slot);
+    flat.erase(keys.sealed);
+    flat.erase(keys.public_der);
+  }
   std::string text;
   if (o.format == "xml") {
     text = ConfigurationAsXml(flat);

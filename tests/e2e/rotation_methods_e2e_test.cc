@@ -125,6 +125,13 @@ TEST_F(RotationMethodsE2e, ARunningTentacleRotatesItsCertificateAndTrustWhenItsS
   EXPECT_EQ(StoredConfig()["Tentacle.StagedCertificateThumbprint"], new_tp);
   EXPECT_EQ(TentacleThumbprint(), tentacle_tp_);
   EXPECT_EQ(AgentStatus()["Thumbprint"], tentacle_tp_);
+  // show-configuration names it, and never shows its sealed key.
+  const std::string sealed = StoredConfig()["Tentacle.StagedCertificate"];
+  for (const char* format : {"json", "json-hierarchical", "xml"}) {
+    const std::string shown = MustTentacle({"show-configuration", "--format", format}, Env()).out;
+    EXPECT_THAT(shown, HasSubstr(new_tp)) << format;
+    EXPECT_THAT(shown, Not(HasSubstr(sealed.substr(0, 24)))) << format;
+  }
   auto status = AskCertificateStatus(client_, PinnedTo({tentacle_tp_}));
   ASSERT_TRUE(status.ok()) << status.status().message();
   EXPECT_EQ(status->current.thumbprint, tentacle_tp_);
@@ -142,6 +149,9 @@ TEST_F(RotationMethodsE2e, ARunningTentacleRotatesItsCertificateAndTrustWhenItsS
   EXPECT_EQ(switched->previous_thumbprint, tentacle_tp_);
   EXPECT_EQ(TentacleThumbprint(), new_tp);  // saved: what show-thumbprint reads
   EXPECT_EQ(StoredConfig()["Tentacle.PreviousCertificateThumbprint"], tentacle_tp_);
+  const std::string previous_sealed = StoredConfig()["Tentacle.PreviousCertificate"];
+  EXPECT_THAT(MustTentacle({"show-configuration", "--format", "json"}, Env()).out,
+              Not(HasSubstr(previous_sealed.substr(0, 24))));
   EXPECT_EQ(AgentStatus()["Thumbprint"], new_tp);
   const HealthResult fresh = Check({new_tp});
   EXPECT_TRUE(fresh.healthy) << fresh.reason;
