@@ -71,7 +71,8 @@ int RunAgent(const cli::InstanceOptions& o) {
   // The trust and certificate methods change this instance's configuration
   // (under its lock) and publish to the agent: trust through `live`, a
   // switched certificate through SetIdentity.
-  agent.SetAdmin(std::make_shared<StoredTentacleAdmin>(inst->name(), inst->config_path(), live, agent));
+  auto admin = std::make_shared<StoredTentacleAdmin>(inst->name(), inst->config_path(), live, agent);
+  agent.SetAdmin(admin);
   const std::string started_at = UtcNowIso8601();
   std::mutex reload_mu;
   ControlServer control;
@@ -94,6 +95,7 @@ int RunAgent(const cli::InstanceOptions& o) {
       // The certificate (and the trust) as stored now, without a restart:
       // new connections present it; open ones finish with the old one.
       std::lock_guard<std::mutex> lock(reload_mu);
+      auto certificates = admin->LockCertificates();  // not interleaved with a SwitchCertificate
       const std::string who = StringField(request, "By", "a local command") + " (" + peer.Describe() + ")";
       auto applied = live.Reload(who);
       if (!applied.ok()) return Json{{"Error", applied.status().message()}};

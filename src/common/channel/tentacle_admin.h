@@ -60,6 +60,11 @@ class StoredTentacleAdmin : public TentacleAdmin {
   Result<CertificateChangeAnswer> Discard(CertificateSlot slot, const std::string& thumbprint,
                                           const std::string& who) override;
 
+  // Held by anyone else who presents the stored certificate (the agent's
+  // `service --reload`), so that a reload that read the file before a
+  // switch cannot present the old certificate after it.
+  std::unique_lock<std::mutex> LockCertificates() { return std::unique_lock<std::mutex>(certificates_mu_); }
+
  private:
   Result<TrustAnswer> EditTrust(bool add, const std::string& thumbprint, const std::string& who);
   Result<Instance> OpenForUpdate() const;
