@@ -21,6 +21,7 @@
 #include "common/config/certificate_slots.h"
 #include "common/config/trust.h"
 #include "common/crypto/key_store.h"
+#include "support/identities.h"
 #include "support/temp_dir.h"
 
 namespace octo {
@@ -38,21 +39,19 @@ using testing::TempDir;
   return true;
 }();
 
+// The suite's identities (support/identities.h: made once per process).
+// Only the thumbprints matter, so the names just tell them apart.
 struct Identities {
-  Identity server, tentacle, other_server, stranger;
+  const Identity& server;
+  const Identity& tentacle;
+  const Identity& other_server;
+  const Identity& stranger;
 };
-
-// RSA key generation is slow: one set for the suite.
 const Identities& Ids() {
-  static Identities* ids = [] {
-    auto* i = new Identities;
-    i->server = std::move(GenerateIdentity(kServerCommonName)).value();
-    i->tentacle = std::move(GenerateIdentity(kTentacleCommonName)).value();
-    i->other_server = std::move(GenerateIdentity(kServerCommonName)).value();
-    i->stranger = std::move(GenerateIdentity(kServerCommonName)).value();
-    return i;
-  }();
-  return *ids;
+  static const Identities ids{testing::SharedIdentity(kServerCommonName), testing::SharedIdentity(kTentacleCommonName),
+                              testing::SharedIdentity("Another Octopus Server"),
+                              testing::SharedIdentity("A Server nobody trusts")};
+  return ids;
 }
 
 std::string Tp(const Identity& id) { return Thumbprint(id.certificate.get()); }
