@@ -1,10 +1,9 @@
 #include "common/channel/health_check.h"
 
-#include <atomic>
-#include <optional>
 #include <ctime>
-#include <thread>
+#include <optional>
 
+#include "common/base/parallel.h"
 #include "common/channel/channel.h"
 
 namespace octo {
@@ -268,16 +267,8 @@ TentacleCall CallTentacle(SSL_CTX* client_ctx, const std::string& our_thumbprint
 std::vector<HealthResult> CheckTargets(SSL_CTX* client_ctx, const std::string& our_thumbprint,
                                        const std::vector<Target>& targets, const HealthCheckOptions& options) {
   std::vector<HealthResult> results(targets.size());
-  std::atomic<size_t> next{0};
-  auto worker = [&] {
-    for (size_t i = next++; i < targets.size(); i = next++) {
-      results[i] = CheckTarget(client_ctx, our_thumbprint, targets[i], options);
-    }
-  };
-  size_t n = std::min(std::max<size_t>(options.parallelism, 1), targets.size());
-  std::vector<std::thread> threads;
-  for (size_t i = 0; i < n; ++i) threads.emplace_back(worker);
-  for (auto& t : threads) t.join();
+  ForEachBounded(targets.size(), options.parallelism,
+                 [&](size_t i) { results[i] = CheckTarget(client_ctx, our_thumbprint, targets[i], options); });
   return results;
 }
 
