@@ -429,6 +429,13 @@ std::optional<std::string> RunningThumbprint(const Instance& instance) {
   return tp;
 }
 
+int ServerNotRunning(const Instance& instance) {
+  std::cerr << "Error: the Octopus Server service for instance '" << instance.name()
+            << "' is not running; start it with: Octopus.Server service --instance " << instance.name() << " --start"
+            << std::endl;
+  return kExitStopped;
+}
+
 ServicePaths PathsFor(const Instance& instance) {
   ServicePaths p;
   auto home = instance.config().GetString(keys::kHome);

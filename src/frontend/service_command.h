@@ -35,6 +35,11 @@ bool ServiceRunning(const Instance& instance);
 // asked of the service itself; nullopt when it does not run (or answer).
 std::optional<std::string> RunningThumbprint(const Instance& instance);
 
+// Prints the one "not running" error of the Server's commands that need its
+// service ("Error: the Octopus Server service for instance 'X' is not
+// running; start it with: ...") and returns kExitStopped.
+int ServerNotRunning(const Instance& instance);
+
 // For `run`/`agent`, before they bind anything: takes the instance's service
 // lock for the life of the process. AlreadyExists "the ... service for
 // instance 'X' is already running (pid N)" when another process holds it.

@@ -12,5 +12,6 @@ void SetupRun(cli::CommandTable& table);
 void SetupHealthCheck(cli::CommandTable& table);
 void SetupTargets(cli::CommandTable& table);
 void SetupConfigure(cli::CommandTable& table);
+void SetupRotateCertificate(cli::CommandTable& table);
 
 }  // namespace octo::server

@@ -104,12 +104,7 @@ int RunHealthCheck(const HealthCheckOptions& o) {
   Json request = o.last ? Json{{"Command", "last-results"}} : Json{{"Command", "health-check"}, {"Names", o.names}};
   auto reply = SendControlRequest(paths.socket, request, DeadlineIn(std::chrono::seconds(o.timeout_seconds)));
   if (!reply.ok()) {
-    if (reply.status().code() == StatusCode::kUnavailable) {
-      std::cerr << "Error: the Octopus Server service for instance '" << inst->name()
-                << "' is not running; start it with: Octopus.Server service --instance " << inst->name()
-                << " --start" << std::endl;
-      return cli::kExitStopped;
-    }
+    if (reply.status().code() == StatusCode::kUnavailable) return cli::ServerNotRunning(*inst);
     return cli::Fail(reply.status());
   }
   bool all_healthy = true;

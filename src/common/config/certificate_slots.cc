@@ -175,6 +175,22 @@ Result<SlotChange> SwitchCertificate(Instance& instance, const std::string& thum
   return change;
 }
 
+Result<Identity> LoadCertificateSlot(const Instance& instance, CertificateSlot slot) {
+  if (slot == CertificateSlot::kCurrent) return instance.LoadIdentity();
+  const SlotKeys keys = CertificateSlotKeys(instance.product(), slot);
+  if (!Holds(instance, keys)) {
+    return NotFound(std::string("there is no ") + (slot == CertificateSlot::kStaged ? "staged" : "previous") +
+                    " certificate");
+  }
+  auto key = instance.LoadKey();
+  if (!key.ok()) return key.status();
+  auto pfx = Unsealed(instance, *key, keys);
+  if (!pfx.ok()) return pfx.status();
+  auto read = ReadPfx(pfx->value(), Secret());
+  if (!read.ok()) return read.status().WithContext(std::string("the stored certificate \"") + keys.sealed + "\" is damaged");
+  return std::move(read->identity);
+}
+
 Result<SlotChange> DiscardCertificate(Instance& instance, CertificateSlot slot, const std::string& expected_thumbprint) {
   if (slot == CertificateSlot::kCurrent) return InvalidArgument("the current certificate cannot be discarded");
   const SlotKeys keys = CertificateSlotKeys(instance.product(), slot);

@@ -51,6 +51,10 @@ struct SlotCertificate {
 // public certificate cannot be read.
 Result<std::optional<SlotCertificate>> ReadCertificateSlot(const Instance& instance, CertificateSlot slot);
 
+// The slot's certificate with its private key (unsealed with the instance's
+// key file), for presenting or exporting it. NotFound when the slot is empty.
+Result<Identity> LoadCertificateSlot(const Instance& instance, CertificateSlot slot);
+
 // What a change did; `changed` is false when the instance was already so
 // (the call is idempotent), and then nothing needs saving.
 struct SlotChange {

@@ -1,0 +1,171 @@
+// Octopus.Server rotate-certificate: the Server's own certificate, rotated
+// across its fleet in phases by the running Server (rotation/server_rotation.h).
+#include <iostream>
+#include <memory>
+
+#include "common/channel/channel.h"
+#include "common/channel/control.h"
+#include "common/config/target_store.h"
+#include "common/rotation/server_rotation.h"
+#include "frontend/common_commands.h"
+#include "frontend/service_command.h"
+#include "server/commands.h"
+
+namespace octo::server {
+namespace {
+
+struct RotateOptions {
+  cli::InstanceOptions instance;
+  std::string phase;
+  bool allow_unreachable = false;
+  bool status = false;
+  std::string format;
+  size_t parallel = 32;
+  int timeout_seconds = 30;
+};
+
+// The running Server, through its control socket.
+class ControlledServer : public RunningServer {
+ public:
+  explicit ControlledServer(std::string socket) : socket_(std::move(socket)) {}
+
+  Result<std::string> Reload() override {
+    auto reply = Ask(Json{{"Command", "reload"}, {"By", "rotate-certificate"}}, std::chrono::seconds(30));
+    if (!reply.ok()) return reply.status();
+    return StringField(*reply, "Thumbprint");
+  }
+
+  Result<std::vector<HealthResult>> CheckAll() override {
+    auto reply = Ask(Json{{"Command", "health-check"}, {"Names", Json::array()}}, std::chrono::seconds(600));
+    if (!reply.ok()) return reply.status();
+    std::vector<HealthResult> out;
+    if ((*reply).contains("Results") && (*reply)["Results"].is_array()) {
+      for (const auto& j : (*reply)["Results"]) out.push_back(HealthResult::FromJson(j));
+    }
+    return out;
+  }
+
+ private:
+  Result<Json> Ask(const Json& request, std::chrono::seconds bound) {
+    auto reply = SendControlRequest(socket_, request, DeadlineIn(bound));
+    if (!reply.ok()) return reply.status();
+    if (reply->contains("Error")) return FailedPrecondition(StringField(*reply, "Error"));
+    return reply;
+  }
+
+  std::string socket_;
+};
+
+// rotate-certificate --status: the stored state, and each target's part.
+int ShowStatus(const RotateOptions& o) {
+  auto inst = cli::OpenInstance(Product::kServer, o.instance);
+  if (!inst.ok()) return cli::Fail(inst.status());
+  auto state = ReadRotationState(*inst);
+  if (!state.ok()) return cli::Fail(state.status());
+  auto store = TargetStore::Open(inst->config_path());
+  if (!store.ok()) return cli::Fail(store.status());
+  const std::optional<std::string> presented = cli::RunningThumbprint(*inst);
+  Json targets = Json::array();
+  for (const auto& t : (*store)->Current()->targets) {
+    auto e = state->targets.find(t.name);
+    Json entry{{"Name", t.name}, {"Address", t.address}};
+    entry["Step"] = e == state->targets.end() ? "" : e->second.step;
+    entry["Error"] = e == state->targets.end() ? "" : e->second.error;
+    targets.push_back(entry);
+  }
+  if (o.format == "json") {
+    Json out = state->ToJson();
+    out["Underway"] = state->Underway();
+    out["StoredThumbprint"] = inst->StoredThumbprint();
+    out["Presented"] = presented ? Json(*presented) : Json(nullptr);
+    out["Targets"] = targets;
+    std::cout << out.dump(2) << std::endl;
+    return cli::kExitOk;
+  }
+  if (state->stage == RotationStage::kNone) {
+    std::cout << "No rotation of the Octopus Server's certificate has been started." << std::endl;
+  } else {
+    std::cout << "Rotation of the Octopus Server's certificate: " << RotationStageName(state->stage)
+              << (state->Underway() ? "" : " (not under way)") << ", started " << state->started_at << ", updated "
+              << state->updated_at << std::endl;
+    std::cout << "  Old thumbprint: " << state->old_thumbprint << std::endl;
+    std::cout << "  New thumbprint: " << state->new_thumbprint << std::endl;
+  }
+  std::cout << "  Stored:         " << inst->StoredThumbprint() << std::endl;
+  std::cout << "  Presented:      " << (presented ? *presented : "(the Octopus Server service is not running)")
+            << std::endl;
+  if (!state->exported_previous.empty()) {
+    std::cout << "  Old certificate kept in " << state->exported_previous << std::endl;
+  }
+  if (state->stage == RotationStage::kNone) return cli::kExitOk;
+  for (const auto& t : targets) {
+    std::string step = t["Step"];
+    std::string error = t["Error"];
+    std::cout << "  " << t["Name"].get<std::string>() << " (" << t["Address"].get<std::string>()
+              << "): " << (step.empty() ? "not done" : step) << (error.empty() ? "" : "; last attempt: " + error)
+              << std::endl;
+  }
+  return cli::kExitOk;
+}
+
+int Rotate(const RotateOptions& o) {
+  std::optional<RotationPhase> phase;
+  if (!o.phase.empty()) {
+    phase = RotationPhaseFromName(o.phase);
+    if (!phase) {
+      return cli::UsageError("--phase: '" + o.phase + "' is not one of prepare, trust, switch, cleanup, rollback");
+    }
+  }
+  if (o.status) {
+    if (phase || o.allow_unreachable) return cli::UsageError("--status shows the rotation; give it alone");
+    return ShowStatus(o);
+  }
+  auto inst = cli::OpenInstance(Product::kServer, o.instance);
+  if (!inst.ok()) return cli::Fail(inst.status());
+  if (!cli::ServiceRunning(*inst)) return cli::ServerNotRunning(*inst);
+  // One rotation at a time; the config's own lock is taken for each step.
+  auto lock = LockFile(inst->config_path() + ".rotation", std::chrono::milliseconds(0));
+  if (!lock.ok()) {
+    if (lock.status().code() == StatusCode::kFailedPrecondition) {
+      return cli::Fail(FailedPrecondition("another rotate-certificate is running for instance '" + inst->name() +
+                                          "'; wait for it, or see rotate-certificate --status"));
+    }
+    return cli::Fail(lock.status());
+  }
+  ControlledServer server(cli::PathsFor(*inst).socket);
+  ServerRotationOptions options;
+  options.allow_unreachable = o.allow_unreachable;
+  options.calls.parallelism = o.parallel;
+  options.calls.timeout = std::chrono::seconds(o.timeout_seconds);
+  options.open = [instance = o.instance](Instance::Access access) {
+    return access == Instance::Access::kUpdate ? cli::OpenInstanceForUpdate(Product::kServer, instance)
+                                               : cli::OpenInstance(Product::kServer, instance);
+  };
+  options.say = [](const std::string& line) { std::cout << line << std::endl; };
+  ServerRotation rotation(std::move(options), server);
+  if (Status st = rotation.Run(phase); !st.ok()) return cli::Fail(st);
+  if (!phase) std::cout << "The Octopus Server's certificate has been rotated; every Tentacle trusts only the new one." << std::endl;
+  return cli::kExitOk;
+}
+
+}  // namespace
+
+void SetupRotateCertificate(cli::CommandTable& table) {
+  auto o = std::make_shared<RotateOptions>();
+  CLI::App* sub = table.Add(
+      "rotate-certificate",
+      "Rotates the Octopus Server's certificate across every Tentacle with no restart and no failed health check "
+      "(phases prepare, trust, switch, cleanup; resumable; --phase rollback undoes it). The service must be running",
+      [o] { return Rotate(*o); });
+  cli::AddInstanceOptions(sub, &o->instance, Product::kServer);
+  sub->add_option("--phase", o->phase, "Run only this phase: prepare, trust, switch, cleanup or rollback");
+  sub->add_flag("--allow-unreachable", o->allow_unreachable,
+                "Let a phase pass when some targets cannot be reached (they are named)");
+  sub->add_flag("--status", o->status, "Show the rotation's phase and each target's state, and change nothing");
+  cli::AddFormatOption(sub, &o->format);
+  sub->add_option("--parallel", o->parallel, "Tentacles asked at once (default 32)")->check(CLI::Range(1, 1024));
+  sub->add_option("--timeout", o->timeout_seconds, "Seconds each Tentacle has to answer (default 30)")
+      ->check(CLI::Range(1, 3600));
+}
+
+}  // namespace octo::server
