@@ -13,5 +13,6 @@ void SetupHealthCheck(cli::CommandTable& table);
 void SetupTargets(cli::CommandTable& table);
 void SetupConfigure(cli::CommandTable& table);
 void SetupRotateCertificate(cli::CommandTable& table);
+void SetupRotateTargetCertificate(cli::CommandTable& table);
 
 }  // namespace octo::server

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   octo::server::SetupTargets(table);
   octo::server::SetupHealthCheck(table);
   octo::server::SetupRotateCertificate(table);
+  octo::server::SetupRotateTargetCertificate(table);
   octo::server::SetupRun(table);
   octo::cli::SetupService(table);
   octo::cli::SetupVersion(table);
