@@ -1,5 +1,10 @@
 // Octopus.Server rotate-certificate: the Server's own certificate, rotated
 // across its fleet in phases by the running Server (rotation/server_rotation.h).
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <functional>
 #include <iostream>
 #include <memory>
 
@@ -55,6 +60,28 @@ class ControlledServer : public RunningServer {
 
   std::string socket_;
 };
+
+// The failpoint of the tests (docs/design.md, "Testing"): with
+// OCTOPUS_FAILPOINT_ROTATION_KILL_AFTER=Stage#N the command kills itself
+// (SIGKILL) right after the Nth save of a state at that stage, to prove that
+// a command killed there resumes or rolls back.
+std::function<void(const ServerRotationState&)> KillFailpoint() {
+  const char* spec = std::getenv("OCTOPUS_FAILPOINT_ROTATION_KILL_AFTER");
+  if (spec == nullptr || *spec == '\0') return nullptr;
+  std::string stage = spec;
+  int nth = 1;
+  if (auto hash = stage.find('#'); hash != std::string::npos) {
+    nth = std::atoi(stage.c_str() + hash + 1);
+    stage.resize(hash);
+  }
+  auto seen = std::make_shared<int>(0);
+  return [stage, nth, seen](const ServerRotationState& s) {
+    if (stage == RotationStageName(s.stage) && ++*seen == nth) {
+      std::cout.flush();
+      ::kill(::getpid(), SIGKILL);
+    }
+  };
+}
 
 // rotate-certificate --status: the stored state, and each target's part.
 int ShowStatus(const RotateOptions& o) {
@@ -142,6 +169,7 @@ int Rotate(const RotateOptions& o) {
                                                : cli::OpenInstance(Product::kServer, instance);
   };
   options.say = [](const std::string& line) { std::cout << line << std::endl; };
+  options.saved = KillFailpoint();
   ServerRotation rotation(std::move(options), server);
   if (Status st = rotation.Run(phase); !st.ok()) return cli::Fail(st);
   if (!phase) std::cout << "The Octopus Server's certificate has been rotated; every Tentacle trusts only the new one." << std::endl;

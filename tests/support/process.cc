@@ -145,6 +145,7 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const ProcessOpti
   int status = 0;
   ::waitpid(pid, &status, 0);
   if (!result.timed_out && WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+  if (!result.timed_out && WIFSIGNALED(status)) result.term_signal = WTERMSIG(status);
   return result;
 }
 

@@ -13,6 +13,7 @@ namespace octo::testing {
 struct ProcessResult {
   int exit_code = -1;  // -1 if it did not exit normally (killed, timed out)
   bool timed_out = false;
+  int term_signal = 0;  // the signal that ended it, if one did
   std::string out;
   std::string err;
 

@@ -150,6 +150,7 @@ Status ServerRotation::Update(const std::function<Status(Instance&, ServerRotati
   inst->config().Set(kCertificateRotationKey, next.ToJson());
   OCTO_RETURN_IF_ERROR(inst->Save());
   state_ = std::move(next);
+  if (options_.saved) options_.saved(state_);
   return Status::Ok();
 }
 

@@ -99,6 +99,9 @@ struct ServerRotationOptions {
   std::function<Result<Instance>(Instance::Access)> open;
   // Receives each line of progress as it happens.
   std::function<void(const std::string&)> say;
+  // Called after each save of the state (optional): the tests' failpoint
+  // for killing the command at a chosen step.
+  std::function<void(const ServerRotationState&)> saved;
 };
 
 class ServerRotation {
