@@ -15,6 +15,7 @@
 #include "frontend/common_commands.h"
 #include "frontend/service_command.h"
 #include "server/commands.h"
+#include "server/controlled_server.h"
 
 namespace octo::server {
 namespace {
@@ -27,38 +28,6 @@ struct RotateOptions {
   std::string format;
   size_t parallel = 32;
   int timeout_seconds = 30;
-};
-
-// The running Server, through its control socket.
-class ControlledServer : public RunningServer {
- public:
-  explicit ControlledServer(std::string socket) : socket_(std::move(socket)) {}
-
-  Result<std::string> Reload() override {
-    auto reply = Ask(Json{{"Command", "reload"}, {"By", "rotate-certificate"}}, std::chrono::seconds(30));
-    if (!reply.ok()) return reply.status();
-    return StringField(*reply, "Thumbprint");
-  }
-
-  Result<std::vector<HealthResult>> CheckAll() override {
-    auto reply = Ask(Json{{"Command", "health-check"}, {"Names", Json::array()}}, std::chrono::seconds(600));
-    if (!reply.ok()) return reply.status();
-    std::vector<HealthResult> out;
-    if ((*reply).contains("Results") && (*reply)["Results"].is_array()) {
-      for (const auto& j : (*reply)["Results"]) out.push_back(HealthResult::FromJson(j));
-    }
-    return out;
-  }
-
- private:
-  Result<Json> Ask(const Json& request, std::chrono::seconds bound) {
-    auto reply = SendControlRequest(socket_, request, DeadlineIn(bound));
-    if (!reply.ok()) return reply.status();
-    if (reply->contains("Error")) return FailedPrecondition(StringField(*reply, "Error"));
-    return reply;
-  }
-
-  std::string socket_;
 };
 
 // The failpoint of the tests (docs/design.md, "Testing"): with
@@ -147,6 +116,7 @@ int Rotate(const RotateOptions& o) {
     if (phase || o.allow_unreachable) return cli::UsageError("--status shows the rotation; give it alone");
     return ShowStatus(o);
   }
+  if (o.format == "json") return cli::UsageError("--format json goes with --status");
   auto inst = cli::OpenInstance(Product::kServer, o.instance);
   if (!inst.ok()) return cli::Fail(inst.status());
   if (!cli::ServiceRunning(*inst)) return cli::ServerNotRunning(*inst);
@@ -159,7 +129,7 @@ int Rotate(const RotateOptions& o) {
     }
     return cli::Fail(lock.status());
   }
-  ControlledServer server(cli::PathsFor(*inst).socket);
+  ControlledServer server(cli::PathsFor(*inst).socket, "rotate-certificate");
   ServerRotationOptions options;
   options.allow_unreachable = o.allow_unreachable;
   options.calls.parallelism = o.parallel;
@@ -169,10 +139,29 @@ int Rotate(const RotateOptions& o) {
                                                : cli::OpenInstance(Product::kServer, instance);
   };
   options.say = [](const std::string& line) { std::cout << line << std::endl; };
+  options.warn = [](const std::string& line) { cli::Warn(line); };
   options.saved = KillFailpoint();
   ServerRotation rotation(std::move(options), server);
   if (Status st = rotation.Run(phase); !st.ok()) return cli::Fail(st);
-  if (!phase) std::cout << "The Octopus Server's certificate has been rotated; every Tentacle trusts only the new one." << std::endl;
+  if (phase) return cli::kExitOk;
+  // Targets let pass with --allow-unreachable were not cleaned up: say so.
+  auto after = cli::OpenInstance(Product::kServer, o.instance);
+  if (!after.ok()) return cli::Fail(after.status());
+  auto state = ReadRotationState(*after);
+  auto store = TargetStore::Open(after->config_path());
+  if (!state.ok() || !store.ok()) return cli::Fail(!state.ok() ? state.status() : store.status());
+  std::string passed_over;
+  for (const auto& t : (*store)->Current()->targets) {
+    auto e = state->targets.find(t.name);
+    if (e == state->targets.end() || e->second.step != "CleanedUp") passed_over += (passed_over.empty() ? "" : ", ") + t.name;
+  }
+  if (passed_over.empty()) {
+    std::cout << "The Octopus Server's certificate has been rotated; every Tentacle trusts only the new one." << std::endl;
+  } else {
+    std::cout << "The Octopus Server's certificate has been rotated, except on targets let pass: " << passed_over
+              << " (see rotate-certificate --status; on each, Tentacle configure --trust " << state->new_thumbprint
+              << " and --remove-trust " << state->old_thumbprint << ")." << std::endl;
+  }
   return cli::kExitOk;
 }
 

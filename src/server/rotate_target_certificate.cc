@@ -15,6 +15,8 @@
 #include "common/rotation/target_rotation.h"
 #include "frontend/common_commands.h"
 #include "server/commands.h"
+#include "server/controlled_server.h"
+#include "frontend/service_command.h"
 
 namespace octo::server {
 namespace {
@@ -105,7 +107,7 @@ int Run(const RotateTargetsOptions& o) {
   if (o.sha1_only) {
     // Only those whose Tentacle says it presents a SHA-1 certificate.
     std::vector<Result<CertificateStatusAnswer>> answers(chosen.size(), Result<CertificateStatusAnswer>(Internal("")));
-    ForEachBounded(chosen.size(), 32, [&](size_t i) { answers[i] = AskCertificateStatus(client, chosen[i]); });
+    ForEachBounded(chosen.size(), std::max<size_t>(o.parallel, 32), [&](size_t i) { answers[i] = AskCertificateStatus(client, chosen[i]); });
     std::vector<Target> sha1;
     for (size_t i = 0; i < chosen.size(); ++i) {
       if (!answers[i].ok()) {
@@ -122,8 +124,9 @@ int Run(const RotateTargetsOptions& o) {
         sha1.push_back(chosen[i]);
       }
     }
-    say(std::to_string(sha1.size()) + " of " + std::to_string(chosen.size()) +
-        " Tentacles present a SHA-1 certificate.");
+    say(std::to_string(sha1.size()) + " of " + std::to_string(chosen.size() - unasked) +
+        " Tentacles asked present a SHA-1 certificate" +
+        (unasked == 0 ? std::string(".") : "; " + std::to_string(unasked) + " could not be asked."));
     chosen = std::move(sha1);
   }
   const size_t first = results.size();
@@ -132,6 +135,14 @@ int Run(const RotateTargetsOptions& o) {
     results[first + i] = RotateTargetCertificate(client, **store, chosen[i]);
     say(ResultLine(results[first + i]));
   });
+  // The Server's log records what was asked of each Tentacle, when it runs.
+  if (cli::ServiceRunning(*inst)) {
+    std::vector<std::string> record;
+    for (const auto& r : results) {
+      record.push_back("Target certificate rotation: " + ResultLine(r) + "; presenting " + client.our_thumbprint);
+    }
+    ControlledServer(cli::PathsFor(*inst).socket, "rotate-target-certificate").Log(record);
+  }
   size_t rotated = 0;
   std::string failed;
   Json arr = Json::array();
@@ -146,7 +157,7 @@ int Run(const RotateTargetsOptions& o) {
   if (json) {
     std::cout << Json{{"Rotated", rotated}, {"Failed", results.size() - rotated}, {"Targets", arr}}.dump(2) << std::endl;
   } else {
-    std::cout << "Rotated " << rotated << " of " << results.size() - unasked << " Tentacle certificates"
+    std::cout << "Rotated " << rotated << " of " << results.size() << " Tentacle certificates"
               << (failed.empty() ? "." : "; not rotated: " + failed + ".") << std::endl;
   }
   return failed.empty() ? cli::kExitOk : cli::kExitFailed;

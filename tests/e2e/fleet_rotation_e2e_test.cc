@@ -259,6 +259,17 @@ TEST_F(FleetRotation, BothRotationsRunAgainstALiveFleetWithNoFailedCheckAndNoRes
     EXPECT_FALSE(nlohmann::json::parse(ReadTestFile(TentacleConfig(t.instance))).contains("Tentacle.PreviousCertificate"));
   }
 
+  // The Server's log records each call, with who ran the command.
+  const std::string log = ReadTestFile(ServerHome() + "/Logs/OctopusServer.txt");
+  const Tentacle& t1 = fleet_[0];
+  EXPECT_THAT(log, HasSubstr("Rotation, phase trust: TrustThumbprint " + new_tp + " to " + t1.target + " at " +
+                             t1.address + ", presenting " + old_server_tp_ + ": done, run by rotate-certificate (pid "));
+  EXPECT_THAT(log, HasSubstr("Rotation, phase cleanup: RemoveTrust " + old_server_tp_ + " to " + t1.target + " at " +
+                             t1.address + ", presenting " + new_tp + ": done, run by rotate-certificate (pid "));
+  EXPECT_THAT(log, HasSubstr("Target certificate rotation: " + t1.target + " (" + t1.address + "): rotated " +
+                             before[t1.target] + " -> "));
+  EXPECT_THAT(log, HasSubstr("run by rotate-target-certificate (pid "));
+
   loop.Stop();
   EXPECT_GT(loop.checks(), 0);
   EXPECT_THAT(loop.failures(), ElementsAre()) << "checks: " << loop.checks();
@@ -281,9 +292,9 @@ TEST_F(FleetRotation, ATentacleDownBeforeTrustStopsTheRotationWhichResumesOnceIt
                               " Tentacles now trust " + new_tp + "."));
   EXPECT_EQ(stopped.ErrLines(),
             std::vector<std::string>{
-                "Error: the rotation stopped in phase trust: 1 target was not reached; run rotate-certificate again "
-                "once they are up to resume, pass --allow-unreachable to go on without them, or undo it with "
-                "--phase rollback"});
+                "Error: the rotation stopped in phase trust: 1 target (named above) was not reached; run "
+                "rotate-certificate again when it is up to resume, pass --allow-unreachable to go on without it, or "
+                "undo the rotation with --phase rollback"});
   EXPECT_EQ(Presented(), old_server_tp_);
   const auto status = RotationStatus();
   EXPECT_EQ(status["Phase"], "Prepared");
@@ -309,7 +320,8 @@ TEST_F(FleetRotation, AllowUnreachableLetsAPhasePassWithItsStragglersNamed) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   r = Rotate({"--phase", "trust", "--allow-unreachable"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(r.out, HasSubstr("Warning: phase trust passes without " + down.target + " (--allow-unreachable)."));
+  EXPECT_EQ(r.ErrLines(), std::vector<std::string>{"Warning: phase trust passes without " + down.target +
+                                                    " (--allow-unreachable)"});
   EXPECT_EQ(RotationStatus()["Phase"], "Trusted");
   // The switch asks the straggler again, and stops while it is still down.
   r = Rotate({"--phase", "switch"});
@@ -318,7 +330,7 @@ TEST_F(FleetRotation, AllowUnreachableLetsAPhasePassWithItsStragglersNamed) {
   MustTentacle({"service", "--instance", down.instance, "--start"}, Env());
   r = Rotate({"--phase", "switch"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  EXPECT_THAT(r.out, HasSubstr("Trust: 1 of 1 Tentacle added since the trust phase now trust"));
+  EXPECT_THAT(r.out, HasSubstr("Trust: 1 of 1 Tentacle that did not trust it yet now trust"));
   ExpectAllHealthy("after the switch");
 }
 
@@ -343,14 +355,18 @@ TEST_F(FleetRotation, ACommandKilledInAnyPhaseIsResumedByTheNextRun) {
 }
 
 TEST_F(FleetRotation, ACommandKilledInAnyPhaseBeforeCleanupIsRolledBack) {
-  for (const char* point : {"Prepared#1", "Prepared#2", "Trusted#1", "Switching#1", "Switched#1"}) {
+  // After prepare; after the trust answers; after trust; after the switch
+  // was saved, before the reload; after the checks; and in the cleanup,
+  // after some Tentacles stopped trusting the old certificate (they are
+  // made to trust it again before the Server presents it).
+  for (const char* point : {"Prepared#1", "Prepared#2", "Trusted#1", "Switching#1", "Switched#1", "Switched#2"}) {
     SCOPED_TRACE(point);
     CheckLoop loop(ServerHome() + "/service.sock");
     auto killed = Rotate({}, point);
     EXPECT_EQ(killed.term_signal, SIGKILL) << killed.out << killed.err;
     auto back = Rotate({"--phase", "rollback"});
     ASSERT_EQ(back.exit_code, 0) << back.out << back.err;
-    EXPECT_THAT(back.OutLines().front(), "Rollback: the Octopus Server presents " + old_server_tp_ + ".");
+    EXPECT_THAT(back.out, HasSubstr("Rollback: the Octopus Server presents " + old_server_tp_ + ".\n"));
     loop.Stop();
     EXPECT_THAT(loop.failures(), ElementsAre());
     ExpectAsBefore();
@@ -375,6 +391,14 @@ TEST_F(FleetRotation, RollbackFromEachPhaseRestoresTheFleet) {
   auto none = Rotate({"--phase", "rollback"});
   EXPECT_EQ(none.exit_code, 1);
   EXPECT_EQ(none.ErrLines(), std::vector<std::string>{"Error: there is no rotation under way to roll back"});
+  ASSERT_EQ(Rotate({}).exit_code, 0);
+  const std::string new_tp = RotationStatus()["NewThumbprint"];
+  auto done = Rotate({"--phase", "rollback"});
+  EXPECT_EQ(done.exit_code, 1);
+  EXPECT_EQ(done.ErrLines(), std::vector<std::string>{"Error: the rotation to " + new_tp +
+                                                      " is complete; it cannot be rolled back (rotate again to "
+                                                      "change the certificate)"});
+  EXPECT_EQ(Presented(), new_tp);
 }
 
 TEST_F(FleetRotation, TheServerKilledInTheSwitchPresentsACertificateEveryTentacleTrustsAfterItsRestart) {
@@ -480,7 +504,7 @@ TEST_F(FleetRotation, RotateTargetCertificateRefusesBadChoicesWithOneLine) {
   auto sha1 = S({"rotate-target-certificate", "--sha1-only"});
   EXPECT_EQ(sha1.exit_code, 0) << sha1.out << sha1.err;
   EXPECT_THAT(sha1.OutLines(), ElementsAre("0 of " + std::to_string(kTentacles) +
-                                               " Tentacles present a SHA-1 certificate.",
+                                               " Tentacles asked present a SHA-1 certificate.",
                                            "Rotated 0 of 0 Tentacle certificates."));
 }
 

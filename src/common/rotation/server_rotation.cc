@@ -96,7 +96,8 @@ Json ServerRotationState::ToJson() const {
 Result<ServerRotationState> ServerRotationState::FromJson(const Json& j) {
   auto bad = [](const std::string& what) {
     return Corrupt(std::string("the value \"") + kCertificateRotationKey + "\" is damaged: " + what +
-                   "; roll the rotation back with rotate-certificate --phase rollback, or remove the value");
+                   "; restore the configuration from a backup, or remove the value by hand (the certificates are "
+                   "kept under their own keys) and check what each Tentacle trusts with audit-certificates");
   };
   if (!j.is_object()) return bad("it is not an object");
   ServerRotationState s;
@@ -216,7 +217,7 @@ Status ServerRotation::Prepare() {
 }
 
 Result<std::vector<std::string>> ServerRotation::AskFleet(
-    const char* phase, const std::string& step, const std::string& done, const Ask& ask,
+    const char* phase, const std::string& step, const std::string& call, const std::string& done, const Ask& ask,
     const std::function<bool(const TargetRotationEntry&)>& want, bool only_some) {
   auto inst = options_.open(Instance::Access::kRead);
   if (!inst.ok()) return inst.status();
@@ -237,12 +238,19 @@ Result<std::vector<std::string>> ServerRotation::AskFleet(
                  [&](size_t i) { results[i] = ask(client, chosen[i]); });
   std::vector<std::string> failed;
   std::vector<std::string> lines;
+  std::vector<std::string> record;
   for (size_t i = 0; i < chosen.size(); ++i) {
+    const std::string asked = std::string("Rotation, phase ") + phase + ": " + call + " to " + chosen[i].name +
+                              " at " + chosen[i].address + ", presenting " + client.our_thumbprint;
     if (!results[i].ok()) {
       failed.push_back(chosen[i].name);
       lines.push_back(TargetLine(chosen[i], results[i].message()));
+      record.push_back(asked + ": failed: " + results[i].message());
+    } else {
+      record.push_back(asked + ": done");
     }
   }
+  server_.Log(record);
   OCTO_RETURN_IF_ERROR(Update([&](Instance&, ServerRotationState& s) -> Status {
     for (size_t i = 0; i < chosen.size(); ++i) {
       TargetRotationEntry& e = s.targets[chosen[i].name];
@@ -265,16 +273,29 @@ Result<std::vector<std::string>> ServerRotation::AskFleet(
 
 Status ServerRotation::Gate(const char* phase, const std::vector<std::string>& failed) {
   if (failed.empty()) return Status::Ok();
+  const bool one = failed.size() == 1;
   if (options_.allow_unreachable) {
     std::string names;
     for (const auto& n : failed) names += (names.empty() ? "" : ", ") + n;
-    options_.say(std::string("Warning: phase ") + phase + " passes without " + names + " (--allow-unreachable).");
+    options_.warn(std::string("phase ") + phase + " passes without " + names + " (--allow-unreachable)");
     return Status::Ok();
   }
-  return FailedPrecondition(std::string("the rotation stopped in phase ") + phase + ": " +
-                            Count(failed.size(), "target was", "targets were") +
-                            " not reached; run rotate-certificate again once they are up to resume, pass "
-                            "--allow-unreachable to go on without them, or undo it with --phase rollback");
+  const std::string it = one ? "it" : "them";
+  const std::string which = Count(failed.size(), "target", "targets") + " (named above)";
+  const std::string phase_name = phase;
+  if (phase_name == "rollback") {
+    return FailedPrecondition("the rollback stopped: " + which + (one ? " was" : " were") +
+                              " not reached; run rotate-certificate --phase rollback again when " +
+                              (one ? "it is" : "they are") + " up, or pass --allow-unreachable to finish without " +
+                              it);
+  }
+  const std::string what = phase_name == "switch" ? (one ? " is not healthy" : " are not healthy") +
+                                                        std::string(" with the new certificate")
+                                                  : (one ? " was not reached" : " were not reached");
+  return FailedPrecondition("the rotation stopped in phase " + phase_name + ": " + which + what +
+                            "; run rotate-certificate again when " + (one ? "it is" : "they are") +
+                            " up to resume, pass --allow-unreachable to go on without " + it +
+                            ", or undo the rotation with --phase rollback");
 }
 
 Status ServerRotation::Trust(bool only_missing) {
@@ -285,7 +306,7 @@ Status ServerRotation::Trust(bool only_missing) {
   }
   const std::string new_tp = state_.new_thumbprint;
   auto failed = AskFleet(
-      "trust", "Trusted", "now trust " + new_tp,
+      "trust", "Trusted", "TrustThumbprint " + new_tp, "now trust " + new_tp,
       [&](const TentacleClient& c, const Target& t) -> Status {
         auto answer = AskTrustThumbprint(c, t, new_tp);
         if (!answer.ok()) return answer.status();
@@ -314,7 +335,8 @@ Status ServerRotation::Switch() {
     // Targets added since the trust phase are asked now: the switch must
     // never cut one off.
     auto failed = AskFleet(
-        "trust", "Trusted", "added since the trust phase now trust " + state_.new_thumbprint,
+        "trust", "Trusted", "TrustThumbprint " + state_.new_thumbprint,
+        "that did not trust it yet now trust " + state_.new_thumbprint,
         [&](const TentacleClient& c, const Target& t) -> Status {
           auto answer = AskTrustThumbprint(c, t, state_.new_thumbprint);
           return answer.ok() ? Status::Ok() : answer.status();
@@ -375,7 +397,7 @@ Status ServerRotation::Cleanup() {
   }
   const std::string old_tp = state_.old_thumbprint;
   auto failed = AskFleet(
-      "cleanup", "CleanedUp", "no longer trust " + old_tp,
+      "cleanup", "CleanedUp", "RemoveTrust " + old_tp, "no longer trust " + old_tp,
       [&](const TentacleClient& c, const Target& t) -> Status {
         auto answer = AskRemoveTrust(c, t, old_tp);
         return answer.ok() ? Status::Ok() : answer.status();
@@ -414,9 +436,26 @@ Status ServerRotation::Cleanup() {
 }
 
 Status ServerRotation::Rollback() {
-  if (!state_.Underway()) return FailedPrecondition("there is no rotation under way to roll back");
   if (state_.stage == RotationStage::kCompleted) {
-    return FailedPrecondition("the rotation is complete; the old certificate can no longer be rolled back to");
+    return FailedPrecondition("the rotation to " + state_.new_thumbprint +
+                              " is complete; it cannot be rolled back (rotate again to change the certificate)");
+  }
+  if (!state_.Underway()) return FailedPrecondition("there is no rotation under way to roll back");
+  const std::string old_tp = state_.old_thumbprint;
+  if (std::any_of(state_.targets.begin(), state_.targets.end(),
+                  [](const auto& e) { return e.second.step == "CleanedUp"; })) {
+    // A cleanup cut short: those Tentacles no longer trust the old
+    // certificate. They trust it again, asked with the new one, before the
+    // Server presents the old one, or the rollback would cut them off.
+    auto failed = AskFleet(
+        "rollback", "TrustRestored", "TrustThumbprint " + old_tp, "trust " + old_tp + " again",
+        [&](const TentacleClient& c, const Target& t) -> Status {
+          auto answer = AskTrustThumbprint(c, t, old_tp);
+          return answer.ok() ? Status::Ok() : answer.status();
+        },
+        [](const TargetRotationEntry& e) { return e.step == "CleanedUp"; }, true);
+    if (!failed.ok()) return failed.status();
+    OCTO_RETURN_IF_ERROR(Gate("rollback", *failed));
   }
   OCTO_RETURN_IF_ERROR(Update([](Instance& inst, ServerRotationState& s) -> Status {
     if (s.stage != RotationStage::kRollingBack) {
@@ -436,14 +475,16 @@ Status ServerRotation::Rollback() {
   }
   options_.say("Rollback: the Octopus Server presents " + state_.old_thumbprint + ".");
   const std::string new_tp = state_.new_thumbprint;
-  // A Tentacle never asked to trust the new thumbprint has nothing to drop.
+  // A Tentacle never asked to trust the new thumbprint has nothing to drop;
+  // one asked (even if its answer was lost) is asked to drop it.
   auto failed = AskFleet(
-      "rollback", "RolledBack", "no longer trust " + new_tp,
+      "rollback", "RolledBack", "RemoveTrust " + new_tp, "no longer trust " + new_tp,
       [&](const TentacleClient& c, const Target& t) -> Status {
         auto answer = AskRemoveTrust(c, t, new_tp);
         return answer.ok() ? Status::Ok() : answer.status();
       },
-      [](const TargetRotationEntry& e) { return !e.step.empty() && e.step != "RolledBack"; }, true);
+      [](const TargetRotationEntry& e) { return (!e.step.empty() || !e.error.empty()) && e.step != "RolledBack"; },
+      true);
   if (!failed.ok()) return failed.status();
   OCTO_RETURN_IF_ERROR(Gate("rollback", *failed));
   OCTO_RETURN_IF_ERROR(Update([](Instance& inst, ServerRotationState& s) -> Status {

@@ -90,6 +90,8 @@ class RunningServer {
   virtual Result<std::string> Reload() = 0;
   // Health-checks every target now.
   virtual Result<std::vector<HealthResult>> CheckAll() = 0;
+  // Writes `lines` into the Server's log (best effort: a record, not a step).
+  virtual void Log(const std::vector<std::string>& lines) = 0;
 };
 
 struct ServerRotationOptions {
@@ -99,6 +101,8 @@ struct ServerRotationOptions {
   std::function<Result<Instance>(Instance::Access)> open;
   // Receives each line of progress as it happens.
   std::function<void(const std::string&)> say;
+  // Receives each warning (a phase let pass without some targets).
+  std::function<void(const std::string&)> warn;
   // Called after each save of the state (optional): the tests' failpoint
   // for killing the command at a chosen step.
   std::function<void(const ServerRotationState&)> saved;
@@ -126,9 +130,10 @@ class ServerRotation {
   // failure and "Phase: K of N Tentacles <done>." (not when `only_some`
   // chose none), and returns the names that failed.
   using Ask = std::function<Status(const TentacleClient&, const Target&)>;
-  Result<std::vector<std::string>> AskFleet(const char* phase, const std::string& step, const std::string& done,
-                                            const Ask& ask, const std::function<bool(const TargetRotationEntry&)>& want,
-                                            bool only_some);
+  // `call` names the request in the Server's log ("TrustThumbprint T").
+  Result<std::vector<std::string>> AskFleet(const char* phase, const std::string& step, const std::string& call,
+                                            const std::string& done, const Ask& ask,
+                                            const std::function<bool(const TargetRotationEntry&)>& want, bool only_some);
   // Re-reads the state under the config lock, lets `fn` change it (and the
   // instance), saves both. The state `fn` saw is kept in `state_`.
   Status Update(const std::function<Status(Instance&, ServerRotationState&)>& fn);

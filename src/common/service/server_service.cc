@@ -124,6 +124,20 @@ Json ServerService::Handle(const Json& request, const ControlPeer& peer) {
     }
     return Json{{"Thumbprint", now}, {"PreviousThumbprint", before}};
   }
+  if (command == "log") {
+    // Lines a command (rotate-certificate, rotate-target-certificate) wants
+    // in the Server's log: each call it made to a Tentacle, with who ran it.
+    const std::string who = StringField(request, "By", "a local command") + " (" + peer.Describe() + ")";
+    int logged = 0;
+    if (request.contains("Lines") && request["Lines"].is_array()) {
+      for (const auto& line : request["Lines"]) {
+        if (!line.is_string()) continue;
+        log_->info("{}, run by {}", line.get<std::string>(), who);
+        ++logged;
+      }
+    }
+    return Json{{"Logged", logged}};
+  }
   if (command == "health-check") {
     std::vector<std::string> names;
     if (request.contains("Names") && request["Names"].is_array()) {

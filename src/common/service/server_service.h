@@ -10,6 +10,9 @@
 //   {"Command":"health-check","Names":[..]} -> {"Results":[HealthResult...]}
 //   {"Command":"last-results"}              -> {"Results":[...]}
 //   {"Command":"reload","By":".."}          -> {"Thumbprint", "PreviousThumbprint"}
+//   {"Command":"log","By":"..","Lines":[..]} -> {"Logged": N}  (a command's
+//                                              record of what it asked the
+//                                              Tentacles, in the Server's log)
 // Targets and their pins come from a TargetStore (target_store.h): each check
 // takes its snapshot, re-read first when the config file changed, so
 // add-target and update-target take effect at the next check without a
