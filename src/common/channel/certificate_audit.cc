@@ -53,6 +53,10 @@ const char* AuditFindingKindName(AuditFindingKind kind) {
   return "Unreachable";
 }
 
+int MinimumKeyBits(const std::string& signature_algorithm) {
+  return signature_algorithm.find("ECDSA") != std::string::npos ? 256 : 2048;
+}
+
 Json AuditFinding::ToJson() const { return Json{{"Kind", AuditFindingKindName(kind)}, {"Detail", detail}}; }
 
 std::optional<std::chrono::system_clock::time_point> ParseIso8601Utc(const std::string& text) {
@@ -81,10 +85,9 @@ std::vector<AuditFinding> AuditCertificate(const SlotCertificate& c, const Audit
                    std::string(md5 ? "MD5" : "SHA-1") + " signature (" + c.signature_algorithm + ")" + on,
                    c.thumbprint});
   }
-  if (c.key_bits < kMinimumKeyBits) {
+  if (const int minimum = MinimumKeyBits(c.signature_algorithm); c.key_bits < minimum) {
     out.push_back({AuditFindingKind::kWeakKey,
-                   std::to_string(c.key_bits) + "-bit key" + on + " (under " + std::to_string(kMinimumKeyBits) +
-                       " bits)",
+                   std::to_string(c.key_bits) + "-bit key" + on + " (under " + std::to_string(minimum) + " bits)",
                    c.thumbprint});
   }
   const auto not_after = ParseIso8601Utc(c.not_after);
@@ -142,6 +145,15 @@ TargetAudit AuditTentacleAnswer(const Target& target, const CertificateStatusAns
                             tp});
     }
   }
+  return a;
+}
+
+TargetAudit NotAuditedTarget(const Target& target, const std::string& reason) {
+  TargetAudit a;
+  a.name = target.name;
+  a.address = target.address;
+  a.pinned = target.thumbprints;
+  a.findings.push_back({AuditFindingKind::kUnreachable, "could not be audited: " + reason, ""});
   return a;
 }
 

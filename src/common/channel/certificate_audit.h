@@ -28,7 +28,7 @@ namespace octo {
 
 enum class AuditFindingKind {
   kSha1Signature,  // the certificate is signed with SHA-1 (or MD5)
-  kWeakKey,        // its key is under kMinimumKeyBits
+  kWeakKey,        // its key is shorter than MinimumKeyBits allows
   kExpiring,       // it expires within the policy's window, or has expired
   kPinMismatch,    // the Tentacle presents none of the target's pins
   kStaleTrust,     // the Tentacle trusts a thumbprint no certificate of this Server holds
@@ -50,7 +50,10 @@ struct AuditFinding {
   bool operator==(const AuditFinding&) const = default;
 };
 
-inline constexpr int kMinimumKeyBits = 2048;
+// The shortest key not reported: 256 bits for an EC key (which the
+// certificate's ECDSA signature shows: a self-signed certificate is signed
+// by its own key), else 2048 (RSA).
+int MinimumKeyBits(const std::string& signature_algorithm);
 
 struct AuditPolicy {
   int expiring_within_days = 30;  // kExpiring when not_after - now <= this many days
@@ -87,6 +90,10 @@ struct TargetAudit {
 // in the answer's order.
 TargetAudit AuditTentacleAnswer(const Target& target, const CertificateStatusAnswer& answer,
                                 const std::set<std::string>& ours, const AuditPolicy& policy);
+
+// A target that was not asked, and why (kUnreachable with `reason`): for
+// when this Server cannot make a connection at all.
+TargetAudit NotAuditedTarget(const Target& target, const std::string& reason);
 
 // Asks one target for its certificate status (CallTentacle, the target's
 // pins judged in the handshake) and audits the answer. Without an answer
