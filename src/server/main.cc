@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   octo::cli::SetupShowConfiguration(table);
   octo::server::SetupTargets(table);
   octo::server::SetupHealthCheck(table);
+  octo::server::SetupAudit(table);
   octo::server::SetupRun(table);
   octo::cli::SetupService(table);
   octo::cli::SetupVersion(table);
