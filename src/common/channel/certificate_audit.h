@@ -42,9 +42,9 @@ const char* AuditFindingKindName(AuditFindingKind kind);
 
 struct AuditFinding {
   AuditFindingKind kind = AuditFindingKind::kUnreachable;
-  std::string detail;     // one sentence, no target name: "SHA-1 signature (sha1RSA) on certificate T"
-  std::string thumbprint; // the thumbprint it is about (the certificate, the presented one, the stale one,
-                          // or ours for kNotTrusted); "" for kUnreachable
+  std::string detail;      // one sentence, no target name: "SHA-1 signature (sha1RSA) on certificate T"
+  std::string thumbprint;  // what it is about: the certificate's, the presented one, the stale one, or
+                           // ours (kNotTrusted); "" for kUnreachable
 
   Json ToJson() const;  // {"Kind", "Detail"}
   bool operator==(const AuditFinding&) const = default;
@@ -72,8 +72,8 @@ struct TargetAudit {
   std::string name;
   std::string address;
   std::vector<std::string> pinned;
-  std::string presented;               // what the Tentacle presented ("" when no certificate was seen)
-  std::vector<std::string> trusted;    // its trusted set (empty without an answer)
+  std::string presented;             // what the Tentacle presented ("" when no certificate was seen)
+  std::vector<std::string> trusted;  // its trusted set (empty without an answer)
   std::optional<SlotCertificate> certificate;  // the presented one's facts, when it answered
   std::vector<AuditFinding> findings;
 
