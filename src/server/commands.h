@@ -10,6 +10,7 @@ void SetupImportCertificate(cli::CommandTable& table);
 void SetupShowMasterKey(cli::CommandTable& table);
 void SetupRun(cli::CommandTable& table);
 void SetupHealthCheck(cli::CommandTable& table);
+void SetupAudit(cli::CommandTable& table);
 void SetupTargets(cli::CommandTable& table);
 void SetupConfigure(cli::CommandTable& table);
 void SetupRotateCertificate(cli::CommandTable& table);

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   octo::server::SetupHealthCheck(table);
   octo::server::SetupRotateCertificate(table);
   octo::server::SetupRotateTargetCertificate(table);
+  octo::server::SetupAudit(table);
   octo::server::SetupRun(table);
   octo::cli::SetupService(table);
   octo::cli::SetupVersion(table);
