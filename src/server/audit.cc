@@ -1,14 +1,14 @@
 // Octopus.Server audit-certificates: what in the fleet needs a rotation, a
 // pin or a trust change. Makes its own calls with the instance's
 // certificate (the Server's service need not run); the findings come from
-// the library (common/channel/certificate_audit.h), the advice from here.
+// the library (common/rotation/certificate_audit.h), the advice from here.
 #include <chrono>
 #include <iostream>
 #include <memory>
 #include <optional>
 #include <set>
 
-#include "common/channel/certificate_audit.h"
+#include "common/rotation/certificate_audit.h"
 #include "common/config/certificate_slots.h"
 #include "common/config/target_store.h"
 #include "common/crypto/certificate.h"

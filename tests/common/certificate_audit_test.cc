@@ -5,7 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "common/channel/certificate_audit.h"
+#include "common/rotation/certificate_audit.h"
 
 namespace octo {
 namespace {

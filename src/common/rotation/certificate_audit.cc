@@ -1,4 +1,4 @@
-#include "common/channel/certificate_audit.h"
+#include "common/rotation/certificate_audit.h"
 
 #include <algorithm>
 #include <cstdio>
