@@ -3,6 +3,7 @@
 // socket: reload, health-check every target, and log lines.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -25,5 +26,11 @@ class ControlledServer : public RunningServer {
   std::string socket_;
   std::string by_;
 };
+
+// Takes the instance's rotation lock (<config>.rotation.lock) for the rest of
+// the command, without waiting: one rotate-certificate or
+// rotate-target-certificate at a time. FailedPrecondition, in one line
+// naming the instance, when another holds it.
+Result<std::shared_ptr<int>> LockRotation(const Instance& instance);
 
 }  // namespace octo::server

@@ -121,14 +121,8 @@ int Rotate(const RotateOptions& o) {
   if (!inst.ok()) return cli::Fail(inst.status());
   if (!cli::ServiceRunning(*inst)) return cli::ServerNotRunning(*inst);
   // One rotation at a time; the config's own lock is taken for each step.
-  auto lock = LockFile(inst->config_path() + ".rotation", std::chrono::milliseconds(0));
-  if (!lock.ok()) {
-    if (lock.status().code() == StatusCode::kFailedPrecondition) {
-      return cli::Fail(FailedPrecondition("another rotate-certificate is running for instance '" + inst->name() +
-                                          "'; wait for it, or see rotate-certificate --status"));
-    }
-    return cli::Fail(lock.status());
-  }
+  auto lock = LockRotation(*inst);
+  if (!lock.ok()) return cli::Fail(lock.status());
   ControlledServer server(cli::PathsFor(*inst).socket, "rotate-certificate");
   ServerRotationOptions options;
   options.allow_unreachable = o.allow_unreachable;

@@ -81,14 +81,8 @@ int Run(const RotateTargetsOptions& o) {
     chosen = snapshot->targets;
   }
   // One rotation at a time (rotate-certificate takes the same lock).
-  auto lock = LockFile(inst->config_path() + ".rotation", std::chrono::milliseconds(0));
-  if (!lock.ok()) {
-    if (lock.status().code() == StatusCode::kFailedPrecondition) {
-      return cli::Fail(FailedPrecondition("another rotation is running for instance '" + inst->name() +
-                                          "'; wait for it to finish"));
-    }
-    return cli::Fail(lock.status());
-  }
+  auto lock = LockRotation(*inst);
+  if (!lock.ok()) return cli::Fail(lock.status());
   auto identity = inst->LoadIdentity();
   if (!identity.ok()) return cli::Fail(identity.status());
   auto ctx = MakeTlsContext(TlsRole::kClient, *identity);

@@ -28,6 +28,7 @@
 #include "common/channel/control.h"
 #include "common/channel/health_check.h"
 #include "common/channel/tentacle_client.h"
+#include "common/config/instance.h"
 #include "common/crypto/pkcs12.h"
 #include "common/crypto/tls.h"
 #include "support/cli_fixture.h"
@@ -444,6 +445,20 @@ TEST_F(FleetRotation, TheRotationNeedsTheRunningServerAndOnePhaseAtATime) {
   EXPECT_EQ(early.exit_code, 1);
   EXPECT_EQ(early.ErrLines(), std::vector<std::string>{"Error: the switch phase runs after trust; the rotation is not "
                                                        "under way"});
+  {
+    // Another rotation holds the instance's rotation lock: both commands stop at once.
+    auto held = LockFile(ServerConfig() + ".rotation", std::chrono::milliseconds(1000));
+    ASSERT_TRUE(held.ok()) << held.status().message();
+    const std::vector<std::string> busy = {"Error: another rotation is running for instance 'OctopusServer'; wait "
+                                           "for it to finish, or see rotate-certificate --status"};
+    auto second = Rotate({});
+    EXPECT_EQ(second.exit_code, 1);
+    EXPECT_EQ(second.ErrLines(), busy);
+    auto targets = S({"rotate-target-certificate", "--all"});
+    EXPECT_EQ(targets.exit_code, 1);
+    EXPECT_EQ(targets.ErrLines(), busy);
+    EXPECT_EQ(RotationStatus()["Phase"], "None");
+  }
   MustServer({"service", "--stop"}, Env());
   server_started_ = false;
   auto stopped = Rotate({});
