@@ -11,11 +11,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <spdlog/sinks/null_sink.h>
 
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <atomic>
+#include <future>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -29,6 +31,7 @@
 #include "common/channel/health_check.h"
 #include "common/channel/tentacle_client.h"
 #include "common/config/instance.h"
+#include "common/service/server_service.h"
 #include "common/crypto/pkcs12.h"
 #include "common/crypto/tls.h"
 #include "support/cli_fixture.h"
@@ -504,6 +507,55 @@ TEST_F(FleetRotation, ATentacleKilledBetweenStageAndSwitchStaysConsistentAndIsRo
   EXPECT_EQ(TentacleThumbprint(t.instance), staged->thumbprint);
   EXPECT_THAT(Pins().at(t.target), ElementsAre(staged->thumbprint));
   ExpectAllHealthy("after the rotation");
+}
+
+// A health-check round reads each target's pins when that target's turn
+// comes: a round that began before a Tentacle's new certificate was pinned
+// and presented must not call it unexpected (a long round over many targets
+// saw this during rotate-target-certificate, bench/results).
+TEST_F(FleetRotation, ARoundThatBeganBeforeAPinChangeChecksWithThePinsOfItsTurn) {
+  const Tentacle& t = fleet_[0];
+  const std::string old_tp = TentacleThumbprint(t.instance);
+  // A target that holds the round up: it accepts TCP and never speaks TLS.
+  const int slow_port = FreeLoopbackPort();
+  auto slow = ListenTcp("127.0.0.1", slow_port);
+  ASSERT_TRUE(slow.ok()) << slow.status().message();
+  MustServer({"add-target", "--name", "a-slow", "--address", "https://127.0.0.1:" + std::to_string(slow_port),
+              "--thumbprint", std::string(40, 'A')},
+             Env());
+  MustServer({"export-certificate", "--export-pfx", Path("server.pfx"), "--pfx-password", "pw"}, Env());
+  auto pfx = ReadPfx(ReadTestFile(Path("server.pfx")), Secret("pw"));
+  ASSERT_TRUE(pfx.ok()) << pfx.status().message();
+  auto ctx = MakeTlsContext(TlsRole::kClient, pfx->identity);
+  ASSERT_TRUE(ctx.ok());
+  TentacleClient client{ctx->get(), old_server_tp_, {}};
+
+  ServerServiceOptions options;
+  options.config_path = ServerConfig();
+  options.socket_path = Path("in-process.sock");
+  options.interval = std::chrono::seconds(0);
+  options.check.parallelism = 1;  // one target after the other, the slow one first
+  options.check.timeout = std::chrono::milliseconds(4000);
+  auto presented = ReadPfx(ReadTestFile(Path("server.pfx")), Secret("pw"));
+  ASSERT_TRUE(presented.ok());
+  ServerService service(options, std::move(presented->identity), spdlog::null_logger_mt("round-test"));
+  ASSERT_TRUE(service.Start().ok());
+  auto round = std::async(std::launch::async, [&] { return service.CheckNow({"a-slow", t.target}); });
+  // While the round waits on the slow target: pin both, then switch, as step 3 and 4 of a rotation.
+  auto staged = AskStageCertificate(client, Target{t.target, t.address, old_tp});
+  ASSERT_TRUE(staged.ok()) << staged.status().message();
+  MustServer({"update-target", "--name", t.target, "--add-thumbprint", staged->thumbprint}, Env());
+  auto switched = AskSwitchCertificate(client, Target{t.target, t.address, {old_tp, staged->thumbprint}},
+                                       staged->thumbprint);
+  ASSERT_TRUE(switched.ok()) << switched.status().message();
+  ASSERT_EQ(round.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  auto results = round.get();
+  ASSERT_TRUE(results.ok()) << results.status().message();
+  ASSERT_EQ(results->size(), 2u);
+  EXPECT_EQ((*results)[0].outcome, HealthOutcome::kTimedOut);
+  EXPECT_TRUE((*results)[1].healthy) << (*results)[1].reason;
+  EXPECT_EQ((*results)[1].thumbprint, staged->thumbprint);
+  service.Stop();
 }
 
 TEST_F(FleetRotation, RotateTargetCertificateRefusesBadChoicesWithOneLine) {

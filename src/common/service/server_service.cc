@@ -4,8 +4,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <ctime>
 
+#include "common/base/parallel.h"
 #include "common/channel/channel.h"
 #include "common/channel/control.h"
 
@@ -67,7 +69,27 @@ Result<std::vector<HealthResult>> ServerService::CheckNow(const std::vector<std:
     }
   }
   const std::shared_ptr<const PresentedIdentity> credentials = credentials_.load();
-  auto results = CheckTargets(credentials->ctx.get(), credentials->thumbprint, chosen, options_.check);
+  // Each target is checked with its pins as they are when its turn comes,
+  // not as they were when the round began: a round over many targets takes
+  // long enough for a rotation to pin a Tentacle's new certificate and
+  // switch it meanwhile. And a certificate the pins did not expect is
+  // judged once more against the pins read after it was seen, since a
+  // Tentacle presents a new certificate only after the Server pinned it
+  // (rotate-target-certificate): the pins read before the handshake may be
+  // just too old.
+  std::vector<HealthResult> results(chosen.size());
+  ForEachBounded(chosen.size(), options_.check.parallelism, [&](size_t i) {
+    Target target = LatestPins(chosen[i]);
+    HealthResult r = CheckTarget(credentials->ctx.get(), credentials->thumbprint, target, options_.check);
+    if (r.outcome == HealthOutcome::kUnexpectedCertificate) {
+      Target fresh = LatestPins(target);
+      if (fresh.thumbprints != target.thumbprints &&
+          std::find(fresh.thumbprints.begin(), fresh.thumbprints.end(), r.thumbprint) != fresh.thumbprints.end()) {
+        r = CheckTarget(credentials->ctx.get(), credentials->thumbprint, fresh, options_.check);
+      }
+    }
+    results[i] = std::move(r);
+  });
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& r : results) {
     last_[r.name] = r;
@@ -78,6 +100,13 @@ Result<std::vector<HealthResult>> ServerService::CheckNow(const std::vector<std:
     }
   }
   return results;
+}
+
+Target ServerService::LatestPins(const Target& target) {
+  auto now = Targets();
+  if (!now.ok()) return target;
+  const Target* t = (*now)->Find(target.name);
+  return t != nullptr ? *t : target;
 }
 
 Result<std::shared_ptr<const TargetSnapshot>> ServerService::Targets() {

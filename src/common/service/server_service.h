@@ -73,6 +73,9 @@ class ServerService {
   // The targets as the config has them now: the store is opened at the first
   // check (a damaged list then fails the checks, not the start).
   Result<std::shared_ptr<const TargetSnapshot>> Targets();
+  // `target` with the pins the config has now (re-read if the file
+  // changed); `target` itself if it is gone or the config cannot be read.
+  Target LatestPins(const Target& target);
   Json Handle(const Json& request, const ControlPeer& peer);
 
   ServerServiceOptions options_;
