@@ -3,9 +3,14 @@
 Usage: python3 -m octobench --build DIR --root DIR --out DIR [--quick]
        [--sections micro,latency,keygen,health] [--fleet N] [--update-docs FILE]
 bench/run is the way in: it builds, makes the root and cleans up.
+
+A run of some sections only keeps the other sections' results already in
+OUT/results.json (each with the run it came from), so that the tables stay
+whole.
 """
 
 import argparse
+import json
 import os
 import platform
 import re
@@ -51,6 +56,15 @@ def _commit(repo):
 
 def _load():
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def _previous(out):
+    """The results.json an earlier run left in `out`, or None."""
+    try:
+        with open(os.path.join(out, "results.json")) as f:
+            return json.load(f)
+    except (OSError, json.JSONDecodeError):
+        return None
 
 
 def update_docs(path, md):
@@ -140,7 +154,8 @@ def main():
             fleet.stop()
     results["meta"]["load_after"] = _load()
     results["meta"]["duration_s"] = time.time() - started
-    md = report.write(results, args.out)
+    results = report.merge(_previous(args.out), results)
+    md = report.write(results, args.out, replot="health" in sections)
     if args.update_docs:
         update_docs(args.update_docs, md)
     print(md)

@@ -76,6 +76,14 @@ def markdown(results, plot_name=None):
                f"{meta['openssl']}, {meta['certtool']}. Load average {meta['load_before']} before and "
                f"{meta['load_after']} after; {meta['duration_s']:.0f} s in all. Every figure: median (min–max) "
                "over the runs; every ratio: our median over the baseline's median, both measured in this run.")
+    earlier = {}
+    for key, run in (results.get("section_runs") or {}).items():
+        if run and run.get("started") != meta["started"] and key != "fleet":  # "fleet": the health section's
+            earlier.setdefault((run.get("started"), run.get("commit"), run.get("load_before"),
+                                run.get("load_after")), []).append(key)
+    for (started, commit, lb, la), keys in sorted(earlier.items(), key=lambda kv: str(kv[0])):
+        out += ["", f"This run measured {', '.join(meta['sections'])} only; {', '.join(keys)} are from the run of "
+                f"{started}, commit `{commit}` (load average {lb} before and {la} after), kept as they were."]
     out += ["", "## Targets", "", "| target | figure | |", "|---|---|---|"]
     for target, figure, met in headline(results):
         out.append(f"| {target} | {figure} | {_met(met)} |")
@@ -221,10 +229,45 @@ def plot(results, path):
     return True
 
 
-def write(results, out_dir):
+# The keys of results.json each section writes (the health section sets up the fleet and measures memory too).
+SECTION_KEYS = {"micro": ("micro",), "latency": ("latency",), "keygen": ("keygen",),
+                "health": ("fleet", "health", "memory")}
+RUN_FIELDS = ("started", "commit", "load_before", "load_after", "duration_s", "quick")
+
+
+def _section_of(key):
+    return next((s for s, keys in SECTION_KEYS.items() if key in keys), key)
+
+
+def merge(old, new):
+    """`new` with the sections of `old` (the results.json an earlier run left in the same directory)
+    that this run did not run, kept as they were; "section_runs" says which run each section's
+    figures come from. A smoke test's results are not mixed with real ones."""
+    ran = set(new["meta"]["sections"])
+    this_run = {k: new["meta"].get(k) for k in RUN_FIELDS}
+    runs = {key: this_run for s in ran for key in SECTION_KEYS.get(s, (s,)) if key in new}
+    if old and bool(old.get("meta", {}).get("quick")) == bool(new["meta"].get("quick")):
+        # Results written before section_runs existed come from one run: their meta's.
+        old_runs = old.get("section_runs") or {}
+        old_run = {k: old["meta"].get(k) for k in RUN_FIELDS}
+        for key, value in old.items():
+            if key in ("meta", "errors", "section_runs") or _section_of(key) in ran:
+                continue
+            new[key] = value
+            runs[key] = old_runs.get(key, old_run)
+        new["errors"] = [e for e in old.get("errors", []) if _section_of(e["section"]) not in ran] + new["errors"]
+    new["section_runs"] = runs
+    return new
+
+
+def write(results, out_dir, replot=True):
+    """Writes the files; with replot False an existing plot is kept as it is (its section did not run)."""
     os.makedirs(out_dir, exist_ok=True)
     png = "health-check-scaling.png"
-    have_plot = plot(results, os.path.join(out_dir, png))
+    if replot or not os.path.exists(os.path.join(out_dir, png)):
+        have_plot = plot(results, os.path.join(out_dir, png))
+    else:
+        have_plot = True
     with open(os.path.join(out_dir, "results.json"), "w") as f:
         json.dump(results, f, indent=2)
         f.write("\n")
