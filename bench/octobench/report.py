@@ -79,11 +79,12 @@ def markdown(results, plot_name=None):
     earlier = {}
     for key, run in (results.get("section_runs") or {}).items():
         if run and run.get("started") != meta["started"] and key != "fleet":  # "fleet": the health section's
-            earlier.setdefault((run.get("started"), run.get("commit"), run.get("load_before"),
-                                run.get("load_after")), []).append(key)
-    for (started, commit, lb, la), keys in sorted(earlier.items(), key=lambda kv: str(kv[0])):
+            earlier.setdefault((run.get("started"), run.get("machine"), run.get("cores"), run.get("commit"),
+                                run.get("load_before"), run.get("load_after")), []).append(key)
+    for (started, machine, cores, commit, lb, la), keys in sorted(earlier.items(), key=lambda kv: str(kv[0])):
         out += ["", f"This run measured {', '.join(meta['sections'])} only; {', '.join(keys)} are from the run of "
-                f"{started}, commit `{commit}` (load average {lb} before and {la} after), kept as they were."]
+                f"{started} on {machine} ({cores} cores), commit `{commit}` (load average {lb} before and {la} "
+                "after), kept as they were: compare figures of different runs with care."]
     out += ["", "## Targets", "", "| target | figure | |", "|---|---|---|"]
     for target, figure, met in headline(results):
         out.append(f"| {target} | {figure} | {_met(met)} |")
@@ -232,7 +233,7 @@ def plot(results, path):
 # The keys of results.json each section writes (the health section sets up the fleet and measures memory too).
 SECTION_KEYS = {"micro": ("micro",), "latency": ("latency",), "keygen": ("keygen",),
                 "health": ("fleet", "health", "memory")}
-RUN_FIELDS = ("started", "commit", "load_before", "load_after", "duration_s", "quick")
+RUN_FIELDS = ("started", "machine", "cores", "commit", "load_before", "load_after", "duration_s", "quick")
 
 
 def _section_of(key):
