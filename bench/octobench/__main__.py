@@ -1,7 +1,8 @@
 """Runs the benchmark sections and writes bench/results/ (see docs/performance.md).
 
 Usage: python3 -m octobench --build DIR --root DIR --out DIR [--quick]
-       [--sections micro,latency,keygen,health] [--fleet N] [--update-docs FILE]
+       [--sections micro,latency,keygen,health,rotation] [--fleet N]
+       [--rotation-sizes 10,100,200] [--update-docs FILE]
 bench/run is the way in: it builds, makes the root and cleans up.
 
 A run of some sections only keeps the other sections' results already in
@@ -19,11 +20,11 @@ import sys
 import time
 import traceback
 
-from . import health, keygen, latency, memory, micro, report
+from . import health, keygen, latency, memory, micro, report, rotation
 from .common import BenchError, Env, free_ports, log, tool
 from .fleet import Fleet
 
-ALL = ("micro", "latency", "keygen", "health")
+ALL = ("micro", "latency", "keygen", "health", "rotation")
 
 
 def _version(argv):
@@ -89,6 +90,8 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--sections", default=",".join(ALL))
     ap.add_argument("--fleet", type=int, default=200, help="Tentacles for the health and memory sections")
+    ap.add_argument("--rotation-sizes", help="fleet sizes of the rotation section (default 10,100,200; "
+                    "--quick: 5,10)")
     ap.add_argument("--quick", action="store_true", help="fewer runs and 20 Tentacles: a smoke test, not figures")
     ap.add_argument("--update-docs", metavar="FILE", help="also refresh the tables in FILE (docs/performance.md)")
     args = ap.parse_args()
@@ -152,6 +155,10 @@ def main():
         finally:
             log("fleet: stopping every service")
             fleet.stop()
+    if "rotation" in sections:
+        sizes = (tuple(int(x) for x in args.rotation_sizes.split(",") if x) if args.rotation_sizes
+                 else rotation.QUICK_SIZES if quick else rotation.SIZES)
+        section("rotation", lambda: rotation.run(env, sizes))
     results["meta"]["load_after"] = _load()
     results["meta"]["duration_s"] = time.time() - started
     results = report.merge(_previous(args.out), results)

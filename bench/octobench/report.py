@@ -63,10 +63,82 @@ def headline(results):
         g = h.get("per_target_growth_100_to_200")
         rows.append(("time per target does not grow with the number of targets (200 vs 100)",
                      f"× {_f(g, 2)} per target from 100 to 200", t["per_target_time_flat"]))
+    ro = results.get("rotation")
+    if ro:
+        t = ro["target"]
+        by = {r["targets"]: r for r in ro["rows"] if "error" not in r}
+        if 100 in by:
+            sp = by[100]["speedup"]
+            rows.append((f"rotation at 100 Tentacles ≥ {t['speedup_at_100_at_least']:g}× faster than the manual "
+                         "procedure (both certificates)",
+                         f"× {_f(sp['both'], 1)} (the Server's × {_f(sp['server'], 1)}, the Tentacles' "
+                         f"× {_f(sp['targets'], 1)})", t["met"]))
+        rows.append(("no failed health check during our rotations (checks every 200 ms)",
+                     f"{t['ours_failed_checks']} failed of {t['ours_checks']} checks "
+                     f"({', '.join(str(s) for s in by)} Tentacles)", t["zero_failed_met"]))
     m = results.get("memory")
     if m:
         rows.append(("Tentacle agent under 10 MB idle", f"{_f(m['agent']['idle_mib'], 1)} MiB", m["target"]["met"]))
     return rows
+
+
+def _failed(op):
+    lp = op["loop"]
+    return f"{lp['failed']} ({lp['unhealthy']} / {lp['failed_rounds']} of {lp['checks']})"
+
+
+def _rotation_md(ro):
+    p = ro["parallel"]
+    out = ["", "## 6. Certificate rotation: one command against the manual procedure", "",
+           f"Same fleet, same run, {ro['order']}. Ours: `rotate-certificate --parallel {p['rotate-certificate']}` "
+           f"and `rotate-target-certificate --all --parallel {p['rotate-target-certificate']}` (their defaults); "
+           "manual: one Tentacle after the other. Failed checks: of a loop that health-checks every target "
+           f"through the running Server, pausing {ro['loop_pause_ms']:.0f} ms after each round; unhealthy results "
+           "/ failed rounds (the Server not running or not answering) of the checks made. Verified: after the "
+           "rotation one health check of every target passed, and the certificates presented, trusted and "
+           "pinned are the new ones only.", "",
+           "| targets | method | the Server's certificate: s | ms per target | failed checks | "
+           "every Tentacle's certificate: s | ms per target | failed checks | both: s | processes restarted | "
+           "verified |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in ro["rows"]:
+        if "error" in r:
+            out.append(f"| {r['targets']} | **failed:** {r['error']} | | | | | | | | | |")
+            continue
+        for label, key in (("ours", "ours"), ("manual", "manual")):
+            m = r[key]
+            sv, tg, both = m["server"], m["targets"], m["both"]
+            restarted = sv["processes_restarted"] + tg["processes_restarted"]
+            out.append(f"| {r['targets']} | {label} | {_f(sv['wall_s'], 2)} | {_f(sv['ms_per_target'], 1)} | "
+                       f"{_failed(sv)} | {_f(tg['wall_s'], 2)} | {_f(tg['ms_per_target'], 1)} | {_failed(tg)} | "
+                       f"{_f(both['wall_s'], 2)} | {restarted} | {'yes' if both['verified'] else '**no**'} |")
+    done = [r for r in ro["rows"] if "error" not in r]
+    out += ["", "| targets | × faster, the Server's certificate | × faster, the Tentacles' | × faster, both |",
+            "|---|---|---|---|"]
+    for r in done:
+        sp = r["speedup"]
+        out.append(f"| {r['targets']} | {_f(sp['server'], 1)} | {_f(sp['targets'], 1)} | **{_f(sp['both'], 1)}** |")
+    out += ["", f"Setting up each fleet (before the rotations; {done[0]['setup']['workers'] if done else 2} "
+            "Tentacles made at once):", "",
+            "| targets | set-up s | s per Tentacle | processes | RSS MiB, all | PSS MiB, all |", "|---|---|---|---|---|---|"]
+    for r in done:
+        su = r["setup"]
+        out.append(f"| {r['targets']} | {_f(su['wall_s'], 1)} | {_f(su['s_per_tentacle'], 2)} | {su['processes']} | "
+                   f"{_f(su['rss_mib'], 0)} | {_f(su['pss_mib'], 0)} |")
+    reasons = []
+    for r in done:
+        for key, label in (("ours", "ours"), ("manual", "manual")):
+            for op, what in (("server", "the Server's certificate"), ("targets", "the Tentacles' certificates")):
+                o = r[key][op]
+                if o["problems"]:
+                    reasons.append(f"- {r['targets']} targets, {label}, {what}: **not verified**: "
+                                   f"{'; '.join(o['problems'])}")
+                for x in o["loop"]["reasons"][:3]:
+                    reasons.append(f"- {r['targets']} targets, {label}, {what}: {x['count']}× {x['reason']}")
+    if reasons:
+        out += ["", "What the failed checks said (the most frequent; URL and T stand for a target's address and a "
+                "thumbprint; cut at 200 characters):", ""] + reasons
+    return out
 
 
 def markdown(results, plot_name=None):
@@ -175,6 +247,9 @@ def markdown(results, plot_name=None):
         for r in mi["rows"]:
             out.append(f"| {r['label']} | {_mmm(r['cpu_us'], 1)} | `{r['baseline']}` | "
                        f"{_mmm(r['baseline_cpu_us'], 1)} | {_f(r['ratio'], 2)} | {_f(r['ratio_real'], 2)} |")
+    ro = results.get("rotation")
+    if ro:
+        out += _rotation_md(ro)
     for err in results.get("errors", []):
         out += ["", f"**Section {err['section']} failed:** {err['error']}"]
     return "\n".join(out) + "\n"
@@ -232,7 +307,7 @@ def plot(results, path):
 
 # The keys of results.json each section writes (the health section sets up the fleet and measures memory too).
 SECTION_KEYS = {"micro": ("micro",), "latency": ("latency",), "keygen": ("keygen",),
-                "health": ("fleet", "health", "memory")}
+                "health": ("fleet", "health", "memory"), "rotation": ("rotation",)}
 RUN_FIELDS = ("started", "machine", "cores", "commit", "load_before", "load_after", "duration_s", "quick")
 
 
