@@ -1,11 +1,17 @@
 """Runs the benchmark sections and writes bench/results/ (see docs/performance.md).
 
 Usage: python3 -m octobench --build DIR --root DIR --out DIR [--quick]
-       [--sections micro,latency,keygen,health] [--fleet N] [--update-docs FILE]
+       [--sections micro,latency,keygen,health,rotation] [--fleet N]
+       [--rotation-sizes 10,100,200] [--update-docs FILE]
 bench/run is the way in: it builds, makes the root and cleans up.
+
+A run of some sections only keeps the other sections' results already in
+OUT/results.json (each with the run it came from), so that the tables stay
+whole.
 """
 
 import argparse
+import json
 import os
 import platform
 import re
@@ -14,11 +20,11 @@ import sys
 import time
 import traceback
 
-from . import health, keygen, latency, memory, micro, report
+from . import health, keygen, latency, memory, micro, report, rotation
 from .common import BenchError, Env, free_ports, log, tool
 from .fleet import Fleet
 
-ALL = ("micro", "latency", "keygen", "health")
+ALL = ("micro", "latency", "keygen", "health", "rotation")
 
 
 def _version(argv):
@@ -53,6 +59,15 @@ def _load():
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def _previous(out):
+    """The results.json an earlier run left in `out`, or None."""
+    try:
+        with open(os.path.join(out, "results.json")) as f:
+            return json.load(f)
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
 def update_docs(path, md):
     """Replaces the text between the bench markers of `path` with the tables."""
     begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
@@ -75,6 +90,8 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--sections", default=",".join(ALL))
     ap.add_argument("--fleet", type=int, default=200, help="Tentacles for the health and memory sections")
+    ap.add_argument("--rotation-sizes", help="fleet sizes of the rotation section (default 10,100,200; "
+                    "--quick: 5,10)")
     ap.add_argument("--quick", action="store_true", help="fewer runs and 20 Tentacles: a smoke test, not figures")
     ap.add_argument("--update-docs", metavar="FILE", help="also refresh the tables in FILE (docs/performance.md)")
     args = ap.parse_args()
@@ -138,9 +155,14 @@ def main():
         finally:
             log("fleet: stopping every service")
             fleet.stop()
+    if "rotation" in sections:
+        sizes = (tuple(int(x) for x in args.rotation_sizes.split(",") if x) if args.rotation_sizes
+                 else rotation.QUICK_SIZES if quick else rotation.SIZES)
+        section("rotation", lambda: rotation.run(env, sizes))
     results["meta"]["load_after"] = _load()
     results["meta"]["duration_s"] = time.time() - started
-    md = report.write(results, args.out)
+    results = report.merge(_previous(args.out), results)
+    md = report.write(results, args.out, replot="health" in sections)
     if args.update_docs:
         update_docs(args.update_docs, md)
     print(md)

@@ -63,10 +63,82 @@ def headline(results):
         g = h.get("per_target_growth_100_to_200")
         rows.append(("time per target does not grow with the number of targets (200 vs 100)",
                      f"× {_f(g, 2)} per target from 100 to 200", t["per_target_time_flat"]))
+    ro = results.get("rotation")
+    if ro:
+        t = ro["target"]
+        by = {r["targets"]: r for r in ro["rows"] if "error" not in r}
+        if 100 in by:
+            sp = by[100]["speedup"]
+            rows.append((f"rotation at 100 Tentacles ≥ {t['speedup_at_100_at_least']:g}× faster than the manual "
+                         "procedure (both certificates)",
+                         f"× {_f(sp['both'], 1)} (the Server's × {_f(sp['server'], 1)}, the Tentacles' "
+                         f"× {_f(sp['targets'], 1)})", t["met"]))
+        rows.append(("no failed health check during our rotations (checks every 200 ms)",
+                     f"{t['ours_failed_checks']} failed of {t['ours_checks']} checks "
+                     f"({', '.join(str(s) for s in by)} Tentacles)", t["zero_failed_met"]))
     m = results.get("memory")
     if m:
         rows.append(("Tentacle agent under 10 MB idle", f"{_f(m['agent']['idle_mib'], 1)} MiB", m["target"]["met"]))
     return rows
+
+
+def _failed(op):
+    lp = op["loop"]
+    return f"{lp['failed']} ({lp['unhealthy']} / {lp['failed_rounds']} of {lp['checks']})"
+
+
+def _rotation_md(ro):
+    p = ro["parallel"]
+    out = ["", "## 6. Certificate rotation: one command against the manual procedure", "",
+           f"Same fleet, same run, {ro['order']}. Ours: `rotate-certificate --parallel {p['rotate-certificate']}` "
+           f"and `rotate-target-certificate --all --parallel {p['rotate-target-certificate']}` (their defaults); "
+           "manual: one Tentacle after the other. Failed checks: of a loop that health-checks every target "
+           f"through the running Server, pausing {ro['loop_pause_ms']:.0f} ms after each round; unhealthy results "
+           "/ failed rounds (the Server not running or not answering) of the checks made. Verified: after the "
+           "rotation one health check of every target passed, and the certificates presented, trusted and "
+           "pinned are the new ones only.", "",
+           "| targets | method | the Server's certificate: s | ms per target | failed checks | "
+           "every Tentacle's certificate: s | ms per target | failed checks | both: s | processes restarted | "
+           "verified |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in ro["rows"]:
+        if "error" in r:
+            out.append(f"| {r['targets']} | **failed:** {r['error']} | | | | | | | | | |")
+            continue
+        for label, key in (("ours", "ours"), ("manual", "manual")):
+            m = r[key]
+            sv, tg, both = m["server"], m["targets"], m["both"]
+            restarted = sv["processes_restarted"] + tg["processes_restarted"]
+            out.append(f"| {r['targets']} | {label} | {_f(sv['wall_s'], 2)} | {_f(sv['ms_per_target'], 1)} | "
+                       f"{_failed(sv)} | {_f(tg['wall_s'], 2)} | {_f(tg['ms_per_target'], 1)} | {_failed(tg)} | "
+                       f"{_f(both['wall_s'], 2)} | {restarted} | {'yes' if both['verified'] else '**no**'} |")
+    done = [r for r in ro["rows"] if "error" not in r]
+    out += ["", "| targets | × faster, the Server's certificate | × faster, the Tentacles' | × faster, both |",
+            "|---|---|---|---|"]
+    for r in done:
+        sp = r["speedup"]
+        out.append(f"| {r['targets']} | {_f(sp['server'], 1)} | {_f(sp['targets'], 1)} | **{_f(sp['both'], 1)}** |")
+    out += ["", f"Setting up each fleet (before the rotations; {done[0]['setup']['workers'] if done else 2} "
+            "Tentacles made at once):", "",
+            "| targets | set-up s | s per Tentacle | processes | RSS MiB, all | PSS MiB, all |", "|---|---|---|---|---|---|"]
+    for r in done:
+        su = r["setup"]
+        out.append(f"| {r['targets']} | {_f(su['wall_s'], 1)} | {_f(su['s_per_tentacle'], 2)} | {su['processes']} | "
+                   f"{_f(su['rss_mib'], 0)} | {_f(su['pss_mib'], 0)} |")
+    reasons = []
+    for r in done:
+        for key, label in (("ours", "ours"), ("manual", "manual")):
+            for op, what in (("server", "the Server's certificate"), ("targets", "the Tentacles' certificates")):
+                o = r[key][op]
+                if o["problems"]:
+                    reasons.append(f"- {r['targets']} targets, {label}, {what}: **not verified**: "
+                                   f"{'; '.join(o['problems'])}")
+                for x in o["loop"]["reasons"][:3]:
+                    reasons.append(f"- {r['targets']} targets, {label}, {what}: {x['count']}× {x['reason']}")
+    if reasons:
+        out += ["", "What the failed checks said (the most frequent; URL and T stand for a target's address and a "
+                "thumbprint; cut at 200 characters):", ""] + reasons
+    return out
 
 
 def markdown(results, plot_name=None):
@@ -76,6 +148,15 @@ def markdown(results, plot_name=None):
                f"{meta['openssl']}, {meta['certtool']}. Load average {meta['load_before']} before and "
                f"{meta['load_after']} after; {meta['duration_s']:.0f} s in all. Every figure: median (min–max) "
                "over the runs; every ratio: our median over the baseline's median, both measured in this run.")
+    earlier = {}
+    for key, run in (results.get("section_runs") or {}).items():
+        if run and run.get("started") != meta["started"] and key != "fleet":  # "fleet": the health section's
+            earlier.setdefault((run.get("started"), run.get("machine"), run.get("cores"), run.get("commit"),
+                                run.get("load_before"), run.get("load_after")), []).append(key)
+    for (started, machine, cores, commit, lb, la), keys in sorted(earlier.items(), key=lambda kv: str(kv[0])):
+        out += ["", f"This run measured {', '.join(meta['sections'])} only; {', '.join(keys)} are from the run of "
+                f"{started} on {machine} ({cores} cores), commit `{commit}` (load average {lb} before and {la} "
+                "after), kept as they were: compare figures of different runs with care."]
     out += ["", "## Targets", "", "| target | figure | |", "|---|---|---|"]
     for target, figure, met in headline(results):
         out.append(f"| {target} | {figure} | {_met(met)} |")
@@ -166,6 +247,9 @@ def markdown(results, plot_name=None):
         for r in mi["rows"]:
             out.append(f"| {r['label']} | {_mmm(r['cpu_us'], 1)} | `{r['baseline']}` | "
                        f"{_mmm(r['baseline_cpu_us'], 1)} | {_f(r['ratio'], 2)} | {_f(r['ratio_real'], 2)} |")
+    ro = results.get("rotation")
+    if ro:
+        out += _rotation_md(ro)
     for err in results.get("errors", []):
         out += ["", f"**Section {err['section']} failed:** {err['error']}"]
     return "\n".join(out) + "\n"
@@ -221,10 +305,45 @@ def plot(results, path):
     return True
 
 
-def write(results, out_dir):
+# The keys of results.json each section writes (the health section sets up the fleet and measures memory too).
+SECTION_KEYS = {"micro": ("micro",), "latency": ("latency",), "keygen": ("keygen",),
+                "health": ("fleet", "health", "memory"), "rotation": ("rotation",)}
+RUN_FIELDS = ("started", "machine", "cores", "commit", "load_before", "load_after", "duration_s", "quick")
+
+
+def _section_of(key):
+    return next((s for s, keys in SECTION_KEYS.items() if key in keys), key)
+
+
+def merge(old, new):
+    """`new` with the sections of `old` (the results.json an earlier run left in the same directory)
+    that this run did not run, kept as they were; "section_runs" says which run each section's
+    figures come from. A smoke test's results are not mixed with real ones."""
+    ran = set(new["meta"]["sections"])
+    this_run = {k: new["meta"].get(k) for k in RUN_FIELDS}
+    runs = {key: this_run for s in ran for key in SECTION_KEYS.get(s, (s,)) if key in new}
+    if old and bool(old.get("meta", {}).get("quick")) == bool(new["meta"].get("quick")):
+        # Results written before section_runs existed come from one run: their meta's.
+        old_runs = old.get("section_runs") or {}
+        old_run = {k: old["meta"].get(k) for k in RUN_FIELDS}
+        for key, value in old.items():
+            if key in ("meta", "errors", "section_runs") or _section_of(key) in ran:
+                continue
+            new[key] = value
+            runs[key] = old_runs.get(key, old_run)
+        new["errors"] = [e for e in old.get("errors", []) if _section_of(e["section"]) not in ran] + new["errors"]
+    new["section_runs"] = runs
+    return new
+
+
+def write(results, out_dir, replot=True):
+    """Writes the files; with replot False an existing plot is kept as it is (its section did not run)."""
     os.makedirs(out_dir, exist_ok=True)
     png = "health-check-scaling.png"
-    have_plot = plot(results, os.path.join(out_dir, png))
+    if replot or not os.path.exists(os.path.join(out_dir, png)):
+        have_plot = plot(results, os.path.join(out_dir, png))
+    else:
+        have_plot = True
     with open(os.path.join(out_dir, "results.json"), "w") as f:
         json.dump(results, f, indent=2)
         f.write("\n")
