@@ -205,6 +205,8 @@ class ServiceRunner {
     if (tentacle) {
       if (auto t = TrustedThumbprints(inst_.config()); t.ok()) stored_trust = *t;
       std::sort(stored_trust.begin(), stored_trust.end());
+      // A polled Server has an entry per address; the live set has it once.
+      stored_trust.erase(std::unique(stored_trust.begin(), stored_trust.end()), stored_trust.end());
       if (live.contains("Trusted") && live["Trusted"].is_array()) {
         for (const auto& e : live["Trusted"]) {
           if (e.is_string()) live_trust.push_back(e.get<std::string>());

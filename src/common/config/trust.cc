@@ -29,6 +29,8 @@ bool Contains(const Json& list, const std::string& tp) {
 
 }  // namespace
 
+Result<Json> TrustedServerList(const ConfigFile& config) { return LoadList(config); }
+
 Result<std::vector<std::string>> TrustedThumbprints(const ConfigFile& config) {
   auto list = LoadList(config);
   if (!list.ok()) return list.status();
@@ -48,6 +50,9 @@ Result<std::vector<TrustedServer>> TrustedServers(const ConfigFile& config) {
       s.communication_style = e["CommunicationStyle"].get<int>();
     }
     if (e.contains("Address") && e["Address"].is_string()) s.address = e["Address"].get<std::string>();
+    if (e.contains("SubscriptionId") && e["SubscriptionId"].is_string()) {
+      s.subscription_id = e["SubscriptionId"].get<std::string>();
+    }
     out.push_back(std::move(s));
   }
   return out;
@@ -73,7 +78,7 @@ Result<TrustReport> ApplyTrustChanges(ConfigFile& config, const TrustChanges& ch
       }
       continue;
     }
-    list.erase(it);
+    list.erase(std::remove_if(it, list.end(), [&](const Json& e) { return e["Thumbprint"] == tp; }), list.end());
     report.removed.push_back(tp);
   }
   for (const auto& tp : changes.add) {
@@ -100,12 +105,13 @@ Status UpdateTrust(ConfigFile& config, const std::string& old_thumbprint, const 
   auto loaded = LoadList(config);
   if (!loaded.ok()) return loaded.status();
   Json list = std::move(loaded).value();
-  auto it = std::find_if(list.begin(), list.end(), [&](const Json& e) { return e["Thumbprint"] == old_thumbprint; });
-  if (it == list.end()) return NotFound("the Octopus Server with thumbprint " + old_thumbprint + " is not trusted");
+  if (!Contains(list, old_thumbprint)) return NotFound("the Octopus Server with thumbprint " + old_thumbprint + " is not trusted");
   if (Contains(list, new_thumbprint)) {
     return AlreadyExists("the Octopus Server with thumbprint " + new_thumbprint + " is already trusted");
   }
-  (*it)["Thumbprint"] = new_thumbprint;
+  for (auto& e : list) {
+    if (e["Thumbprint"] == old_thumbprint) e["Thumbprint"] = new_thumbprint;
+  }
   config.Set(keys::kTrustedServers, std::move(list));
   return Status::Ok();
 }

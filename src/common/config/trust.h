@@ -15,7 +15,12 @@ namespace octo {
 inline constexpr int kCommunicationStyleListening = 1;  // "TentaclePassive"
 inline constexpr int kCommunicationStylePolling = 2;    // "TentacleActive"
 
-// Thumbprints (upper case) of the trusted servers. Corrupt if the list or an
+// The list itself, each Thumbprint normalised to upper case (an empty array
+// if absent). Corrupt if the list or an entry is malformed.
+Result<Json> TrustedServerList(const ConfigFile& config);
+
+// Thumbprints (upper case) of the trusted servers, one per entry (a Server
+// polled at several addresses has several entries). Corrupt if the list or an
 // entry is malformed.
 Result<std::vector<std::string>> TrustedThumbprints(const ConfigFile& config);
 
@@ -24,11 +29,12 @@ struct TrustedServer {
   std::string thumbprint;
   int communication_style = kCommunicationStyleListening;
   std::string address;  // empty for a listening Tentacle's entry
+  std::string subscription_id;  // "poll://.../" for a polling entry, else empty
 };
 Result<std::vector<TrustedServer>> TrustedServers(const ConfigFile& config);
 
 // One `configure` call's trust changes, applied in the documented order:
-// reset, then remove, then add. Thumbprints must already be parsed.
+// reset, then remove (every entry of the thumbprint, polling ones too), then add. Thumbprints must already be parsed.
 struct TrustChanges {
   bool reset = false;
   std::vector<std::string> remove;
@@ -48,8 +54,9 @@ struct TrustReport {
 
 Result<TrustReport> ApplyTrustChanges(ConfigFile& config, const TrustChanges& changes);
 
-// Replaces `old_thumbprint` with `new_thumbprint` in its entry (keeping
-// address and style). NotFound if `old_thumbprint` is not trusted;
+// Replaces `old_thumbprint` with `new_thumbprint` in every entry that has it
+// (a polling Server may have several), keeping address, style and
+// subscription. NotFound if `old_thumbprint` is not trusted;
 // AlreadyExists if `new_thumbprint` already is (nothing changes then).
 Status UpdateTrust(ConfigFile& config, const std::string& old_thumbprint, const std::string& new_thumbprint);
 
