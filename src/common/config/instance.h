@@ -54,6 +54,7 @@ inline constexpr char kTrustedServers[] = "Tentacle.Communication.TrustedOctopus
 inline constexpr char kPort[] = "Tentacle.Services.PortNumber";
 inline constexpr char kListenIp[] = "Tentacle.Services.ListenIP";
 inline constexpr char kNoListen[] = "Tentacle.Services.NoListen";
+inline constexpr char kPollingConnectionCount[] = "Tentacle.Communication.PollingConnectionCount";
 inline constexpr char kApplicationDirectory[] = "Tentacle.Deployment.ApplicationDirectory";
 }  // namespace keys
 
