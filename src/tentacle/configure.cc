@@ -11,6 +11,7 @@
 #include "common/base/file_util.h"
 #include "frontend/service_command.h"
 #include "common/crypto/thumbprint.h"
+#include "common/config/polling.h"
 #include "common/config/trust.h"
 #include "common/config/trust_store.h"
 #include "tentacle/commands.h"
@@ -26,6 +27,7 @@ struct ConfigureOptions {
   std::optional<int> port;
   std::optional<std::string> listen_ip;
   std::optional<std::string> no_listen;
+  std::optional<std::string> polling_count;
   std::optional<std::string> home;
   std::optional<std::string> app;
 };
@@ -107,8 +109,14 @@ int RunConfigure(const ConfigureOptions& o) {
     if (!b.ok()) return cli::UsageError(b.status().message());
     no_listen = *b;
   }
-  if (!o.reset_trust && add->empty() && remove->empty() && !o.port && !listen_ip && !no_listen && !o.home &&
-      !o.app) {
+  std::optional<int> polling_count;
+  if (o.polling_count) {
+    auto n = ParsePollingConnectionCount(*o.polling_count);
+    if (!n.ok()) return cli::UsageError(n.status().message());
+    polling_count = *n;
+  }
+  if (!o.reset_trust && add->empty() && remove->empty() && !o.port && !listen_ip && !no_listen && !polling_count &&
+      !o.home && !o.app) {
     return cli::UsageError("configure needs at least one setting to change (see 'Tentacle configure --help')");
   }
 
@@ -139,6 +147,10 @@ int RunConfigure(const ConfigureOptions& o) {
     }
     if (no_listen) {
       cfg.Set(keys::kNoListen, *no_listen);
+      changed = true;
+    }
+    if (polling_count) {
+      SetPollingConnectionCount(cfg, *polling_count);
       changed = true;
     }
     if (o.home) {
@@ -183,10 +195,11 @@ int RunConfigure(const ConfigureOptions& o) {
     std::cout << (*no_listen ? "Tentacle will not listen on a port" : "Tentacle will listen on a TCP port")
               << std::endl;
   }
+  if (polling_count) std::cout << "Polling connection count set to: " << *polling_count << std::endl;
   if (o.home) std::cout << "Home directory set to: " << AbsolutePath(*o.home) << std::endl;
   if (o.app) std::cout << "Application directory set to: " << AbsolutePath(*o.app) << std::endl;
   // Trust applies live; the listening settings and the home still need a restart.
-  const bool others_changed = o.port || listen_ip || no_listen || o.home || o.app;
+  const bool others_changed = o.port || listen_ip || no_listen || polling_count || o.home || o.app;
   const bool live = trust_report.Changed() && ApplyTrustLive(*inst, "configure");
   if (live) std::cout << kAppliedLive << std::endl;
   if (changed && (others_changed || !live)) std::cout << kRestartNeeded << std::endl;
@@ -266,6 +279,7 @@ void SetupConfigure(cli::CommandTable& table) {
   sub->add_option("--port", o->port, "TCP port the Tentacle listens on (default 10933)");
   sub->add_option("--listenIpAddress", o->listen_ip, "IP address to listen on ('any' or empty: every address)");
   sub->add_option("--noListen", o->no_listen, "true: do not listen (polling Tentacle)")->expected(0, 1);
+  sub->add_option("--pollingConnectionCount", o->polling_count, kPollingConnectionCountHelp);
   sub->add_option("--home,--homedir", o->home, "Home directory of the instance");
   sub->add_option("--app,--appdir", o->app, "Directory applications are deployed to");
 }

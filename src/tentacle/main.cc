@@ -16,6 +16,9 @@ int main(int argc, char** argv) {
   octo::cli::SetupShowThumbprint(table);
   octo::tentacle::SetupConfigure(table);
   octo::tentacle::SetupUpdateTrust(table);
+  octo::tentacle::SetupServerComms(table);
+  octo::tentacle::SetupPollServer(table);
+  octo::tentacle::SetupSetPollingConnectionCount(table);
   octo::cli::SetupShowConfiguration(table);
   octo::tentacle::SetupAgent(table);
   octo::cli::SetupService(table);
