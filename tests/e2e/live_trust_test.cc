@@ -341,6 +341,29 @@ TEST_F(LiveTrust, StatusShowsWhatTheServiceUsesAndWhenTheStoredOneDiffers) {
   EXPECT_EQ(j["StoredThumbprint"], new_tp);
 }
 
+// Polling entries written while the agent runs (the polling connection is
+// not built yet): the agent goes on, trusts the Server once, and the stored
+// set with one entry per address does not read as a pending change.
+TEST_F(LiveTrust, PollingEntriesLeaveTheRunningAgentAndItsStatusAlone) {
+  MustTentacle({"server-comms", "--thumbprint", server_tp_, "--style", "TentacleActive", "--host", "node1"}, Env());
+  MustTentacle({"poll-server", "--server-comms-address", "https://node2:10943", "--reuse-server-thumbprint",
+                server_tp_},
+               Env());
+  auto entries = nlohmann::json::parse(ReadTestFile(TentacleConfig()))["Tentacle.Communication.TrustedOctopusServers"];
+  ASSERT_EQ(entries.size(), 3u) << entries.dump();
+  EXPECT_EQ(RunningPid(), pid_);
+  EXPECT_EQ(RunningTrust(Socket()), std::vector<std::string>{server_tp_});
+  auto j = nlohmann::json::parse(T({"service", "--status", "--format", "json"}).out);
+  EXPECT_EQ(j["StoredTrusted"], nlohmann::json::array({server_tp_}));
+  EXPECT_EQ(j["ReloadOrRestartNeeded"], false);
+  // update-trust rewrites all three entries and the agent applies it live.
+  const std::string other = FakeThumbprint(7);
+  auto u = MustTentacle({"update-trust", "--oldThumbprint", server_tp_, "--newThumbprint", other}, Env());
+  EXPECT_EQ(u.OutLines().back(), kApplied);
+  EXPECT_EQ(RunningTrust(Socket()), std::vector<std::string>{other});
+  EXPECT_EQ(StoredTrust(), (std::vector<std::string>{other, other, other}));
+}
+
 // service --reload: the Tentacle presents its new certificate to the next
 // connection without a restart, and an open connection goes on.
 TEST_F(LiveTrust, TentacleReloadPresentsTheNewCertificateToTheNextConnectionOnly) {
