@@ -15,6 +15,7 @@
 #include "common/crypto/tls.h"
 #include "frontend/certificate_io.h"
 #include "frontend/common_commands.h"
+#include "frontend/service_command.h"
 #include "server/commands.h"
 
 namespace octo::server {
@@ -115,8 +116,9 @@ int RunAudit(const AuditOptions& o) {
   std::vector<TargetAudit> audits;
   auto ctx = MakeTlsContext(TlsRole::kClient, *id);
   if (ctx.ok()) {
-    TentacleClient client{ctx->get(), our_thumbprint, {}};
+    TentacleClient client{ctx->get(), our_thumbprint, {}, {}};
     client.options.timeout = std::chrono::seconds(o.timeout_seconds);
+    client.relay = ControlSocketRelay(cli::PathsFor(*inst).socket);
     audits = AuditTargets(client, snapshot->targets, ours, policy, static_cast<size_t>(o.parallel));
   } else {
     const std::string why = "the Octopus Server's certificate cannot be used: " + ctx.status().message();

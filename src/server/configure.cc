@@ -5,6 +5,8 @@
 #include <memory>
 
 #include "common/base/file_util.h"
+#include "common/base/net.h"
+#include "common/base/encoding.h"
 #include "frontend/service_command.h"
 #include "server/commands.h"
 
@@ -13,13 +15,13 @@ namespace {
 
 inline constexpr char kHomeSetting[] = "Octopus.Home";
 inline constexpr char kNodeNameSetting[] = "Octopus.Server.NodeName";
-inline constexpr char kCommsPortSetting[] = "Octopus.Communications.ServicesPort";
 
 struct ConfigureOptions {
   cli::InstanceOptions instance;
   std::optional<std::string> home;
   std::optional<std::string> node_name;
   std::optional<int> comms_port;
+  std::optional<std::string> comms_address;
 };
 
 int Run(const ConfigureOptions& o) {
@@ -27,7 +29,17 @@ int Run(const ConfigureOptions& o) {
     return cli::UsageError("--commsListenPort: " + std::to_string(*o.comms_port) + " is not a port number (1-65535)");
   }
   if (o.node_name && o.node_name->empty()) return cli::UsageError("--serverNodeName: the name is empty");
-  if (!o.home && !o.node_name && !o.comms_port) {
+  // "any" (any case) or empty: every address; else an IP address.
+  std::optional<std::string> comms_address = o.comms_address;
+  if (comms_address && EqualsIgnoreCase(*comms_address, "any")) comms_address = "";
+  if (comms_address && !comms_address->empty()) {
+    auto normal = NormalizeIp(*comms_address);
+    if (!normal) {
+      return cli::UsageError("--commsListenAddress: '" + *comms_address + "' is not an IPv4 or IPv6 address, or 'any'");
+    }
+    comms_address = *normal;
+  }
+  if (!o.home && !o.node_name && !o.comms_port && !comms_address) {
     return cli::UsageError("configure needs at least one setting to change (see 'Octopus.Server configure --help')");
   }
   auto inst = cli::OpenInstanceForUpdate(Product::kServer, o.instance);
@@ -39,11 +51,15 @@ int Run(const ConfigureOptions& o) {
   ConfigFile& cfg = inst->config();
   if (o.home) cfg.Set(kHomeSetting, AbsolutePath(*o.home));
   if (o.node_name) cfg.Set(kNodeNameSetting, *o.node_name);
-  if (o.comms_port) cfg.Set(kCommsPortSetting, *o.comms_port);
+  if (o.comms_port) cfg.Set(keys::kServerCommsPort, *o.comms_port);
+  if (comms_address) cfg.Set(keys::kServerCommsListenAddress, *comms_address);
   if (Status st = inst->Save(); !st.ok()) return cli::Fail(st);
   if (o.home) std::cout << "Home directory set to: " << AbsolutePath(*o.home) << std::endl;
   if (o.node_name) std::cout << "Server node name: " << *o.node_name << std::endl;
   if (o.comms_port) std::cout << "Communications listen port: " << *o.comms_port << std::endl;
+  if (comms_address) {
+    std::cout << "Communications listen address: " << (comms_address->empty() ? "any" : *comms_address) << std::endl;
+  }
   std::cout << "These changes require a restart of the Octopus Server." << std::endl;
   return cli::kExitOk;
 }
@@ -58,7 +74,9 @@ void SetupConfigure(cli::CommandTable& table) {
   sub->add_option("--home,--homedir", o->home, "Home directory of the instance");
   sub->add_option("--serverNodeName", o->node_name, "Name of this Server node");
   sub->add_option("--commsListenPort", o->comms_port,
-                  "TCP port polling Tentacles connect to (default 10943; stored for the polling listener)");
+                  "TCP port polling Tentacles connect to (default 10943); setting it starts the polling listener");
+  sub->add_option("--commsListenAddress", o->comms_address,
+                  "IP address the polling listener binds ('any' or empty: every address)");
 }
 
 }  // namespace octo::server

@@ -128,6 +128,7 @@ int Rotate(const RotateOptions& o) {
   options.allow_unreachable = o.allow_unreachable;
   options.calls.parallelism = o.parallel;
   options.calls.timeout = std::chrono::seconds(o.timeout_seconds);
+  options.relay = ControlSocketRelay(cli::PathsFor(*inst).socket);
   options.open = [instance = o.instance](Instance::Access access) {
     return access == Instance::Access::kUpdate ? cli::OpenInstanceForUpdate(Product::kServer, instance)
                                                : cli::OpenInstance(Product::kServer, instance);

@@ -87,8 +87,9 @@ int Run(const RotateTargetsOptions& o) {
   if (!identity.ok()) return cli::Fail(identity.status());
   auto ctx = MakeTlsContext(TlsRole::kClient, *identity);
   if (!ctx.ok()) return cli::Fail(ctx.status());
-  TentacleClient client{ctx->get(), Thumbprint(identity->certificate.get()), {}};
+  TentacleClient client{ctx->get(), Thumbprint(identity->certificate.get()), {}, {}};
   client.options.timeout = std::chrono::seconds(o.timeout_seconds);
+  client.relay = ControlSocketRelay(cli::PathsFor(*inst).socket);
 
   std::mutex out_mu;
   auto say = [&](const std::string& line) {

@@ -5,6 +5,8 @@
 #include <memory>
 
 #include "common/channel/control.h"
+#include "common/config/instance.h"
+#include "common/config/polling.h"
 #include "common/base/file_util.h"
 #include "common/service/server_service.h"
 #include "common/service/service_log.h"
@@ -58,6 +60,15 @@ int RunServer(const RunOptions& o) {
     if (!fresh.ok()) return fresh.status();
     return cli::LoadIdentityForCommand(*fresh);
   };
+  // The polling listener: on when the comms port is configured (else it
+  // starts, on 10943, with the first polling target).
+  auto comms_port = inst->config().GetInt(keys::kServerCommsPort, kDefaultServerCommsPort);
+  if (!comms_port.ok()) return StartupFailure(comms_port.status());
+  auto comms_address = inst->config().GetString(keys::kServerCommsListenAddress);
+  if (!comms_address.ok()) return StartupFailure(comms_address.status());
+  options.polling.port = *comms_port;
+  options.polling.listen_ip = *comms_address;
+  options.polling_configured = inst->config().Has(keys::kServerCommsPort);
   const std::string tp = Thumbprint(id->certificate.get());
   ServerService service(options, std::move(id).value(), *log);
   if (Status st = service.Start(); !st.ok()) return StartupFailure(st);

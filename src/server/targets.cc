@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "common/base/net.h"
+#include "common/channel/channel.h"
 #include "common/config/target_store.h"
 #include "common/crypto/thumbprint.h"
 #include "frontend/common_commands.h"
@@ -18,6 +19,7 @@ struct TargetOptions {
   cli::InstanceOptions instance;
   std::string name;
   std::optional<std::string> address;
+  std::optional<std::string> subscription;      // a polling target: poll://ID/, kept as its address
   std::vector<std::string> thumbprints;         // --thumbprint, repeatable: the whole set
   std::vector<std::string> add_thumbprints;     // --add-thumbprint, repeatable
   std::vector<std::string> remove_thumbprints;  // --remove-thumbprint, repeatable
@@ -40,10 +42,20 @@ std::string ParseThumbprints(std::vector<std::string>& values, const char* optio
 // Validates and normalises the options; returns a usage message or "".
 std::string Check(TargetOptions& o, bool need_all) {
   if (Status st = ValidateTargetName(o.name); !st.ok()) return "--name: " + st.message();
-  if (need_all && (!o.address || o.thumbprints.empty())) return "add-target needs --address and --thumbprint";
+  if (o.address && o.subscription) {
+    return "--address (a listening Tentacle) and --subscription (a polling Tentacle) cannot be given together";
+  }
+  if (need_all && ((!o.address && !o.subscription) || o.thumbprints.empty())) {
+    return "add-target needs --address (or --subscription) and --thumbprint";
+  }
   if (o.address) {
     auto hp = ParseHttpsUrl(*o.address);
     if (!hp.ok()) return "--address: " + hp.status().message();
+  }
+  if (o.subscription) {
+    auto id = ParseSubscriptionId(*o.subscription);
+    if (!id.ok()) return "--subscription: " + id.status().message();
+    o.address = *id;  // a polling target's address is its subscription id, as in the real Server's endpoint
   }
   for (auto [values, option] :
        {std::pair{&o.thumbprints, "--thumbprint"}, std::pair{&o.add_thumbprints, "--add-thumbprint"},
@@ -75,7 +87,22 @@ int RunAdd(TargetOptions o) {
   if (!inst.ok()) return cli::Fail(inst.status());
   auto store = TargetStore::Open(inst->config_path(), inst->file_lock());
   if (!store.ok()) return cli::Fail(store.status());
+  if (o.subscription) {
+    for (const auto& t : (*store)->Current()->targets) {
+      if (t.address == *o.address) {
+        return cli::Fail(AlreadyExists("the deployment target '" + t.name + "' already has the subscription " +
+                                       *o.address + "; a subscription belongs to one target"));
+      }
+    }
+  }
   if (Status st = (*store)->Add({o.name, *o.address, o.thumbprints}); !st.ok()) return cli::Fail(st);
+  if (o.subscription) {
+    std::cout << "Added polling deployment target '" << o.name << "' with subscription " << *o.address << " and "
+              << (o.thumbprints.size() == 1 ? "thumbprint " : "thumbprints ") << Joined(o.thumbprints) << "."
+              << std::endl;
+    SayWhenItApplies(*inst);
+    return cli::kExitOk;
+  }
   std::cout << "Added deployment target '" << o.name << "' at " << *o.address << " with "
             << (o.thumbprints.size() == 1 ? "thumbprint " : "thumbprints ") << Joined(o.thumbprints) << "."
             << std::endl;
@@ -87,7 +114,9 @@ int RunUpdate(TargetOptions o) {
   if (auto m = Check(o, false); !m.empty()) return cli::UsageError(m);
   const bool replace = !o.thumbprints.empty();
   const bool change = !o.add_thumbprints.empty() || !o.remove_thumbprints.empty();
-  if (!o.address && !replace && !change) return cli::UsageError("update-target needs --thumbprint or --address");
+  if (!o.address && !replace && !change) {
+    return cli::UsageError("update-target needs --thumbprint, --address or --subscription");
+  }
   if (replace && change) {
     return cli::UsageError(
         "--thumbprint replaces the whole set of pins: give it without --add-thumbprint and --remove-thumbprint");
@@ -153,7 +182,8 @@ int RunList(const TargetOptions& o) {
       arr.push_back({{"Name", t.name},
                      {"Address", t.address},
                      {"Thumbprint", t.thumbprints.front()},
-                     {"Thumbprints", t.thumbprints}});
+                     {"Thumbprints", t.thumbprints},
+                     {"CommunicationStyle", IsPollingAddress(t.address) ? "TentacleActive" : "TentaclePassive"}});
     }
     std::cout << arr.dump(2) << std::endl;
     return cli::kExitOk;
@@ -173,11 +203,13 @@ int RunList(const TargetOptions& o) {
 void SetupTargets(cli::CommandTable& table) {
   {
     auto o = std::make_shared<TargetOptions>();
-    CLI::App* sub = table.Add("add-target", "Adds a listening Tentacle as a deployment target, pinning its thumbprint",
+    CLI::App* sub = table.Add("add-target", "Adds a listening or polling Tentacle as a deployment target, pinning its thumbprint",
                               [o] { return RunAdd(*o); });
     cli::AddInstanceOptions(sub, &o->instance, Product::kServer);
     sub->add_option("--name", o->name, "Name of the target")->required();
-    sub->add_option("--address", o->address, "https://HOST:PORT of the Tentacle");
+    sub->add_option("--address", o->address, "https://HOST:PORT of a listening Tentacle");
+    sub->add_option("--subscription", o->subscription,
+                    "poll://ID/ of a polling Tentacle (its SubscriptionId: Tentacle show-configuration)");
     sub->add_option("--thumbprint", o->thumbprints,
                     "Thumbprint of the Tentacle's certificate (repeatable: the Tentacle may present any of them)")
         ->allow_extra_args(false)
@@ -196,6 +228,7 @@ void SetupTargets(cli::CommandTable& table) {
     cli::AddInstanceOptions(sub, &o->instance, Product::kServer);
     sub->add_option("--name", o->name, "Name of the target")->required();
     sub->add_option("--address", o->address, "New https://HOST:PORT");
+    sub->add_option("--subscription", o->subscription, "New poll://ID/ (a polling Tentacle)");
     sub->add_option("--thumbprint", o->thumbprints, "New thumbprint to pin, replacing the pins (repeatable)")
         ->allow_extra_args(false)
         ->take_all();

@@ -1,6 +1,7 @@
 // Tentacle agent (alias run): the listening service process, in the foreground.
 #include <unistd.h>
 
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -29,6 +30,24 @@ int StartupFailure(const Status& st) {
 }
 
 Json ToJson(const std::set<std::string>& s) { return Json(std::vector<std::string>(s.begin(), s.end())); }
+
+// The polling retry bounds (5 s and 2 min, as Halibut's) can be changed
+// with OCTOPUS_POLLING_RETRY_MIN_MS and OCTOPUS_POLLING_RETRY_MAX_MS (tests
+// and demos use short ones).
+PollingClientOptions PollingOptionsFromEnvironment() {
+  PollingClientOptions p;
+  auto read = [](const char* name, std::chrono::milliseconds* out) {
+    const char* v = std::getenv(name);
+    if (v == nullptr || *v == '\0') return;
+    char* end = nullptr;
+    const long long n = std::strtoll(v, &end, 10);
+    if (end != nullptr && *end == '\0' && n > 0) *out = std::chrono::milliseconds(n);
+  };
+  read("OCTOPUS_POLLING_RETRY_MIN_MS", &p.retry_min);
+  read("OCTOPUS_POLLING_RETRY_MAX_MS", &p.retry_max);
+  if (p.retry_max < p.retry_min) p.retry_max = p.retry_min;
+  return p;
+}
 
 int RunAgent(const cli::InstanceOptions& o) {
   cli::BlockStopSignals();
@@ -63,6 +82,7 @@ int RunAgent(const cli::InstanceOptions& o) {
   options.listen_ip = *ip;
   options.port = *port;
   options.trusted_thumbprints = trusted->thumbprints;
+  options.polling = PollingOptionsFromEnvironment();
   // Destroyed explicitly at the end, before `live` and `admin`: its
   // destructor waits for the connection threads that use them.
   auto agent_holder = std::make_unique<TentacleAgent>(options, std::move(id).value(), *log);
@@ -121,6 +141,15 @@ int RunAgent(const cli::InstanceOptions& o) {
     (*log)->error("The agent could not start: {}", control_started.message());
     return StartupFailure(control_started);
   }
+  const int connections = PollingConnections(*trusted);
+  for (const auto& ep : trusted->polling) {
+    (*log)->info("Polling {} as {} ({} connection(s)), accepting the Octopus Server thumbprint(s) {}", ep.address,
+                 ep.subscription_id, connections, JoinSet(ep.thumbprints));
+  }
+  if (Status st = agent.SetPolling(trusted->polling, connections); !st.ok()) {
+    (*log)->error("The agent could not start: {}", st.message());
+    return StartupFailure(st);
+  }
   if (!*no_listen) {
     if (Status st = agent.Start(); !st.ok()) {
       (*log)->error("The agent could not start: {}", st.message());
@@ -129,7 +158,10 @@ int RunAgent(const cli::InstanceOptions& o) {
   }
   // The pid file comes before the announcement: whoever waits for the line can rely on it.
   if (Status st = WritePidFile(paths.pid_file); !st.ok()) return StartupFailure(st);
-  if (*no_listen) {
+  if (*no_listen && !trusted->polling.empty()) {
+    (*log)->info("The agent is configured not to listen (--noListen); it polls {} Octopus Server address(es).",
+                 trusted->polling.size());
+  } else if (*no_listen) {
     (*log)->info("The agent is configured not to listen (--noListen); it has nothing to serve here.");
   } else {
     const std::string where = ip->empty() ? "[::]" : (ip->find(':') != std::string::npos ? "[" + *ip + "]" : *ip);

@@ -9,6 +9,8 @@
 
 #include "common/channel/control.h"
 #include "common/base/file_util.h"
+#include "common/base/net.h"
+#include "common/base/encoding.h"
 #include "frontend/service_command.h"
 #include "common/crypto/thumbprint.h"
 #include "common/config/polling.h"
@@ -50,12 +52,6 @@ Result<bool> ParseBool(const std::string& s) {
   return InvalidArgument("--noListen: '" + s + "' is not true or false");
 }
 
-bool EqualsIgnoreCase(const std::string& a, const char* b) {
-  return a.size() == std::strlen(b) && std::equal(a.begin(), a.end(), b, [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 // Asks the instance's running agent, if one runs, to apply the trust just
 // saved. True when it confirmed; the saved change stands either way (an
 // agent that cannot be reached picks it up from the file, or at restart).
@@ -73,17 +69,6 @@ bool ApplyTrustLive(const Instance& inst, const std::string& command) {
 
 // The address in its usual written form (`0:0::1` is `::1`), as the real
 // command prints and stores it; nullopt if `s` is no IPv4 or IPv6 address.
-std::optional<std::string> NormalizeIp(const std::string& s) {
-  unsigned char buf[16];
-  char text[INET6_ADDRSTRLEN];
-  for (int family : {AF_INET, AF_INET6}) {
-    if (inet_pton(family, s.c_str(), buf) == 1 && inet_ntop(family, buf, text, sizeof text) != nullptr) {
-      return std::string(text);
-    }
-  }
-  return std::nullopt;
-}
-
 int RunConfigure(const ConfigureOptions& o) {
   // Check every input before touching anything.
   auto add = ParseAll(o.trust, "--trust");

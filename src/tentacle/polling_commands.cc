@@ -8,6 +8,8 @@
 #include <iostream>
 #include <memory>
 
+#include "common/base/net.h"
+#include "common/base/encoding.h"
 #include "common/config/polling.h"
 #include "common/config/trust.h"
 #include "common/config/trust_store.h"
@@ -19,12 +21,6 @@ namespace {
 
 constexpr char kNoWebSockets[] =
     "WebSocket polling (wss://) is not supported by this Tentacle; use --host and --port (https)";
-
-bool EqualsIgnoreCase(const std::string& a, const std::string& b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 // " --instance NAME", as the real error texts add it for a named instance
 // (ours always names it, the default "Tentacle" too, so the hint is exact).

@@ -81,7 +81,7 @@ class RotationMethodsTest : public ::testing::Test {
     auto ctx = MakeTlsContext(TlsRole::kClient, Ids().server);
     ASSERT_TRUE(ctx.ok());
     server_ctx_ = std::move(ctx).value();
-    client_ = {server_ctx_.get(), Tp(Ids().server), {}};
+    client_ = {server_ctx_.get(), Tp(Ids().server), {}, {}};
     client_.options.timeout = std::chrono::milliseconds(5000);
   }
 
@@ -226,7 +226,7 @@ TEST_F(RotationMethodsTest, RemoveTrustRefusesTheAskersOwnThumbprint) {
   ASSERT_TRUE(AskTrustThumbprint(client_, Pinned(), Tp(Ids().other_server)).ok());
   auto ctx = MakeTlsContext(TlsRole::kClient, Ids().other_server);
   ASSERT_TRUE(ctx.ok());
-  TentacleClient other{ctx->get(), Tp(Ids().other_server), client_.options};
+  TentacleClient other{ctx->get(), Tp(Ids().other_server), client_.options, {}};
   auto removed = AskRemoveTrust(other, Pinned(), Tp(Ids().server));
   ASSERT_TRUE(removed.ok()) << removed.status().message();
   EXPECT_THAT(StoredTrust(), ElementsAre(Tp(Ids().other_server)));

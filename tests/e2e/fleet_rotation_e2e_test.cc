@@ -482,7 +482,7 @@ TEST_F(FleetRotation, ATentacleKilledBetweenStageAndSwitchStaysConsistentAndIsRo
   ASSERT_TRUE(pfx.ok()) << pfx.status().message();
   auto ctx = MakeTlsContext(TlsRole::kClient, pfx->identity);
   ASSERT_TRUE(ctx.ok());
-  TentacleClient client{ctx->get(), old_server_tp_, {}};
+  TentacleClient client{ctx->get(), old_server_tp_, {}, {}};
   auto staged = AskStageCertificate(client, Target{t.target, t.address, old_tp});
   ASSERT_TRUE(staged.ok()) << staged.status().message();
   const int pid = Status(TentacleHome(t.instance) + "/service.sock").value("Pid", 0);
@@ -528,7 +528,7 @@ TEST_F(FleetRotation, ARoundThatBeganBeforeAPinChangeChecksWithThePinsOfItsTurn)
   ASSERT_TRUE(pfx.ok()) << pfx.status().message();
   auto ctx = MakeTlsContext(TlsRole::kClient, pfx->identity);
   ASSERT_TRUE(ctx.ok());
-  TentacleClient client{ctx->get(), old_server_tp_, {}};
+  TentacleClient client{ctx->get(), old_server_tp_, {}, {}};
 
   ServerServiceOptions options;
   options.config_path = ServerConfig();

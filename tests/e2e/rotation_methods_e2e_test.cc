@@ -60,7 +60,7 @@ class RotationMethodsE2e : public SupervisedServiceTest {
     auto ctx = MakeTlsContext(TlsRole::kClient, pfx->identity);
     ASSERT_TRUE(ctx.ok());
     ctx_ = std::move(ctx).value();
-    client_ = {ctx_.get(), server_tp_, {}};
+    client_ = {ctx_.get(), server_tp_, {}, {}};
     client_.options.timeout = std::chrono::milliseconds(10000);
   }
 
@@ -198,7 +198,7 @@ TEST_F(RotationMethodsE2e, AServerTheTentacleDoesNotTrustGetsNoAnswer) {
   auto ctx = MakeTlsContext(TlsRole::kClient, pfx->identity);
   ASSERT_TRUE(ctx.ok());
   const std::string before = ReadTestFile(TentacleConfig());
-  TentacleClient stranger{ctx->get(), ServerThumbprint("Other"), client_.options};
+  TentacleClient stranger{ctx->get(), ServerThumbprint("Other"), client_.options, {}};
   auto r = AskStageCertificate(stranger, PinnedTo({tentacle_tp_}));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kPermissionDenied);

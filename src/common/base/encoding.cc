@@ -1,5 +1,8 @@
 #include "common/base/encoding.h"
 
+#include <algorithm>
+#include <cctype>
+
 #include <cctype>
 
 #include "common/base/secret.h"
@@ -70,6 +73,12 @@ Result<std::string> Base64Decode(std::string_view text) {
   }
   if (digits == 0 || digits % 4 == 1 || pad > 2) return invalid();
   return out;
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
 }
 
 }  // namespace octo

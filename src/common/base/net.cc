@@ -270,4 +270,15 @@ Result<std::string> ReadLineFd(int fd, size_t max, Deadline deadline) {
   }
 }
 
+std::optional<std::string> NormalizeIp(const std::string& text) {
+  unsigned char buf[16];
+  char out[INET6_ADDRSTRLEN];
+  for (int family : {AF_INET, AF_INET6}) {
+    if (inet_pton(family, text.c_str(), buf) == 1 && inet_ntop(family, buf, out, sizeof out) != nullptr) {
+      return std::string(out);
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace octo

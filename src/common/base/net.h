@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "common/base/status.h"
@@ -47,6 +48,10 @@ struct HostPort {
   int port = 0;
 };
 Result<HostPort> ParseHostPort(const std::string& text);
+
+// An IPv4 or IPv6 address in its canonical text ("::1", "10.0.0.1"), or
+// nullopt when `text` is not one.
+std::optional<std::string> NormalizeIp(const std::string& text);
 
 // Parses "https://HOST:PORT" (a trailing "/" is allowed). InvalidArgument
 // naming the value otherwise.

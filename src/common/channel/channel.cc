@@ -1,5 +1,7 @@
 #include "common/channel/channel.h"
 
+#include <cctype>
+
 namespace octo {
 
 std::string HttpWelcomePage() {
@@ -59,6 +61,58 @@ Status CheckIdentification(const std::string& line, const char* expected) {
     return InvalidArgument(std::string("expected '") + expected + "', got '" + shown + "'");
   }
   return Status::Ok();
+}
+
+bool IsPollingAddress(std::string_view address) {
+  constexpr std::string_view kScheme = "poll://";
+  if (address.size() < kScheme.size()) return false;
+  for (size_t i = 0; i < kScheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(address[i])) != kScheme[i]) return false;
+  }
+  return true;
+}
+
+Result<std::string> ParseSubscriptionId(std::string_view text) {
+  constexpr std::string_view kScheme = "poll://";
+  constexpr size_t kMaxName = 100;
+  std::string shown(text.substr(0, 64));
+  for (auto& c : shown) {
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7E) c = '?';
+  }
+  if (!IsPollingAddress(text)) {
+    return InvalidArgument("'" + shown + "' is not a subscription id: it must start with poll://, e.g. poll://abcdefghjkmnpqrstuvw/");
+  }
+  std::string_view name = text.substr(kScheme.size());
+  if (!name.empty() && name.back() == '/') name.remove_suffix(1);
+  if (name.empty()) return InvalidArgument("'" + shown + "' is not a subscription id: nothing follows poll://");
+  if (name.size() > kMaxName) {
+    return InvalidArgument("'" + shown + "...' is not a subscription id: it is longer than " + std::to_string(kMaxName) +
+                           " characters");
+  }
+  std::string out(kScheme);
+  for (char c : name) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    if (!std::isalnum(u) && c != '.' && c != '-' && c != '_') {
+      return InvalidArgument("'" + shown + "' is not a subscription id: only letters, digits, '.', '-' and '_' may follow poll://");
+    }
+    out.push_back(static_cast<char>(std::tolower(u)));
+  }
+  out.push_back('/');
+  return out;
+}
+
+Result<std::string> ParseSubscriberIdentification(const std::string& line) {
+  const std::string prefix = std::string(kSubscriberIdentification);
+  if (line.size() > kMaxSubscriberLine) return InvalidArgument("the identification line is too long");
+  if (line == prefix || line == prefix + " ") {
+    // Halibut's text (MessageExchangeStream.ReadRemoteIdentityAsync).
+    return InvalidArgument("The remote host identified as a subscriber, but did not supply a subscription ID.");
+  }
+  if (line.compare(0, prefix.size() + 1, prefix + " ") != 0) {
+    Status st = CheckIdentification(line, kSubscriberIdentification);
+    return st.ok() ? InvalidArgument("bad identification") : st;
+  }
+  return ParseSubscriptionId(std::string_view(line).substr(prefix.size() + 1));
 }
 
 Json DispatchChannelRequest(const ChannelMethods& methods, const ChannelCall& call) {

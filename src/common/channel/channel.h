@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 
 #include "common/base/json.h"
 #include "common/base/status.h"
@@ -22,6 +23,26 @@ inline constexpr char kClientIdentification[] = "MX-CLIENT 1.0";
 inline constexpr char kServerIdentification[] = "MX-SERVER 1.0";
 inline constexpr size_t kMaxFrame = 64 * 1024;
 inline constexpr size_t kMaxIdentificationLine = 64;
+// Polling (docs/protocol.md, "Polling Tentacles"): the Tentacle connects to
+// the Server's comms port and sends "MX-SUBSCRIBER 1.0 poll://ID/\r\n\r\n";
+// the Server answers "MX-SERVER 1.0\r\n\r\n" and then sends the requests.
+inline constexpr char kSubscriberIdentification[] = "MX-SUBSCRIBER 1.0";
+inline constexpr size_t kMaxSubscriberLine = 256;
+inline constexpr size_t kMaxSubscriptionId = 128;
+
+// Whether `address` names a polling endpoint ("poll://...", any case).
+bool IsPollingAddress(std::string_view address);
+
+// A subscription id as an operator or a Tentacle gives it: "poll://" then
+// 1-100 letters, digits, '.', '-' or '_', then "/" (added when missing).
+// Returned lower-cased (a URI's host: the real Server compares them so).
+// InvalidArgument naming the problem otherwise.
+Result<std::string> ParseSubscriptionId(std::string_view text);
+
+// The subscription id from a subscriber's identification line
+// ("MX-SUBSCRIBER 1.0 poll://ID/"), checked as ParseSubscriptionId checks
+// it. InvalidArgument otherwise; Halibut's text when the id is missing.
+Result<std::string> ParseSubscriberIdentification(const std::string& line);
 
 // The page a browser gets.
 std::string HttpWelcomePage();

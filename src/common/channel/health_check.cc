@@ -190,6 +190,7 @@ Json HealthResult::ToJson() const {
   j["Thumbprint"] = thumbprint;
   j["PinnedThumbprints"] = pinned;
   j["Outcome"] = HealthOutcomeName(outcome);
+  if (!polling.empty()) j["Polling"] = polling;
   return j;
 }
 
@@ -209,6 +210,7 @@ HealthResult HealthResult::FromJson(const Json& j) {
                      : 0.0;
   r.checked_at = StringField(j, "CheckedAt");
   r.thumbprint = StringField(j, "Thumbprint");
+  r.polling = StringField(j, "Polling");
   if (j.is_object() && j.contains("PinnedThumbprints") && j["PinnedThumbprints"].is_array()) {
     for (const auto& tp : j["PinnedThumbprints"]) {
       if (tp.is_string()) r.pinned.push_back(tp.get<std::string>());

@@ -50,6 +50,10 @@ struct HealthResult {
   // certificate was seen (nothing listening, a failed handshake).
   std::string thumbprint;
   std::vector<std::string> pinned;  // the target's pins at the time of the check
+  // A polling target's connection as the Server knew it at the check:
+  // "Connected", "Refused", "Disconnected" or "NeverConnected"; "" for a
+  // listening target.
+  std::string polling;
 
   Json ToJson() const;
   static HealthResult FromJson(const Json& j);

@@ -1,13 +1,43 @@
 #include "common/channel/live_trust.h"
 
+#include <algorithm>
+#include <cstdlib>
+
 #include <chrono>
 
 namespace octo {
 
+int PollingConnections(const TrustSnapshot& trust) {
+  // The real Tentacle's order: the environment variable, then the config, then 1; 1-512.
+  if (const char* env = std::getenv("TentaclePollingConnectionCount"); env != nullptr && *env != '\0') {
+    char* end = nullptr;
+    const long n = std::strtol(env, &end, 10);
+    if (end != nullptr && *end == '\0') return static_cast<int>(std::clamp(n, 1L, 512L));
+  }
+  return trust.polling_connections;
+}
+
+std::string JoinSet(const std::set<std::string>& s) {
+  std::string out;
+  for (const auto& x : s) out += (out.empty() ? "" : ", ") + x;
+  return out;
+}
+
 LiveTrust::Applied LiveTrust::Apply(TrustChange change, const std::string& who) {
   // The store's current set, not the change's: when another publication
   // (a reload) came between, this is the later of the two either way.
-  const size_t closed = agent_.SetTrusted(store_.Current()->thumbprints);
+  const std::shared_ptr<const TrustSnapshot> current = store_.Current();
+  const size_t closed = agent_.SetTrusted(current->thumbprints);
+  if (change.polling_changed) {
+    if (Status st = agent_.SetPolling(current->polling, PollingConnections(*current)); !st.ok()) {
+      log_->error("Could not apply the polling endpoints asked by {}: {}", who, st.message());
+    }
+    for (const auto& ep : current->polling) {
+      log_->info("Polling {} as {} ({} connection(s)), accepting the Octopus Server thumbprint(s) {} (asked by {})",
+                 ep.address, ep.subscription_id, PollingConnections(*current), JoinSet(ep.thumbprints), who);
+    }
+    if (current->polling.empty()) log_->info("The agent polls no Octopus Server (asked by {})", who);
+  }
   for (const auto& tp : change.added) log_->info("Agent will trust Octopus Servers with the thumbprint: {} (asked by {})", tp, who);
   for (const auto& tp : change.removed) {
     log_->info("Agent no longer trusts Octopus Servers with the thumbprint: {} (asked by {})", tp, who);

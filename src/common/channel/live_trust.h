@@ -23,6 +23,12 @@
 
 namespace octo {
 
+// The polling connections per endpoint: the environment variable
+// TentaclePollingConnectionCount when it is a number, else the config's
+// count; 1-512 (as the real Tentacle's HalibutInitializer).
+int PollingConnections(const TrustSnapshot& trust);
+std::string JoinSet(const std::set<std::string>& s);  // "A, B"
+
 class LiveTrust {
  public:
   LiveTrust(TrustStore& store, TentacleAgent& agent, std::shared_ptr<spdlog::logger> log)

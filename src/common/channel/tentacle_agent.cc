@@ -21,6 +21,23 @@ TentacleAgent::TentacleAgent(AgentOptions options, Identity identity, std::share
   thumbprint_at_start_ = Thumbprint(identity.certificate.get());
   trusted_.store(std::make_shared<const std::set<std::string>>(options_.trusted_thumbprints));
   identity_at_start_ = std::move(identity);
+  polling_ = std::make_unique<PollingClient>(
+      options_.polling, [this] { return client_presented_.load(); },
+      [this](const std::string& tp) { return Trusts(tp); },
+      [this](const Json& request, const std::string& server, const std::string& ours, const std::string& address) {
+        return DispatchChannelRequest(methods_, {request, server, ours, address});
+      },
+      log_);
+}
+
+Status TentacleAgent::SetPolling(const std::vector<PollingEndpoint>& endpoints, int connections) {
+  if (!client_presented_.load()) {
+    auto first = MakePresentedIdentity(TlsRole::kClient, identity_at_start_);
+    if (!first.ok()) return first.status();
+    client_presented_.store(std::move(first).value());
+  }
+  polling_->SetEndpoints(endpoints, connections);
+  return Status::Ok();
 }
 
 ChannelMethods TentacleAgent::MakeMethods() {
@@ -203,7 +220,16 @@ Json TentacleAgent::Health(const ChannelCall& call) const {
 Status TentacleAgent::SetIdentity(const Identity& identity) {
   auto next = MakePresentedIdentity(TlsRole::kServer, identity);
   if (!next.ok()) return next.status();
+  auto client = MakePresentedIdentity(TlsRole::kClient, identity);
+  if (!client.ok()) return client.status();
+  // What was presented before, on either side (a Tentacle that only polls
+  // never made a listening context).
+  std::shared_ptr<const PresentedIdentity> before = client_presented_.load();
+  if (!before) before = presented_.load();
+  const bool changed = before && before->thumbprint != (*next)->thumbprint;
   presented_.store(std::move(next).value());
+  client_presented_.store(std::move(client).value());
+  if (changed) polling_->IdentityChanged();
   return Status::Ok();
 }
 
@@ -400,6 +426,7 @@ void TentacleAgent::Serve(Fd fd, std::string peer) {
 void TentacleAgent::Stop(std::chrono::milliseconds grace) {
   bool was = stopping_.exchange(true);
   if (!was) {
+    polling_->Stop();
     if (wake_pipe_[1] >= 0) (void)!::write(wake_pipe_[1], "x", 1);
     if (acceptor_.joinable()) acceptor_.join();
     listener_.reset();

@@ -27,6 +27,7 @@
 
 #include "common/crypto/certificate.h"
 #include "common/channel/channel.h"
+#include "common/channel/polling_client.h"
 #include "common/base/net.h"
 #include "common/crypto/tls.h"
 #include "common/base/snapshot.h"
@@ -47,6 +48,8 @@ struct AgentOptions {
   // during the handshake, so that a test can show that the check made after
   // the handshake (always against trusted_thumbprints) refuses on its own.
   PeerCheck handshake_check_for_testing;
+  // The polling connections (see SetPolling).
+  PollingClientOptions polling;
 };
 
 class TentacleAgent {
@@ -80,6 +83,17 @@ class TentacleAgent {
   // Replaces the trusted set. Connections whose client certificate is no
   // longer trusted are shut down at once; returns how many.
   size_t SetTrusted(std::set<std::string> thumbprints);
+
+  // Polls these Octopus Servers (polling_client.h), `connections`
+  // connections each, from now on; an empty list stops polling. Requests
+  // collected there are answered by the same methods as on the listening
+  // side, for a Server whose thumbprint is trusted. Works whether or not the
+  // agent listens (Start). InvalidArgument if the certificate cannot be
+  // used for TLS.
+  Status SetPolling(const std::vector<PollingEndpoint>& endpoints, int connections);
+  // Connection attempts made and identifications accepted by Servers (tests).
+  uint64_t polling_attempts() const { return polling_ ? polling_->attempts() : 0; }
+  uint64_t polling_identified() const { return polling_ ? polling_->identified() : 0; }
   std::shared_ptr<const std::set<std::string>> trusted() const { return trusted_.load(); }
 
   // The channel methods this agent answers (one row per method).
@@ -134,6 +148,8 @@ class TentacleAgent {
   // What new connections present; swapped by SetIdentity. A connection
   // keeps the one it was accepted with.
   Snapshot<PresentedIdentity> presented_;
+  Snapshot<PresentedIdentity> client_presented_;  // the same, for polling connections (a kClient context)
+  std::unique_ptr<PollingClient> polling_;
   Identity identity_at_start_;  // until Start() makes the first context
   std::string thumbprint_at_start_;
   Fd listener_;

@@ -7,6 +7,8 @@
 // Thread-safe (each call has its own connection).
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <string>
 
 #include "common/channel/admin_messages.h"
@@ -14,13 +16,33 @@
 
 namespace octo {
 
+// How a request reaches a polling target (address "poll://ID/"): through
+// the running Octopus Server, which queues it for the Tentacle's polling
+// connection. Answers as CallTentacle does; `target.name` names it to the
+// Server.
+using PollingRelay =
+    std::function<TentacleCall(const Target& target, const Json& request, std::chrono::milliseconds timeout)>;
+
 // Who asks and how: our client context (kClient, with our identity), its
-// thumbprint, and the bound on each call.
+// thumbprint, and the bound on each call; `relay` for polling targets
+// (without one they answer FailedPrecondition).
 struct TentacleClient {
   SSL_CTX* ctx = nullptr;
   std::string our_thumbprint;
   HealthCheckOptions options;
+  PollingRelay relay;
 };
+
+// One request to `target`: CallTentacle for a listening one, the relay for a
+// polling one. Either way the Tentacle must have presented one of
+// `target.thumbprints`: a polling answer from a connection authenticated by
+// another certificate is PermissionDenied with Halibut's text.
+TentacleCall CallTarget(const TentacleClient& c, const Target& target, const Json& request);
+// A health check of `target` made the same way (CheckTarget for a listening one).
+HealthResult CheckTargetWith(const TentacleClient& c, const Target& target);
+// The relay through the running Server's control socket ("call", see
+// server_service.h). Unavailable when the Server does not run.
+PollingRelay ControlSocketRelay(const std::string& socket_path);
 
 Result<TrustAnswer> AskTrustThumbprint(const TentacleClient& c, const Target& target, const std::string& thumbprint);
 Result<TrustAnswer> AskRemoveTrust(const TentacleClient& c, const Target& target, const std::string& thumbprint);

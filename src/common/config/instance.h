@@ -56,6 +56,10 @@ inline constexpr char kListenIp[] = "Tentacle.Services.ListenIP";
 inline constexpr char kNoListen[] = "Tentacle.Services.NoListen";
 inline constexpr char kPollingConnectionCount[] = "Tentacle.Communication.PollingConnectionCount";
 inline constexpr char kApplicationDirectory[] = "Tentacle.Deployment.ApplicationDirectory";
+// The Server's listener for polling Tentacles (configure --commsListenPort,
+// --commsListenAddress; the address key is ours).
+inline constexpr char kServerCommsPort[] = "Octopus.Communications.ServicesPort";
+inline constexpr char kServerCommsListenAddress[] = "Octopus.Communications.ServicesListenAddress";
 }  // namespace keys
 
 inline constexpr int kDefaultTentaclePort = 10933;

@@ -108,7 +108,7 @@ Result<std::string> GeneratePollingSubscriptionId() {
   while (chars.size() < kSubscriptionChars) {
     unsigned char buf[32];
     if (RAND_bytes(buf, sizeof buf) != 1) return OpenSslError("cannot make a subscription id");
-    for (unsigned char b : buf) {
+    for (const unsigned b : buf) {
       if (b >= kLimit) continue;
       chars.push_back(kAlphabet[b % kN]);
       if (chars.size() == kSubscriptionChars) break;

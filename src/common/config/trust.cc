@@ -1,6 +1,7 @@
 #include "common/config/trust.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "common/config/instance.h"
 #include "common/crypto/thumbprint.h"
@@ -23,6 +24,19 @@ Result<Json> LoadList(const ConfigFile& config) {
   return list;
 }
 
+// A polling entry that can be polled: style 2 with an address and a subscription.
+bool IsPollingEntry(const Json& e) {
+  return e.contains("CommunicationStyle") && e["CommunicationStyle"] == kCommunicationStylePolling &&
+         e.contains("Address") && e["Address"].is_string() && e.contains("SubscriptionId") &&
+         e["SubscriptionId"].is_string() && !e["SubscriptionId"].get<std::string>().empty();
+}
+
+bool SameAddress(const std::string& a, const std::string& b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
 bool Contains(const Json& list, const std::string& tp) {
   return std::any_of(list.begin(), list.end(), [&](const Json& e) { return e["Thumbprint"] == tp; });
 }
@@ -36,6 +50,23 @@ Result<std::vector<std::string>> TrustedThumbprints(const ConfigFile& config) {
   if (!list.ok()) return list.status();
   std::vector<std::string> out;
   for (const auto& e : *list) out.push_back(e["Thumbprint"].get<std::string>());
+  return out;
+}
+
+Result<std::vector<PollingEndpoint>> PollingEndpoints(const ConfigFile& config) {
+  auto list = LoadList(config);
+  if (!list.ok()) return list.status();
+  std::vector<PollingEndpoint> out;
+  for (const auto& e : *list) {
+    if (!IsPollingEntry(e)) continue;
+    const std::string address = e["Address"].get<std::string>();
+    auto at = std::find_if(out.begin(), out.end(), [&](const PollingEndpoint& p) { return SameAddress(p.address, address); });
+    if (at == out.end()) {
+      out.push_back(PollingEndpoint{address, e["SubscriptionId"].get<std::string>(), {}});
+      at = out.end() - 1;
+    }
+    at->thumbprints.insert(e["Thumbprint"].get<std::string>());
+  }
   return out;
 }
 
@@ -95,6 +126,28 @@ Result<TrustReport> ApplyTrustChanges(ConfigFile& config, const TrustChanges& ch
     entry["Squid"] = nullptr;
     entry["SubscriptionId"] = nullptr;
     list.push_back(std::move(entry));
+    // A Server trusted now is also accepted at every address this Tentacle
+    // polls, under the same subscription: so that the seed procedure
+    // (trust the new thumbprint, switch the Server, remove the old one)
+    // works for a polling Tentacle as it does for a listening one. The real
+    // Tentacle keeps one thumbprint per polling address, which is why its
+    // users need update-trust there (OctopusDeploy/Issues#5152).
+    std::vector<std::pair<std::string, std::string>> polled;  // (Address, SubscriptionId), first seen order
+    for (const auto& e : list) {
+      if (!IsPollingEntry(e)) continue;
+      std::pair<std::string, std::string> at{e["Address"].get<std::string>(), e["SubscriptionId"].get<std::string>()};
+      const bool seen = std::any_of(polled.begin(), polled.end(), [&](const auto& p) { return SameAddress(p.first, at.first); });
+      if (!seen) polled.push_back(std::move(at));
+    }
+    for (const auto& [address, subscription] : polled) {
+      Json polling = Json::object();
+      polling["Thumbprint"] = tp;
+      polling["CommunicationStyle"] = kCommunicationStylePolling;
+      polling["Address"] = address;
+      polling["Squid"] = nullptr;
+      polling["SubscriptionId"] = subscription;
+      list.push_back(std::move(polling));
+    }
     report.added.push_back(tp);
   }
   config.Set(keys::kTrustedServers, std::move(list));

@@ -4,6 +4,7 @@
 // Entries keep any other keys they carry.
 #pragma once
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,20 @@ struct TrustedServer {
   std::string subscription_id;  // "poll://.../" for a polling entry, else empty
 };
 Result<std::vector<TrustedServer>> TrustedServers(const ConfigFile& config);
+
+// Where a polling Tentacle connects: one per address (compared without
+// regard to case), with the subscription id of the address's first entry and
+// the thumbprints of every entry at that address: the Server there may
+// present any of them (two during a Server certificate rotation).
+struct PollingEndpoint {
+  std::string address;          // https://HOST:PORT
+  std::string subscription_id;  // poll://.../
+  std::set<std::string> thumbprints;
+  bool operator==(const PollingEndpoint&) const = default;
+};
+// The entries with CommunicationStyle 2, an Address and a SubscriptionId,
+// grouped by address, in the order of their first entries. Corrupt as above.
+Result<std::vector<PollingEndpoint>> PollingEndpoints(const ConfigFile& config);
 
 // One `configure` call's trust changes, applied in the documented order:
 // reset, then remove (every entry of the thumbprint, polling ones too), then add. Thumbprints must already be parsed.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <iterator>
 
+#include "common/config/instance.h"
 #include "common/config/trust.h"
 
 namespace octo {
@@ -13,6 +14,12 @@ Result<TrustSnapshot> ReadTrust(const ConfigFile& config) {
   if (!list.ok()) return list.status();
   TrustSnapshot s;
   s.thumbprints = std::set<std::string>(list->begin(), list->end());
+  auto polling = PollingEndpoints(config);
+  if (!polling.ok()) return polling.status();
+  s.polling = std::move(polling).value();
+  auto count = config.GetInt(keys::kPollingConnectionCount, 1);
+  if (!count.ok()) return count.status();
+  s.polling_connections = std::clamp(*count, 1, 512);
   return s;
 }
 
@@ -24,6 +31,8 @@ TrustChange Describe(const ConfigStore<TrustSnapshot>::Change& c) {
   const auto& now = c.now->thumbprints;
   std::set_difference(now.begin(), now.end(), before.begin(), before.end(), std::back_inserter(change.added));
   std::set_difference(before.begin(), before.end(), now.begin(), now.end(), std::back_inserter(change.removed));
+  change.polling_changed = c.before->polling != c.now->polling ||
+                           c.before->polling_connections != c.now->polling_connections;
   return change;
 }
 

@@ -8,6 +8,8 @@
 // through Edit(), under the config's file lock. Thread-safe.
 #pragma once
 
+#include "common/config/trust.h"
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -22,9 +24,14 @@ namespace octo {
 
 struct TrustSnapshot {
   std::set<std::string> thumbprints;  // upper case
+  std::vector<PollingEndpoint> polling;  // where the agent polls (trust.h)
+  int polling_connections = 1;           // per polling address, 1-512
   uint64_t generation = 0;            // 1 for the first, +1 at each change
   bool Trusts(const std::string& thumbprint) const { return thumbprints.count(thumbprint) > 0; }
-  bool SameContent(const TrustSnapshot& other) const { return thumbprints == other.thumbprints; }
+  bool SameContent(const TrustSnapshot& other) const {
+    return thumbprints == other.thumbprints && polling == other.polling &&
+           polling_connections == other.polling_connections;
+  }
 };
 
 // What one Reload() or Edit() changed in the trusted set.
@@ -32,7 +39,8 @@ struct TrustChange {
   std::vector<std::string> added;
   std::vector<std::string> removed;
   std::shared_ptr<const TrustSnapshot> now;
-  bool changed() const { return !added.empty() || !removed.empty(); }
+  bool polling_changed = false;  // the polling endpoints or their connection count
+  bool changed() const { return !added.empty() || !removed.empty() || polling_changed; }
 };
 
 class TrustStore {

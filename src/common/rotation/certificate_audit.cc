@@ -159,8 +159,7 @@ TargetAudit NotAuditedTarget(const Target& target, const std::string& reason) {
 
 TargetAudit AuditTarget(const TentacleClient& client, const Target& target, const std::set<std::string>& ours,
                         const AuditPolicy& policy) {
-  TentacleCall call =
-      CallTentacle(client.ctx, client.our_thumbprint, target, Json{{"Method", "GetCertificateStatus"}}, client.options);
+  TentacleCall call = CallTarget(client, target, Json{{"Method", "GetCertificateStatus"}});
   if (call.status.ok()) {
     auto answer = CertificateStatusAnswer::FromJson(call.answer);
     if (answer.ok()) return AuditTentacleAnswer(target, *answer, ours, policy);

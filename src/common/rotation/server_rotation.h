@@ -97,6 +97,7 @@ class RunningServer {
 struct ServerRotationOptions {
   bool allow_unreachable = false;
   HealthCheckOptions calls;  // each call's bound, and how many run at once
+  PollingRelay relay;        // how polling targets are reached (through the running Server)
   // Opens the Server's instance (kUpdate: with its config lock).
   std::function<Result<Instance>(Instance::Access)> open;
   // Receives each line of progress as it happens.

@@ -100,7 +100,9 @@ class Rotation {
     }
     // 5. A check that accepts only the new one.
     HealthCheckOptions check_options = c_.options;
-    const HealthResult check = CheckTarget(c_.ctx, c_.our_thumbprint, WithPins(t_, {new_}), check_options);
+    TentacleClient checker = c_;
+    checker.options = check_options;
+    const HealthResult check = CheckTargetWith(checker, WithPins(t_, {new_}));
     if (!check.healthy) {
       auto back = AskSwitchCertificate(c_, pinned_both, old_);
       if (!back.ok()) {

@@ -23,8 +23,84 @@ ServerService::ServerService(ServerServiceOptions options, Identity identity, st
 Status ServerService::SetIdentity(const Identity& identity) {
   auto next = MakePresentedIdentity(TlsRole::kClient, identity);
   if (!next.ok()) return next.status();
+  auto listening = MakePresentedIdentity(TlsRole::kServer, identity);
+  if (!listening.ok()) return listening.status();
+  const bool changed = credentials_.load() && credentials_.load()->thumbprint != (*next)->thumbprint;
   credentials_.store(std::move(next).value());
+  server_presented_.store(*listening);
+  std::lock_guard<std::mutex> lock(hub_mu_);
+  if (hub_ && changed) hub_->SetIdentity(std::move(listening).value());
   return Status::Ok();
+}
+
+int ServerService::polling_port() const {
+  std::lock_guard<std::mutex> lock(hub_mu_);
+  return hub_ ? hub_->port() : 0;
+}
+
+std::optional<SubscriptionPins> ServerService::PinsFor(const std::string& subscription) {
+  auto targets = Targets();
+  if (!targets.ok()) return std::nullopt;
+  for (const auto& t : (*targets)->targets) {
+    if (t.address == subscription) return SubscriptionPins{t.name, t.thumbprints};
+  }
+  return std::nullopt;
+}
+
+Result<PollingHub*> ServerService::Hub() {
+  std::lock_guard<std::mutex> lock(hub_mu_);
+  if (hub_) return hub_.get();
+  if (!hub_error_.ok()) return hub_error_;
+  auto hub = std::make_unique<PollingHub>(options_.polling,
+                                          [this](const std::string& sub) { return PinsFor(sub); }, log_);
+  hub->SetIdentity(server_presented_.load());
+  if (Status st = hub->Start(); !st.ok()) {
+    const std::string where = (options_.polling.listen_ip.empty() ? "" : options_.polling.listen_ip + ":") +
+                              std::to_string(options_.polling.port);
+    hub_error_ = st.WithContext("The Octopus Server could not listen for polling Tentacles on " + where);
+    log_->error("{}", hub_error_.message());
+    return hub_error_;
+  }
+  log_->info("Listening for polling Tentacles on {}:{}",
+             options_.polling.listen_ip.empty() ? "[::]" : options_.polling.listen_ip, hub->port());
+  hub_ = std::move(hub);
+  return hub_.get();
+}
+
+PolledCall ServerService::CallPolling(const Target& target, const Json& request, std::chrono::milliseconds timeout) {
+  auto hub = Hub();
+  if (!hub.ok()) {
+    PolledCall out;
+    out.status = hub.status();
+    return out;
+  }
+  return (*hub)->Call(target.address, request, timeout);
+}
+
+HealthResult ServerService::CheckPolling(const Target& target) {
+  HealthResult r;
+  r.name = target.name;
+  r.address = target.address;
+  r.checked_at = UtcNowIso8601();
+  r.pinned = target.thumbprints;
+  const auto start = Clock::now();
+  PolledCall call = CallPolling(target, Json{{"Method", "Health"}}, options_.check.timeout);
+  r.outcome = call.outcome;
+  r.thumbprint = call.thumbprint;
+  if (call.status.ok() && StringField(call.answer, "Status") != "Healthy") {
+    r.outcome = HealthOutcome::kError;
+    r.reason = "The Tentacle at " + target.address + " answered the health request with an error: " +
+               StringField(call.answer, "Error", "no status");
+  } else if (!call.status.ok()) {
+    if (r.outcome == HealthOutcome::kHealthy) r.outcome = HealthOutcome::kError;
+    r.reason = call.status.message();
+  } else {
+    r.version = StringField(call.answer, "Version");
+  }
+  r.healthy = r.outcome == HealthOutcome::kHealthy;
+  r.polling = PollingStateName(call.view.state);
+  r.elapsed_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  return r;
 }
 
 ServerService::~ServerService() { Stop(); }
@@ -33,6 +109,17 @@ Status ServerService::Start() {
   OCTO_RETURN_IF_ERROR(SetIdentity(identity_at_start_));
   identity_at_start_ = Identity();  // the key is held by the context from now on
   started_at_ = UtcNowIso8601();
+  if (options_.polling_configured) {
+    auto hub = Hub();
+    if (!hub.ok()) return hub.status();
+  } else if (auto targets = Targets(); targets.ok()) {
+    const bool any = std::any_of((*targets)->targets.begin(), (*targets)->targets.end(),
+                                 [](const Target& t) { return IsPollingAddress(t.address); });
+    if (any) {
+      auto hub = Hub();
+      if (!hub.ok()) return hub.status();
+    }
+  }
   OCTO_RETURN_IF_ERROR(control_.Start(options_.socket_path, [this](const Json& request, const ControlPeer& peer) {
     return Handle(request, peer);
   }));
@@ -46,6 +133,10 @@ void ServerService::Stop() {
     std::lock_guard<std::mutex> lock(mu_);
   }
   cv_.notify_all();
+  {
+    std::lock_guard<std::mutex> lock(hub_mu_);
+    if (hub_) hub_->Stop();  // fails the queued calls, so that the requests below end
+  }
   control_.Stop();  // waits for the requests being answered, which use this object
   if (periodic_thread_.joinable()) periodic_thread_.join();
 }
@@ -80,6 +171,10 @@ Result<std::vector<HealthResult>> ServerService::CheckNow(const std::vector<std:
   std::vector<HealthResult> results(chosen.size());
   ForEachBounded(chosen.size(), options_.check.parallelism, [&](size_t i) {
     Target target = LatestPins(chosen[i]);
+    if (IsPollingAddress(target.address)) {
+      results[i] = CheckPolling(target);
+      return;
+    }
     HealthResult r = CheckTarget(credentials->ctx.get(), credentials->thumbprint, target, options_.check);
     if (r.outcome == HealthOutcome::kUnexpectedCertificate) {
       Target fresh = LatestPins(target);
@@ -166,6 +261,31 @@ Json ServerService::Handle(const Json& request, const ControlPeer& peer) {
       }
     }
     return Json{{"Logged", logged}};
+  }
+  if (command == "call") {
+    const std::string name = StringField(request, "Target");
+    auto targets = Targets();
+    if (!targets.ok()) return ErrorAnswer(targets.status());
+    const Target* t = (*targets)->Find(name);
+    if (t == nullptr) return ErrorAnswer(NotFound("there is no deployment target named '" + name + "'"));
+    if (!IsPollingAddress(t->address)) {
+      return ErrorAnswer(InvalidArgument("the deployment target '" + name + "' is not a polling Tentacle"));
+    }
+    if (!request.contains("Request") || !request["Request"].is_object()) {
+      return ErrorAnswer(InvalidArgument("a \"Request\" object is needed"));
+    }
+    long long ms = options_.check.timeout.count();
+    if (request.contains("TimeoutMs") && request["TimeoutMs"].is_number_integer()) {
+      ms = std::clamp<long long>(request["TimeoutMs"].get<long long>(), 1, 600000);
+    }
+    PolledCall c = CallPolling(*t, request["Request"], std::chrono::milliseconds(ms));
+    Json out{{"Outcome", HealthOutcomeName(c.outcome)}, {"Thumbprint", c.thumbprint}, {"Answer", c.answer},
+             {"Polling", PollingStateName(c.view.state)}};
+    if (!c.status.ok()) {
+      out["Error"] = c.status.message();
+      out["Code"] = StatusCodeName(c.status.code());
+    }
+    return out;
   }
   if (command == "health-check") {
     std::vector<std::string> names;

@@ -13,6 +13,12 @@
 //   {"Command":"log","By":"..","Lines":[..]} -> {"Logged": N}  (a command's
 //                                              record of what it asked the
 //                                              Tentacles, in the Server's log)
+//   {"Command":"call","Target":N,"Request":{..},"TimeoutMs":T}
+//        -> {"Outcome","Thumbprint","Answer"[,"Error","Code"]}: one channel
+//           request to a polling target, through its queue (the rotation
+//           commands reach polling Tentacles so)
+// Polling targets (address "poll://ID/") are checked through the polling
+// listener's queue for their subscription.
 // Targets and their pins come from a TargetStore (target_store.h): each check
 // takes its snapshot, re-read first when the config file changed, so
 // add-target and update-target take effect at the next check without a
@@ -28,12 +34,14 @@
 #include <memory>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "common/channel/control.h"
 #include "common/channel/health_check.h"
+#include "common/channel/polling_hub.h"
 #include "common/base/net.h"
 #include "common/crypto/tls.h"
 #include "common/base/snapshot.h"
@@ -49,6 +57,11 @@ struct ServerServiceOptions {
   // Loads the instance's stored certificate, for "reload"; reload is refused
   // without it.
   std::function<Result<Identity>()> load_identity;
+  // The communications listener for polling Tentacles (polling_hub.h):
+  // started with the service when `polling_configured` (the comms port is
+  // set in the config), else when the first polling target is checked.
+  PollingHubOptions polling;
+  bool polling_configured = false;
 };
 
 class ServerService {
@@ -64,8 +77,14 @@ class ServerService {
   // an unknown name.
   Result<std::vector<HealthResult>> CheckNow(const std::vector<std::string>& names);
 
-  // Presents `identity` in the checks that start from now on.
+  // Presents `identity` in the checks that start from now on, and to
+  // polling Tentacles (their open connections are ended so that they
+  // reconnect and see it).
   Status SetIdentity(const Identity& identity);
+  // The polling listener's port once it runs, else 0 (tests).
+  int polling_port() const;
+  // One request to a polling target through its queue (see "call").
+  PolledCall CallPolling(const Target& target, const Json& request, std::chrono::milliseconds timeout);
   std::string thumbprint() const { return credentials_.load()->thumbprint; }
 
  private:
@@ -77,6 +96,10 @@ class ServerService {
   // changed); `target` itself if it is gone or the config cannot be read.
   Target LatestPins(const Target& target);
   Json Handle(const Json& request, const ControlPeer& peer);
+  HealthResult CheckPolling(const Target& target);
+  // The polling listener, started on first need; an error when it cannot listen.
+  Result<PollingHub*> Hub();
+  std::optional<SubscriptionPins> PinsFor(const std::string& subscription);
 
   ServerServiceOptions options_;
   // What checks present; swapped by SetIdentity, read once per check.
@@ -87,6 +110,10 @@ class ServerService {
   std::mutex targets_mu_;                  // guards targets_ (opening it)
   std::unique_ptr<TargetStore> targets_;
   ControlServer control_;
+  mutable std::mutex hub_mu_;
+  std::unique_ptr<PollingHub> hub_;  // guarded by hub_mu_ (set once)
+  Status hub_error_;                 // why it could not start; guarded by hub_mu_
+  Snapshot<PresentedIdentity> server_presented_;  // the same identity as a kServer context, for the hub
   std::thread periodic_thread_;
   std::atomic<bool> stopping_{false};
   std::mutex mu_;
