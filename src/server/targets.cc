@@ -182,8 +182,7 @@ int RunList(const TargetOptions& o) {
       arr.push_back({{"Name", t.name},
                      {"Address", t.address},
                      {"Thumbprint", t.thumbprints.front()},
-                     {"Thumbprints", t.thumbprints},
-                     {"CommunicationStyle", IsPollingAddress(t.address) ? "TentacleActive" : "TentaclePassive"}});
+                     {"Thumbprints", t.thumbprints}});
     }
     std::cout << arr.dump(2) << std::endl;
     return cli::kExitOk;
