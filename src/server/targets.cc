@@ -81,20 +81,26 @@ void SayWhenItApplies(const Instance& inst) {
   }
 }
 
+// A subscription belongs to one target: the Server picks a subscriber's
+// pins by it.
+Status SubscriptionFree(const TargetStore& store, const TargetOptions& o) {
+  if (!o.subscription) return Status::Ok();
+  for (const auto& t : store.Current()->targets) {
+    if (t.address == *o.address && t.name != o.name) {
+      return AlreadyExists("the deployment target '" + t.name + "' already has the subscription " + *o.address +
+                           "; a subscription belongs to one target");
+    }
+  }
+  return Status::Ok();
+}
+
 int RunAdd(TargetOptions o) {
   if (auto m = Check(o, true); !m.empty()) return cli::UsageError(m);
   auto inst = cli::OpenInstanceForUpdate(Product::kServer, o.instance);
   if (!inst.ok()) return cli::Fail(inst.status());
   auto store = TargetStore::Open(inst->config_path(), inst->file_lock());
   if (!store.ok()) return cli::Fail(store.status());
-  if (o.subscription) {
-    for (const auto& t : (*store)->Current()->targets) {
-      if (t.address == *o.address) {
-        return cli::Fail(AlreadyExists("the deployment target '" + t.name + "' already has the subscription " +
-                                       *o.address + "; a subscription belongs to one target"));
-      }
-    }
-  }
+  if (Status st = SubscriptionFree(**store, o); !st.ok()) return cli::Fail(st);
   if (Status st = (*store)->Add({o.name, *o.address, o.thumbprints}); !st.ok()) return cli::Fail(st);
   if (o.subscription) {
     std::cout << "Added polling deployment target '" << o.name << "' with subscription " << *o.address << " and "
@@ -125,6 +131,7 @@ int RunUpdate(TargetOptions o) {
   if (!inst.ok()) return cli::Fail(inst.status());
   auto store = TargetStore::Open(inst->config_path(), inst->file_lock());
   if (!store.ok()) return cli::Fail(store.status());
+  if (Status st = SubscriptionFree(**store, o); !st.ok()) return cli::Fail(st);
   PinChanges changes;
   if (replace) changes.replace = o.thumbprints;
   changes.remove = o.remove_thumbprints;

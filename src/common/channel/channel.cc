@@ -115,6 +115,48 @@ Result<std::string> ParseSubscriberIdentification(const std::string& line) {
   return ParseSubscriptionId(std::string_view(line).substr(prefix.size() + 1));
 }
 
+ServerPollFrame ReadServerPollFrame(const Json& frame) {
+  ServerPollFrame out;
+  if (!frame.is_object()) return out;
+  if (frame.contains("End")) {
+    if (frame["End"] == true && frame.size() == 1) out.kind = ServerPollFrame::kEnd;
+    return out;
+  }
+  if (!frame.contains("Request")) return out;
+  const Json& request = frame["Request"];
+  if (request.is_null()) {
+    if (frame.size() == 1) out.kind = ServerPollFrame::kNoop;
+    return out;
+  }
+  if (!request.is_object() || !frame.contains("Id") || !frame["Id"].is_number_unsigned() || frame.size() != 2) {
+    return out;
+  }
+  out.kind = ServerPollFrame::kRequest;
+  out.id = frame["Id"];
+  out.request = request;
+  return out;
+}
+
+TentaclePollReply ReadTentaclePollReply(const Json& frame, uint64_t expected_id) {
+  TentaclePollReply out;
+  if (!frame.is_object()) return out;
+  if (expected_id == 0) {
+    if (frame.size() == 1 && frame.contains("Next") && frame["Next"] == true) out.kind = TentaclePollReply::kNext;
+    return out;
+  }
+  if (!frame.contains("Id") || !frame["Id"].is_number_unsigned() || frame["Id"].get<uint64_t>() != expected_id) {
+    return out;
+  }
+  if (!frame.contains("Response") || !frame["Response"].is_object()) return out;
+  const bool has_end = frame.contains("End");
+  if (has_end && !frame["End"].is_boolean()) return out;
+  if (frame.size() != (has_end ? 3u : 2u)) return out;
+  out.kind = TentaclePollReply::kAnswer;
+  out.response = frame["Response"];
+  out.end = has_end && frame["End"].get<bool>();
+  return out;
+}
+
 Json DispatchChannelRequest(const ChannelMethods& methods, const ChannelCall& call) {
   const Json& request = call.request;
   if (request.contains("Method") && !request["Method"].is_string()) {

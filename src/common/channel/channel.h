@@ -44,6 +44,22 @@ Result<std::string> ParseSubscriptionId(std::string_view text);
 // it. InvalidArgument otherwise; Halibut's text when the id is missing.
 Result<std::string> ParseSubscriberIdentification(const std::string& line);
 
+// What a polling connection's peer sent, as the loop on each side reads it
+// (polling_hub.h lists the frames). Anything else is kMalformed, and ends
+// the connection.
+struct ServerPollFrame {  // read by the Tentacle
+  enum Kind { kRequest, kNoop, kEnd, kMalformed } kind = kMalformed;
+  Json id;       // kRequest: the "Id" to answer with (a number)
+  Json request;  // kRequest: an object
+};
+ServerPollFrame ReadServerPollFrame(const Json& frame);
+struct TentaclePollReply {  // read by the Server, for the request `expected_id` (0: a no-op)
+  enum Kind { kAnswer, kNext, kMalformed } kind = kMalformed;
+  Json response;  // kAnswer: an object
+  bool end = false;  // kAnswer: the Tentacle ends the connection after it
+};
+TentaclePollReply ReadTentaclePollReply(const Json& frame, uint64_t expected_id);
+
 // The page a browser gets.
 std::string HttpWelcomePage();
 

@@ -178,6 +178,9 @@ void PollingClient::Run(const std::shared_ptr<Worker>& w) {
     {
       std::lock_guard<std::mutex> lock(w->mu);
       if (w->stop) return;
+      // A change made while the connection was open is no reason to skip
+      // the wait after it: only one made during the wait is.
+      w->poke = false;
     }
     if (again_now) {
       log_->info("Polling {}: {}; connecting again now", w->address, why);
@@ -198,6 +201,7 @@ void PollingClient::Run(const std::shared_ptr<Worker>& w) {
     if (identified) {
       log_->info("Polling {}: the connection ended ({}). Connecting again in {} seconds", w->address, why, seconds);
     } else {
+      if (!why.empty() && why.back() == '.') why.pop_back();
       log_->warn("Halibut client exception: {}. Retrying in {} seconds", why, seconds);
     }
     std::unique_lock<std::mutex> lock(w->mu);
@@ -280,17 +284,26 @@ bool PollingClient::Connect(const std::shared_ptr<Worker>& w, bool* again_now, s
       }
       break;
     }
-    if (frame->contains("End") && (*frame)["End"] == true) {
-      *why = "the Octopus Server ended it (its certificate changed, or it is stopping)";
+    const ServerPollFrame read = ReadServerPollFrame(*frame);
+    if (read.kind == ServerPollFrame::kEnd) {
+      *why = "the Octopus Server ended it (its certificate changed)";
       *again_now = true;
       break;
     }
-    if (!frame->contains("Request") || (*frame)["Request"].is_null()) {
+    if (read.kind == ServerPollFrame::kNoop) {
       if (!WriteFrame(s, Json{{"Next", true}}, DeadlineIn(options_.receive_timeout)).ok()) break;
       continue;
     }
-    if (!(*frame)["Request"].is_object() || !frame->contains("Id")) {
-      *why = "the Octopus Server sent a malformed request";
+    if (read.kind != ServerPollFrame::kRequest) {
+      *why = "the Octopus Server sent a malformed frame";
+      break;
+    }
+    if (identity_generation_.load() != generation) {
+      // Our certificate changed since this connection identified: the
+      // Server must see the new one, so the request is left to a new
+      // connection (the Server puts it back in the queue).
+      *why = "this Tentacle's certificate changed";
+      *again_now = true;
       break;
     }
     bool pinned = false;
@@ -305,9 +318,9 @@ bool PollingClient::Connect(const std::shared_ptr<Worker>& w, bool* again_now, s
       w->busy = false;
       break;
     }
-    Json answer = dispatch_((*frame)["Request"], server, ours->thumbprint, ep.address);
+    Json answer = dispatch_(read.request, server, ours->thumbprint, ep.address);
     const bool end = identity_generation_.load() != generation;
-    Json reply{{"Id", (*frame)["Id"]}, {"Response", std::move(answer)}};
+    Json reply{{"Id", read.id}, {"Response", std::move(answer)}};
     if (end) reply["End"] = true;
     Status sent = WriteFrame(s, reply, DeadlineIn(options_.receive_timeout));
     {

@@ -34,6 +34,10 @@ struct PollingHub::Subscription {
 namespace {
 
 constexpr auto kCloseGrace = std::chrono::milliseconds(200);
+// How often a request whose connection broke before the answer is put back
+// in the queue: when a certificate changes, every connection of the
+// Tentacle ends about at once, and a request may meet several of them.
+constexpr int kMaxRequeues = 5;
 
 std::string Join(const std::vector<std::string>& v) {
   std::string out;
@@ -310,8 +314,12 @@ void PollingHub::Collect(TlsStream& s, const std::string& peer, const std::strin
       has_work = !state->queue.empty();
     }
     if (ending) {
-      why = stopping_.load() ? "the Octopus Server is stopping" : "the Octopus Server's certificate changed";
-      (void)WriteFrame(s, Json{{"End", true}}, DeadlineIn(kCloseGrace));
+      if (stopping_.load()) {
+        why = "the Octopus Server is stopping";
+      } else {
+        why = "the Octopus Server's certificate changed";
+        (void)WriteFrame(s, Json{{"End", true}}, DeadlineIn(kCloseGrace));
+      }
       break;
     }
     if (has_work) {
@@ -342,7 +350,7 @@ void PollingHub::Collect(TlsStream& s, const std::string& peer, const std::strin
         why = next.status().message();
         break;
       }
-      if (!next->is_object() || !next->contains("Next")) {
+      if (ReadTentaclePollReply(*next, 0).kind != TentaclePollReply::kNext) {
         why = "it answered a no-op with something else than {\"Next\": true}";
         break;
       }
@@ -351,16 +359,16 @@ void PollingHub::Collect(TlsStream& s, const std::string& peer, const std::strin
     Status sent = WriteFrame(s, Json{{"Id", p->id}, {"Request", p->request}}, DeadlineIn(options_.heartbeat_timeout));
     auto reply = sent.ok() ? ReadFrame(s, options_.max_frame, DeadlineIn(options_.heartbeat_timeout))
                            : Result<Json>(sent);
-    const bool answered = reply.ok() && reply->is_object() && reply->contains("Response") &&
-                          (*reply)["Response"].is_object() && reply->contains("Id") && (*reply)["Id"] == p->id;
+    const TentaclePollReply read = reply.ok() ? ReadTentaclePollReply(*reply, p->id) : TentaclePollReply{};
+    const bool answered = read.kind == TentaclePollReply::kAnswer;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (p->state == Pending::State::kCollected) {  // else its caller gave up
         if (answered) {
-          p->answer = (*reply)["Response"];
+          p->answer = read.response;
           p->thumbprint = tp;
           p->state = Pending::State::kDone;
-        } else if (!reply.ok() && p->requeued == 0 && !stopping_.load()) {
+        } else if (!reply.ok() && p->requeued < kMaxRequeues && !stopping_.load()) {
           // The connection broke before an answer: another may take it.
           ++p->requeued;
           p->state = Pending::State::kQueued;
@@ -377,7 +385,7 @@ void PollingHub::Collect(TlsStream& s, const std::string& peer, const std::strin
       why = reply.ok() ? "it sent something else than the answer" : reply.status().message();
       break;
     }
-    if ((*reply).contains("End") && (*reply)["End"] == true) {
+    if (read.end) {
       why = "the Tentacle ended it (its certificate changed)";
       break;
     }

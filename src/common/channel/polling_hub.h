@@ -24,8 +24,8 @@
 // still pinned (update-target may have changed the pins): if not, it is
 // closed (OctopusDeploy/Issues#3032). SetIdentity ends every connection at
 // its next turn, so that Tentacles reconnect and see the new certificate.
-// A connection that breaks before answering puts its request back once
-// (every channel method is idempotent).
+// A connection that breaks before answering puts its request back (at most
+// 5 times; every channel method is idempotent).
 //
 // One thread per connection, as on the Tentacle's listening side.
 // Thread-safe.

@@ -21,6 +21,7 @@ TentacleAgent::TentacleAgent(AgentOptions options, Identity identity, std::share
   thumbprint_at_start_ = Thumbprint(identity.certificate.get());
   trusted_.store(std::make_shared<const std::set<std::string>>(options_.trusted_thumbprints));
   identity_at_start_ = std::move(identity);
+  started_ = Clock::now();  // again at Start(); a Tentacle that only polls never calls it
   polling_ = std::make_unique<PollingClient>(
       options_.polling, [this] { return client_presented_.load(); },
       [this](const std::string& tp) { return Trusts(tp); },

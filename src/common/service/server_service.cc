@@ -50,19 +50,24 @@ std::optional<SubscriptionPins> ServerService::PinsFor(const std::string& subscr
 Result<PollingHub*> ServerService::Hub() {
   std::lock_guard<std::mutex> lock(hub_mu_);
   if (hub_) return hub_.get();
-  if (!hub_error_.ok()) return hub_error_;
+  // After a failure (the port was taken), try again at most every 10 s.
+  if (!hub_error_.ok() && Clock::now() - hub_failed_at_ < std::chrono::seconds(10)) return hub_error_;
   auto hub = std::make_unique<PollingHub>(options_.polling,
                                           [this](const std::string& sub) { return PinsFor(sub); }, log_);
   hub->SetIdentity(server_presented_.load());
   if (Status st = hub->Start(); !st.ok()) {
     const std::string where = (options_.polling.listen_ip.empty() ? "" : options_.polling.listen_ip + ":") +
                               std::to_string(options_.polling.port);
-    hub_error_ = st.WithContext("The Octopus Server could not listen for polling Tentacles on " + where);
-    log_->error("{}", hub_error_.message());
+    Status error = st.WithContext("The Octopus Server could not listen for polling Tentacles on " + where);
+    if (error.message() != hub_error_.message()) log_->error("{}", error.message());
+    hub_error_ = std::move(error);
+    hub_failed_at_ = Clock::now();
     return hub_error_;
   }
+  const std::string& ip = options_.polling.listen_ip;
   log_->info("Listening for polling Tentacles on {}:{}",
-             options_.polling.listen_ip.empty() ? "[::]" : options_.polling.listen_ip, hub->port());
+             ip.empty() ? "[::]" : ip.find(':') != std::string::npos ? "[" + ip + "]" : ip, hub->port());
+  if (!hub_error_.ok()) hub_error_ = Status::Ok();
   hub_ = std::move(hub);
   return hub_.get();
 }

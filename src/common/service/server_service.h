@@ -14,7 +14,7 @@
 //                                              record of what it asked the
 //                                              Tentacles, in the Server's log)
 //   {"Command":"call","Target":N,"Request":{..},"TimeoutMs":T}
-//        -> {"Outcome","Thumbprint","Answer"[,"Error","Code"]}: one channel
+//        -> {"Outcome","Thumbprint","Answer","Polling"[,"Error","Code"]}: one channel
 //           request to a polling target, through its queue (the rotation
 //           commands reach polling Tentacles so)
 // Polling targets (address "poll://ID/") are checked through the polling
@@ -113,6 +113,7 @@ class ServerService {
   mutable std::mutex hub_mu_;
   std::unique_ptr<PollingHub> hub_;  // guarded by hub_mu_ (set once)
   Status hub_error_;                 // why it could not start; guarded by hub_mu_
+  Clock::time_point hub_failed_at_;  // when; guarded by hub_mu_
   Snapshot<PresentedIdentity> server_presented_;  // the same identity as a kServer context, for the hub
   std::thread periodic_thread_;
   std::atomic<bool> stopping_{false};
