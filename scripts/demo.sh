@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on an embedded default: the whole certificate rotation
-# procedure (shared/reference/seed-regenerate-certificates.txt) run with live
-# services on loopback. One Server and two Tentacles are created under a
+# procedure (Octopus's "Regenerating certificates with Octopus Server and
+# Tentacle" page) run with live services on loopback. One Server, two
+# listening Tentacles and one polling Tentacle are created under a
 # temporary OCTOPUS_CONFIG_ROOT; each step is printed with the health check
 # that follows it. Everything started is stopped and removed at the end.
 # Usage: scripts/demo.sh [BUILD_DIR]   (default: build)
@@ -12,7 +13,7 @@ root="$(mktemp -d)"
 export OCTOPUS_CONFIG_ROOT="$root"
 server="$bin/Octopus.Server"
 tentacle="$bin/Tentacle"
-tentacles=(Tentacle Tentacle2)
+tentacles=(Tentacle Tentacle2 PollingTentacle)  # the last one polls the Server
 
 cleanup() {
   "$server" service --instance '*' --stop >/dev/null 2>&1 || true
@@ -30,7 +31,9 @@ health() { run "$server" health-check --instance OctopusServer || true; }
 step "Set-up: instances under $root (OCTOPUS_CONFIG_ROOT), services on loopback"
 run "$server" create-instance --instance OctopusServer
 old_tp="$("$server" show-thumbprint --format json | json_thumbprint)"
-for t in "${tentacles[@]}"; do
+comms_port="$(free_port)"
+run "$server" configure --instance OctopusServer --commsListenPort "$comms_port" --commsListenAddress 127.0.0.1
+for t in "${tentacles[@]:0:2}"; do
   port="$(free_port)"
   run "$tentacle" create-instance --instance "$t"
   run "$tentacle" new-certificate --instance "$t" --if-blank
@@ -39,7 +42,18 @@ for t in "${tentacles[@]}"; do
   run "$server" add-target --name "$t" --address "https://127.0.0.1:$port" \
     --thumbprint "$("$tentacle" show-thumbprint --instance "$t")"
 done
+# A polling Tentacle: it connects to the Server's comms port; the Server
+# knows it by its subscription id.
+p="${tentacles[2]}"
+run "$tentacle" create-instance --instance "$p"
+run "$tentacle" new-certificate --instance "$p" --if-blank
+run "$tentacle" configure --instance "$p" --noListen true --trust "$old_tp"
+run "$tentacle" server-comms --instance "$p" --thumbprint "$old_tp" --style TentacleActive --host 127.0.0.1 --port "$comms_port"
+subscription="$("$tentacle" show-configuration --instance "$p" | grep -o 'poll://[a-z0-9]*/' | head -n 1)"
+run "$server" add-target --name "$p" --subscription "$subscription" \
+  --thumbprint "$("$tentacle" show-thumbprint --instance "$p")"
 run "$server" service --instance OctopusServer --start
+run "$tentacle" service --instance "$p" --start
 health
 
 step "1. Back up the existing certificate"
