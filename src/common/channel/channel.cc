@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "common/crypto/tls.h"
+
 namespace octo {
 
 std::string HttpWelcomePage() {
@@ -61,6 +63,22 @@ Status CheckIdentification(const std::string& line, const char* expected) {
     return InvalidArgument(std::string("expected '") + expected + "', got '" + shown + "'");
   }
   return Status::Ok();
+}
+
+Status WriteFrame(TlsStream& stream, const Json& message, Deadline deadline) {
+  auto frame = EncodeFrame(message);
+  if (!frame.ok()) return frame.status();
+  return stream.Write(*frame, deadline);
+}
+
+Result<Json> ReadFrame(TlsStream& stream, size_t max, Deadline deadline) {
+  auto header = stream.Read(4, deadline);
+  if (!header.ok()) return header.status();
+  auto len = ParseFrameHeader(*header, max);
+  if (!len.ok()) return len.status();
+  auto payload = stream.Read(*len, deadline);
+  if (!payload.ok()) return payload.status();
+  return ParseFramePayload(*payload);
 }
 
 bool IsPollingAddress(std::string_view address) {

@@ -15,9 +15,12 @@
 #include <string_view>
 
 #include "common/base/json.h"
+#include "common/base/net.h"
 #include "common/base/status.h"
 
 namespace octo {
+
+class TlsStream;  // crypto/tls.h
 
 inline constexpr char kClientIdentification[] = "MX-CLIENT 1.0";
 inline constexpr char kServerIdentification[] = "MX-SERVER 1.0";
@@ -72,6 +75,12 @@ Result<uint32_t> ParseFrameHeader(const std::string& header, size_t max = kMaxFr
 
 // Parses a frame's payload: a JSON object, or InvalidArgument.
 Result<Json> ParseFramePayload(const std::string& payload);
+
+// Writes `message` as one frame; reads one frame (at most `max` bytes of
+// payload). The stream's errors as they are (DeadlineExceeded "timed out",
+// FailedPrecondition "the connection was closed").
+Status WriteFrame(TlsStream& stream, const Json& message, Deadline deadline);
+Result<Json> ReadFrame(TlsStream& stream, size_t max, Deadline deadline);
 
 // The string under `key`, or `fallback` when it is absent or not a string.
 // Messages come from the other side: a field of the wrong type must never

@@ -78,12 +78,8 @@ Failure Connect(SSL_CTX* ctx, const std::string& ours, const Target& t, Deadline
 
 // One request and its answer on a connected stream, which is then closed.
 Result<Json> Exchange(TlsStream& s, const Json& request, Deadline deadline) {
-  auto frame = EncodeFrame(request);
-  Status st = frame.ok() ? s.Write(*frame, deadline) : frame.status();
-  auto header = st.ok() ? s.Read(4, deadline) : Result<std::string>(st);
-  auto len = header.ok() ? ParseFrameHeader(*header) : Result<uint32_t>(header.status());
-  auto payload = len.ok() ? s.Read(*len, deadline) : Result<std::string>(len.status());
-  auto response = payload.ok() ? ParseFramePayload(*payload) : Result<Json>(payload.status());
+  Status st = WriteFrame(s, request, deadline);
+  auto response = st.ok() ? ReadFrame(s, kMaxFrame, deadline) : Result<Json>(st);
   s.Close(DeadlineIn(std::chrono::milliseconds(200)));
   return response;
 }
@@ -264,6 +260,30 @@ TentacleCall CallTentacle(SSL_CTX* client_ctx, const std::string& our_thumbprint
     call.status = call.status.WithContext("The Tentacle at " + target.address + " refused the " + method + " request");
   }
   return call;
+}
+
+HealthResult HealthFromCall(const Target& target, HealthOutcome outcome, const std::string& thumbprint,
+                            const Status& status, const Json& answer, Clock::time_point start) {
+  HealthResult r;
+  r.name = target.name;
+  r.address = target.address;
+  r.checked_at = UtcNowIso8601();
+  r.pinned = target.thumbprints;
+  r.outcome = outcome;
+  r.thumbprint = thumbprint;
+  if (status.ok() && StringField(answer, "Status") != "Healthy") {
+    r.outcome = HealthOutcome::kError;
+    r.reason = "The Tentacle at " + target.address + " answered the health request with an error: " +
+               StringField(answer, "Error", "no status");
+  } else if (!status.ok()) {
+    if (r.outcome == HealthOutcome::kHealthy) r.outcome = HealthOutcome::kError;
+    r.reason = status.message();
+  } else {
+    r.version = StringField(answer, "Version");
+  }
+  r.healthy = r.outcome == HealthOutcome::kHealthy;
+  r.elapsed_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  return r;
 }
 
 std::vector<HealthResult> CheckTargets(SSL_CTX* client_ctx, const std::string& our_thumbprint,

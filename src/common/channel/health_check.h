@@ -91,6 +91,13 @@ struct TentacleCall {
 TentacleCall CallTentacle(SSL_CTX* client_ctx, const std::string& our_thumbprint, const Target& target,
                           const Json& request, const HealthCheckOptions& options);
 
+// The result of a health request to `target` that did not go through
+// CheckTarget (a polling target's, answered through the Server's queue):
+// `outcome`, `thumbprint` and `status` as TentacleCall has them, `answer`
+// the Tentacle's, `start` when the check began.
+HealthResult HealthFromCall(const Target& target, HealthOutcome outcome, const std::string& thumbprint,
+                            const Status& status, const Json& answer, Clock::time_point start);
+
 // Checks every target, `options.parallelism` at a time; results in the same order.
 std::vector<HealthResult> CheckTargets(SSL_CTX* client_ctx, const std::string& our_thumbprint,
                                        const std::vector<Target>& targets, const HealthCheckOptions& options);

@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cmath>
 
+#include "common/base/encoding.h"
 #include "common/base/net.h"
 #include "common/channel/channel.h"
 #include "common/channel/health_check.h"
@@ -31,32 +32,10 @@ struct PollingClient::Worker {
 
 namespace {
 
-bool SameAddress(const std::string& a, const std::string& b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 double RandomFraction() {
   uint32_t v = 0;
   if (RAND_bytes(reinterpret_cast<unsigned char*>(&v), sizeof v) != 1) return 0.5;
   return static_cast<double>(v) / 4294967296.0;
-}
-
-Status WriteFrame(TlsStream& s, const Json& message, Deadline deadline) {
-  auto frame = EncodeFrame(message);
-  if (!frame.ok()) return frame.status();
-  return s.Write(*frame, deadline);
-}
-
-Result<Json> ReadFrame(TlsStream& s, size_t max, Deadline deadline) {
-  auto header = s.Read(4, deadline);
-  if (!header.ok()) return header.status();
-  auto len = ParseFrameHeader(*header, max);
-  if (!len.ok()) return len.status();
-  auto payload = s.Read(*len, deadline);
-  if (!payload.ok()) return payload.status();
-  return ParseFramePayload(*payload);
 }
 
 std::string BeforeBegin(const std::string& address, const std::string& why) {
@@ -92,7 +71,7 @@ void PollingClient::SetEndpoints(const std::vector<PollingEndpoint>& endpoints, 
   std::vector<std::shared_ptr<Worker>> keep;
   for (auto& w : workers_) {
     auto ep = std::find_if(endpoints.begin(), endpoints.end(),
-                           [&](const PollingEndpoint& e) { return SameAddress(e.address, w->address); });
+                           [&](const PollingEndpoint& e) { return EqualsIgnoreCase(e.address, w->address); });
     bool same = ep != endpoints.end() && w->index < connections;
     if (same) {
       std::lock_guard<std::mutex> wl(w->mu);
@@ -118,7 +97,7 @@ void PollingClient::SetEndpoints(const std::vector<PollingEndpoint>& endpoints, 
   for (const auto& ep : endpoints) {
     for (int i = 0; i < connections; ++i) {
       const bool running = std::any_of(workers_.begin(), workers_.end(), [&](const std::shared_ptr<Worker>& w) {
-        return w->index == i && SameAddress(w->address, ep.address);
+        return w->index == i && EqualsIgnoreCase(w->address, ep.address);
       });
       if (running) continue;
       auto w = std::make_shared<Worker>();

@@ -67,22 +67,6 @@ std::string ServerWelcomePage() {
          std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
 }
 
-Status WriteFrame(TlsStream& s, const Json& message, Deadline deadline) {
-  auto frame = EncodeFrame(message);
-  if (!frame.ok()) return frame.status();
-  return s.Write(*frame, deadline);
-}
-
-Result<Json> ReadFrame(TlsStream& s, size_t max, Deadline deadline) {
-  auto header = s.Read(4, deadline);
-  if (!header.ok()) return header.status();
-  auto len = ParseFrameHeader(*header, max);
-  if (!len.ok()) return len.status();
-  auto payload = s.Read(*len, deadline);
-  if (!payload.ok()) return payload.status();
-  return ParseFramePayload(*payload);
-}
-
 }  // namespace
 
 const char* PollingStateName(PollingState state) {

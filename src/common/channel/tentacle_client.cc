@@ -44,28 +44,9 @@ TentacleCall CallTarget(const TentacleClient& c, const Target& target, const Jso
 
 HealthResult CheckTargetWith(const TentacleClient& c, const Target& target) {
   if (!IsPollingAddress(target.address)) return CheckTarget(c.ctx, c.our_thumbprint, target, c.options);
-  HealthResult r;
-  r.name = target.name;
-  r.address = target.address;
-  r.checked_at = UtcNowIso8601();
-  r.pinned = target.thumbprints;
   const auto start = Clock::now();
   TentacleCall call = CallTarget(c, target, Json{{"Method", "Health"}});
-  r.outcome = call.outcome;
-  r.thumbprint = call.thumbprint;
-  if (call.status.ok() && StringField(call.answer, "Status") != "Healthy") {
-    r.outcome = HealthOutcome::kError;
-    r.reason = "The Tentacle at " + target.address + " answered the health request with an error: " +
-               StringField(call.answer, "Error", "no status");
-  } else if (!call.status.ok()) {
-    if (r.outcome == HealthOutcome::kHealthy) r.outcome = HealthOutcome::kError;
-    r.reason = call.status.message();
-  } else {
-    r.version = StringField(call.answer, "Version");
-  }
-  r.healthy = r.outcome == HealthOutcome::kHealthy;
-  r.elapsed_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-  return r;
+  return HealthFromCall(target, call.outcome, call.thumbprint, call.status, call.answer, start);
 }
 
 PollingRelay ControlSocketRelay(const std::string& socket_path) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/base/encoding.h"
 #include "common/config/instance.h"
 #include "common/crypto/thumbprint.h"
 
@@ -31,12 +32,6 @@ bool IsPollingEntry(const Json& e) {
          e["SubscriptionId"].is_string() && !e["SubscriptionId"].get<std::string>().empty();
 }
 
-bool SameAddress(const std::string& a, const std::string& b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 bool Contains(const Json& list, const std::string& tp) {
   return std::any_of(list.begin(), list.end(), [&](const Json& e) { return e["Thumbprint"] == tp; });
 }
@@ -60,7 +55,7 @@ Result<std::vector<PollingEndpoint>> PollingEndpoints(const ConfigFile& config) 
   for (const auto& e : *list) {
     if (!IsPollingEntry(e)) continue;
     const std::string address = e["Address"].get<std::string>();
-    auto at = std::find_if(out.begin(), out.end(), [&](const PollingEndpoint& p) { return SameAddress(p.address, address); });
+    auto at = std::find_if(out.begin(), out.end(), [&](const PollingEndpoint& p) { return EqualsIgnoreCase(p.address, address); });
     if (at == out.end()) {
       out.push_back(PollingEndpoint{address, e["SubscriptionId"].get<std::string>(), {}});
       at = out.end() - 1;
@@ -136,7 +131,7 @@ Result<TrustReport> ApplyTrustChanges(ConfigFile& config, const TrustChanges& ch
     for (const auto& e : list) {
       if (!IsPollingEntry(e)) continue;
       std::pair<std::string, std::string> at{e["Address"].get<std::string>(), e["SubscriptionId"].get<std::string>()};
-      const bool seen = std::any_of(polled.begin(), polled.end(), [&](const auto& p) { return SameAddress(p.first, at.first); });
+      const bool seen = std::any_of(polled.begin(), polled.end(), [&](const auto& p) { return EqualsIgnoreCase(p.first, at.first); });
       if (!seen) polled.push_back(std::move(at));
     }
     for (const auto& [address, subscription] : polled) {

@@ -83,28 +83,10 @@ PolledCall ServerService::CallPolling(const Target& target, const Json& request,
 }
 
 HealthResult ServerService::CheckPolling(const Target& target) {
-  HealthResult r;
-  r.name = target.name;
-  r.address = target.address;
-  r.checked_at = UtcNowIso8601();
-  r.pinned = target.thumbprints;
   const auto start = Clock::now();
   PolledCall call = CallPolling(target, Json{{"Method", "Health"}}, options_.check.timeout);
-  r.outcome = call.outcome;
-  r.thumbprint = call.thumbprint;
-  if (call.status.ok() && StringField(call.answer, "Status") != "Healthy") {
-    r.outcome = HealthOutcome::kError;
-    r.reason = "The Tentacle at " + target.address + " answered the health request with an error: " +
-               StringField(call.answer, "Error", "no status");
-  } else if (!call.status.ok()) {
-    if (r.outcome == HealthOutcome::kHealthy) r.outcome = HealthOutcome::kError;
-    r.reason = call.status.message();
-  } else {
-    r.version = StringField(call.answer, "Version");
-  }
-  r.healthy = r.outcome == HealthOutcome::kHealthy;
+  HealthResult r = HealthFromCall(target, call.outcome, call.thumbprint, call.status, call.answer, start);
   r.polling = PollingStateName(call.view.state);
-  r.elapsed_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
   return r;
 }
 

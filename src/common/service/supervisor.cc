@@ -202,7 +202,10 @@ Result<int> StartService(const ServiceProcess& service, std::chrono::millisecond
       std::string name = var.substr(0, var.find('='));
       if (name == "PATH" || name == "HOME" || name == "LANG" || name == "TZ" || name == "USER" ||
           name.rfind("LC_", 0) == 0 || name == "OCTOPUS_CONFIG_ROOT" || name == "ASAN_OPTIONS" ||
-          name == "UBSAN_OPTIONS" || name == "LSAN_OPTIONS" || name == "TSAN_OPTIONS") {
+          name == "UBSAN_OPTIONS" || name == "LSAN_OPTIONS" || name == "TSAN_OPTIONS" ||
+          // The polling settings a service reads from its environment (no secrets).
+          name == "TentaclePollingConnectionCount" || name == "OCTOPUS_POLLING_RETRY_MIN_MS" ||
+          name == "OCTOPUS_POLLING_RETRY_MAX_MS") {
         env.push_back(var);
       }
     }
