@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "common/channel/channel.h"
+#include "common/channel/health_check.h"
 #include "common/channel/polling_hub.h"
 #include "common/channel/tentacle_agent.h"
 #include "common/crypto/thumbprint.h"
@@ -113,6 +114,8 @@ class PollingChannel : public ::testing::Test {
   TentacleAgent& StartPoller(const Identity& as, const std::string& sub, std::set<std::string> servers,
                              int connections = 1) {
     AgentOptions o;
+    o.listen_ip = "127.0.0.1";  // if a test makes it listen too
+    o.port = 0;
     o.trusted_thumbprints = servers;
     o.polling.retry_min = std::chrono::milliseconds(100);
     o.polling.retry_max = std::chrono::milliseconds(400);
@@ -164,6 +167,21 @@ TEST_F(PollingChannel, APollingTentacleAnswersTheServersRequestsThroughItsQueue)
   EXPECT_EQ(c.outcome, HealthOutcome::kHealthy);
   EXPECT_EQ(c.status.code(), StatusCode::kNotFound);
   EXPECT_THAT(c.status.message(), HasSubstr("unknown method 'Nope'"));
+}
+
+TEST_F(PollingChannel, ATentacleMayListenAndPollAtOnce) {
+  StartHub();
+  TentacleAgent& agent = StartPoller(Ids().tentacle, kSub, {Tp(Ids().server)});
+  ASSERT_TRUE(agent.Start().ok());  // listening as well, on a free loopback port
+  const PolledCall polled = CallUntilAnswered(kSub, Json{{"Method", "Health"}});
+  EXPECT_EQ(polled.outcome, HealthOutcome::kHealthy) << polled.status.message();
+  auto ctx = MakeTlsContext(TlsRole::kClient, Ids().server);
+  ASSERT_TRUE(ctx.ok());
+  const HealthResult listened =
+      CheckTarget(ctx->get(), Tp(Ids().server),
+                  Target("t", "https://127.0.0.1:" + std::to_string(agent.port()), Tp(Ids().tentacle)), {});
+  EXPECT_TRUE(listened.healthy) << listened.reason;
+  EXPECT_EQ(listened.thumbprint, polled.thumbprint);
 }
 
 TEST_F(PollingChannel, ARequestNobodyCollectsFailsInTimeSayingNoTentacleCame) {
