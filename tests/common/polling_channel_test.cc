@@ -282,12 +282,18 @@ TEST_F(PollingChannel, ConcurrentCallsAreAllAnsweredWhileCertificatesChangeOnBot
   ASSERT_EQ(CallUntilAnswered(kSub, Json{{"Method", "Health"}}).outcome, HealthOutcome::kHealthy);
   std::atomic<int> answered{0};
   std::atomic<int> failed{0};
+  std::mutex why_mu;
+  std::string why;
   std::vector<std::thread> callers;
   for (int t = 0; t < 6; ++t) {
     callers.emplace_back([&] {
       for (int i = 0; i < 15; ++i) {
         PolledCall c = hub_->Call(kSub, Json{{"Method", "Health"}}, std::chrono::seconds(10));
         (c.outcome == HealthOutcome::kHealthy ? answered : failed)++;
+        if (c.outcome != HealthOutcome::kHealthy) {
+          std::lock_guard<std::mutex> lock(why_mu);
+          why += c.status.message() + "\n";
+        }
       }
     });
   }
@@ -297,7 +303,7 @@ TEST_F(PollingChannel, ConcurrentCallsAreAllAnsweredWhileCertificatesChangeOnBot
     std::this_thread::sleep_for(std::chrono::milliseconds(30));
   }
   for (auto& t : callers) t.join();
-  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(failed.load(), 0) << why;
   EXPECT_EQ(answered.load(), 90);
 }
 

@@ -37,7 +37,7 @@ constexpr auto kCloseGrace = std::chrono::milliseconds(200);
 // How often a request whose connection broke before the answer is put back
 // in the queue: when a certificate changes, every connection of the
 // Tentacle ends about at once, and a request may meet several of them.
-constexpr int kMaxRequeues = 5;
+constexpr int kMaxRequeues = 20;
 
 std::string Join(const std::vector<std::string>& v) {
   std::string out;

@@ -25,7 +25,7 @@
 // closed (OctopusDeploy/Issues#3032). SetIdentity ends every connection at
 // its next turn, so that Tentacles reconnect and see the new certificate.
 // A connection that breaks before answering puts its request back (at most
-// 5 times; every channel method is idempotent).
+// 20 times; every channel method is idempotent).
 //
 // One thread per connection, as on the Tentacle's listening side.
 // Thread-safe.
