@@ -29,15 +29,11 @@ int Run(const ConfigureOptions& o) {
     return cli::UsageError("--commsListenPort: " + std::to_string(*o.comms_port) + " is not a port number (1-65535)");
   }
   if (o.node_name && o.node_name->empty()) return cli::UsageError("--serverNodeName: the name is empty");
-  // "any" (any case) or empty: every address; else an IP address.
-  std::optional<std::string> comms_address = o.comms_address;
-  if (comms_address && EqualsIgnoreCase(*comms_address, "any")) comms_address = "";
-  if (comms_address && !comms_address->empty()) {
-    auto normal = NormalizeIp(*comms_address);
-    if (!normal) {
-      return cli::UsageError("--commsListenAddress: '" + *comms_address + "' is not an IPv4 or IPv6 address, or 'any'");
-    }
-    comms_address = *normal;
+  std::optional<std::string> comms_address;
+  if (o.comms_address) {
+    auto parsed = ParseListenAddress(*o.comms_address);
+    if (!parsed.ok()) return cli::UsageError("--commsListenAddress: " + parsed.status().message());
+    comms_address = *parsed;
   }
   if (!o.home && !o.node_name && !o.comms_port && !comms_address) {
     return cli::UsageError("configure needs at least one setting to change (see 'Octopus.Server configure --help')");

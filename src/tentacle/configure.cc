@@ -79,14 +79,11 @@ int RunConfigure(const ConfigureOptions& o) {
     return cli::UsageError("--port: " + std::to_string(*o.port) + " is not a port number (1-65535)");
   }
   // "any" (any case) or empty: every address, as the real one; else an IP address.
-  std::optional<std::string> listen_ip = o.listen_ip;
-  if (listen_ip && EqualsIgnoreCase(*listen_ip, "any")) listen_ip = "";
-  if (listen_ip && !listen_ip->empty()) {
-    auto normal = NormalizeIp(*listen_ip);
-    if (!normal) {
-      return cli::UsageError("--listenIpAddress: '" + *listen_ip + "' is not an IPv4 or IPv6 address, or 'any'");
-    }
-    listen_ip = *normal;
+  std::optional<std::string> listen_ip;
+  if (o.listen_ip) {
+    auto parsed = ParseListenAddress(*o.listen_ip);
+    if (!parsed.ok()) return cli::UsageError("--listenIpAddress: " + parsed.status().message());
+    listen_ip = *parsed;
   }
   std::optional<bool> no_listen;
   if (o.no_listen) {

@@ -1,5 +1,7 @@
 #include "common/base/net.h"
 
+#include "common/base/encoding.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -279,6 +281,13 @@ std::optional<std::string> NormalizeIp(const std::string& text) {
     }
   }
   return std::nullopt;
+}
+
+Result<std::string> ParseListenAddress(const std::string& text) {
+  if (text.empty() || EqualsIgnoreCase(text, "any")) return std::string();
+  auto normal = NormalizeIp(text);
+  if (!normal) return InvalidArgument("'" + text + "' is not an IPv4 or IPv6 address, or 'any'");
+  return *normal;
 }
 
 }  // namespace octo

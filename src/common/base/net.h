@@ -53,6 +53,11 @@ Result<HostPort> ParseHostPort(const std::string& text);
 // nullopt when `text` is not one.
 std::optional<std::string> NormalizeIp(const std::string& text);
 
+// A listen address as the configure commands take it: "any" (any case) or
+// "" is every address (""), else an IP address in its canonical text.
+// InvalidArgument "'X' is not an IPv4 or IPv6 address, or 'any'" otherwise.
+Result<std::string> ParseListenAddress(const std::string& text);
+
 // Parses "https://HOST:PORT" (a trailing "/" is allowed). InvalidArgument
 // naming the value otherwise.
 Result<HostPort> ParseHttpsUrl(const std::string& url);

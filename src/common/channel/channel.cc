@@ -6,10 +6,8 @@
 
 namespace octo {
 
-std::string HttpWelcomePage() {
-  const std::string body =
-      "<html><body><p>Octopus Tentacle listening. This port is for Octopus Server connections, not "
-      "browsers.</p></body></html>\r\n";
+std::string HttpWelcomePage(const std::string& message) {
+  const std::string body = "<html><body><p>" + message + "</p></body></html>\r\n";
   return "HTTP/1.0 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: " +
          std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
 }

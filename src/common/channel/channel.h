@@ -63,8 +63,10 @@ struct TentaclePollReply {  // read by the Server, for the request `expected_id`
 };
 TentaclePollReply ReadTentaclePollReply(const Json& frame, uint64_t expected_id);
 
-// The page a browser gets.
-std::string HttpWelcomePage();
+// The page a browser gets: `message` in a small HTML page (the Tentacle's
+// text when none is given).
+std::string HttpWelcomePage(const std::string& message =
+                                "Octopus Tentacle listening. This port is for Octopus Server connections, not browsers.");
 
 // Encodes a frame. InvalidArgument if the JSON is larger than kMaxFrame.
 Result<std::string> EncodeFrame(const Json& message);

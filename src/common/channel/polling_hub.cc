@@ -60,11 +60,8 @@ std::string TimeSpanText(std::chrono::milliseconds d) {
 }
 
 std::string ServerWelcomePage() {
-  const std::string body =
-      "<html><body><p>Octopus Server listening for polling Tentacles. This port is for Tentacle connections, not "
-      "browsers.</p></body></html>\r\n";
-  return "HTTP/1.0 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: " +
-         std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+  return HttpWelcomePage("Octopus Server listening for polling Tentacles. This port is for Tentacle connections, not "
+                         "browsers.");
 }
 
 }  // namespace
