@@ -32,6 +32,17 @@ bool IsPollingEntry(const Json& e) {
          e["SubscriptionId"].is_string() && !e["SubscriptionId"].get<std::string>().empty();
 }
 
+// A trusted-server entry as the real Tentacle writes it (Squid null).
+Json Entry(const std::string& thumbprint, int style, Json address, Json subscription) {
+  Json e = Json::object();
+  e["Thumbprint"] = thumbprint;
+  e["CommunicationStyle"] = style;
+  e["Address"] = std::move(address);
+  e["Squid"] = nullptr;
+  e["SubscriptionId"] = std::move(subscription);
+  return e;
+}
+
 bool Contains(const Json& list, const std::string& tp) {
   return std::any_of(list.begin(), list.end(), [&](const Json& e) { return e["Thumbprint"] == tp; });
 }
@@ -114,13 +125,7 @@ Result<TrustReport> ApplyTrustChanges(ConfigFile& config, const TrustChanges& ch
       }
       continue;
     }
-    Json entry = Json::object();
-    entry["Thumbprint"] = tp;
-    entry["CommunicationStyle"] = kCommunicationStyleListening;
-    entry["Address"] = nullptr;
-    entry["Squid"] = nullptr;
-    entry["SubscriptionId"] = nullptr;
-    list.push_back(std::move(entry));
+    list.push_back(Entry(tp, kCommunicationStyleListening, nullptr, nullptr));
     // A Server trusted now is also accepted at every address this Tentacle
     // polls, under the same subscription: so that the seed procedure
     // (trust the new thumbprint, switch the Server, remove the old one)
@@ -135,13 +140,7 @@ Result<TrustReport> ApplyTrustChanges(ConfigFile& config, const TrustChanges& ch
       if (!seen) polled.push_back(std::move(at));
     }
     for (const auto& [address, subscription] : polled) {
-      Json polling = Json::object();
-      polling["Thumbprint"] = tp;
-      polling["CommunicationStyle"] = kCommunicationStylePolling;
-      polling["Address"] = address;
-      polling["Squid"] = nullptr;
-      polling["SubscriptionId"] = subscription;
-      list.push_back(std::move(polling));
+      list.push_back(Entry(tp, kCommunicationStylePolling, address, subscription));
     }
     report.added.push_back(tp);
   }
