@@ -64,10 +64,33 @@ CommandTable::CommandTable(CLI::App* app, Product product) : app_(app), product_
   app_->option_defaults()->ignore_case()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
 }
 
-CLI::App* CommandTable::Add(const std::string& name, const std::string& description, std::function<int()> run,
-                            const std::string& alias) {
-  CLI::App* sub = app_->add_subcommand(name, description);
-  if (!alias.empty()) sub->alias(alias);
+void CommandTable::Add(const std::string& name, const std::string& description,
+                       std::function<int()> run, OptionSetup options, const std::string& alias) {
+  entries_.push_back(Entry{name, description, alias, std::move(run), std::move(options)});
+}
+
+namespace {
+
+std::string Lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+}  // namespace
+
+// As CLI11's check_name with ignore_case: the name or the alias, in any case.
+CommandTable::Entry* CommandTable::FindEntry(const std::string& name) {
+  const std::string wanted = Lower(name);
+  for (auto& e : entries_) {
+    if (Lower(e.name) == wanted || (!e.alias.empty() && Lower(e.alias) == wanted)) return &e;
+  }
+  return nullptr;
+}
+
+void CommandTable::SetUp(Entry& e) {
+  if (e.sub != nullptr) return;
+  CLI::App* sub = app_->add_subcommand(e.name, e.description);
+  if (!e.alias.empty()) sub->alias(e.alias);
   // Unrecognised arguments are reported after parsing with the real text.
   sub->allow_extras();
   const char* group = "Common options (accepted by every command, no effect here)";
@@ -76,8 +99,20 @@ CLI::App* CommandTable::Add(const std::string& name, const std::string& descript
   sub->add_flag("--noninteractive", switches_.noninteractive, "Never prompt (systemd units pass it)")->group(group);
   sub->add_flag("--noconsolelogging", switches_.noconsolelogging, "Deprecated: errors still go to standard error")
       ->group(group);
-  commands_.emplace_back(sub, std::move(run));
-  return sub;
+  if (e.options) e.options(sub);
+  e.sub = sub;
+  commands_.emplace_back(sub, e.run);
+}
+
+void CommandTable::SetUpAll() {
+  for (auto& e : entries_) SetUp(e);
+}
+
+CLI::App* CommandTable::Command(const std::string& name) {
+  Entry* e = FindEntry(name);
+  if (e == nullptr) return nullptr;
+  SetUp(*e);
+  return e->sub;
 }
 
 CLI::App* CommandTable::Find(const std::string& name) const {
@@ -147,9 +182,6 @@ std::vector<std::string> NormaliseArgs(const std::vector<std::string>& args, con
 }
 
 int CommandTable::Run(int argc, char** argv) {
-  app_->set_help_all_flag("--help-all", "Show help for every command");
-  app_->add_subcommand("help", "Show the commands, or one command's options (help COMMAND; also h, ?)")
-      ->allow_extras();
   std::vector<std::string> args(argv + 1, argv + argc);
   // Common switches before the command mean what they mean after it
   // ("Tentacle --noninteractive export-certificate ..." never prompts).
@@ -158,6 +190,27 @@ int CommandTable::Run(int argc, char** argv) {
     leading.push_back(args[0]);
     args.erase(args.begin());
   }
+  // Which commands need their options: only the one named first, unless the
+  // line is for the whole program (help, an option first) or a later
+  // argument names another command (CLI11 may take it as a command too):
+  // then all of them, as CLI11 always had them.
+  const bool whole_program =
+      args.empty() || args[0].empty() || args[0][0] == '-' || IsHelpCommand(args[0]);
+  Entry* named = whole_program ? nullptr : FindEntry(args[0]);
+  bool all = whole_program;
+  for (size_t i = 1; named != nullptr && !all && i < args.size(); ++i) {
+    const Entry* other = FindEntry(args[i]);
+    all = other != nullptr && other != named;
+  }
+  if (all) {
+    SetUpAll();
+  } else if (named != nullptr) {
+    SetUp(*named);
+  }
+  app_->set_help_all_flag("--help-all", "Show help for every command");
+  app_->add_subcommand("help",
+                       "Show the commands, or one command's options (help COMMAND; also h, ?)")
+      ->allow_extras();
   if (args.empty()) {  // the real programs print their help and exit with UnknownCommand
     std::cout << app_->help() << "Run '" << app_->get_name() << " help COMMAND' for a command's options."
               << std::endl;

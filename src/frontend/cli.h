@@ -63,32 +63,60 @@ struct CommonSwitches {
 // Besides the commands added to it, it answers `help`, `help COMMAND` (also
 // spelled `h` and `?`) and `COMMAND --help`; with no command it prints the
 // general help and returns kExitUnknownCommand, as the real programs do.
+//
+// A command's options are set up only when the command line needs them:
+// for the command being run, or for the general help. CLI11 builds every
+// option when it is added, and with names in any case that cost more than
+// everything else a short command such as show-thumbprint does
+// (docs/performance.md).
 class CommandTable {
  public:
+  // Adds the command's own options to its CLI11 subcommand.
+  using OptionSetup = std::function<void(CLI::App* sub)>;
+
   // As the real programs' parser: command and option names in any case
   // ("--nolisten", "New-Certificate"), and a repeated option keeps its last
   // value. Must be made before any command is added.
   CommandTable(CLI::App* app, Product product);
 
-  // Adds a subcommand with the common switches; `run` is called when it is
-  // the one parsed.
-  CLI::App* Add(const std::string& name, const std::string& description, std::function<int()> run,
-                const std::string& alias = "");
+  // Adds a command with the common switches; `options` is called at most
+  // once, and only if the command line needs this command's options; `run`
+  // is called when it is the command parsed. Both may share the options
+  // struct they fill and read (a shared_ptr they capture).
+  void Add(const std::string& name, const std::string& description, std::function<int()> run,
+           OptionSetup options = nullptr, const std::string& alias = "");
   CLI::App* app() { return app_; }
   Product product() const { return product_; }
   const CommonSwitches& switches() const { return switches_; }
+
+  // The CLI11 subcommand of the command `name` (or alias, in any case), its
+  // options set up; null when there is no such command.
+  CLI::App* Command(const std::string& name);
 
   // Parses argv and runs the chosen command. Returns the exit code.
   int Run(int argc, char** argv);
 
  private:
+  struct Entry {
+    std::string name;
+    std::string description;
+    std::string alias;
+    std::function<int()> run;
+    OptionSetup options;
+    CLI::App* sub = nullptr;  // set once its options are set up
+  };
+
+  Entry* FindEntry(const std::string& name);
+  void SetUp(Entry& entry);
+  void SetUpAll();
   CLI::App* Find(const std::string& name) const;
   int Help(const std::vector<std::string>& topics) const;
 
   CLI::App* app_;
   Product product_;
   CommonSwitches switches_;
-  std::vector<std::pair<CLI::App*, std::function<int()>>> commands_;
+  std::vector<Entry> entries_;  // in the order added: the order of the general help
+  std::vector<std::pair<CLI::App*, std::function<int()>>> commands_;  // those set up
 };
 
 // Rewrites the single-dash long options the real products accept

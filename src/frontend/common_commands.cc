@@ -239,70 +239,90 @@ int RunExportCertificate(Product product, const ExportOptions& o) {
 void SetupCreateInstance(CommandTable& table) {
   auto o = std::make_shared<CreateInstanceOptions>();
   Product p = table.product();
-  CLI::App* sub = table.Add("create-instance", "Registers a new instance, with its key file and configuration",
-                            [p, o] { return RunCreateInstance(p, *o); });
-  AddInstanceOptions(sub, &o->instance, p);
-  sub->add_option("--home", o->home, "Home directory of the instance (default: beside its configuration)");
-  if (p == Product::kTentacle) sub->add_option("--app", o->app, "Directory applications are deployed to");
-  if (p == Product::kServer) {
-    sub->add_option("--serverNodeName", o->server_node_name, "Name of this Server node (kept in the configuration)");
-  }
+  table.Add(
+      "create-instance", "Registers a new instance, with its key file and configuration",
+      [p, o] { return RunCreateInstance(p, *o); },
+      [o, p](CLI::App* sub) {
+        AddInstanceOptions(sub, &o->instance, p);
+        sub->add_option("--home", o->home,
+                        "Home directory of the instance (default: beside its configuration)");
+        if (p == Product::kTentacle)
+          sub->add_option("--app", o->app, "Directory applications are deployed to");
+        if (p == Product::kServer) {
+          sub->add_option("--serverNodeName", o->server_node_name,
+                          "Name of this Server node (kept in the configuration)");
+        }
+      });
 }
 
 void SetupDeleteInstance(CommandTable& table) {
   auto o = std::make_shared<InstanceOptions>();
   Product p = table.product();
-  CLI::App* sub = table.Add("delete-instance", "Removes an instance from the registry (its files are kept)",
-                            [p, o] { return RunDeleteInstance(p, *o); });
-  AddInstanceOptions(sub, o.get(), p, /*with_config=*/false);
+  table.Add(
+      "delete-instance", "Removes an instance from the registry (its files are kept)",
+      [p, o] { return RunDeleteInstance(p, *o); },
+      [o, p](CLI::App* sub) { AddInstanceOptions(sub, o.get(), p, /*with_config=*/false); });
 }
 
 void SetupListInstances(CommandTable& table) {
   auto format = std::make_shared<std::string>();
   Product p = table.product();
-  CLI::App* sub = table.Add("list-instances", "Lists the registered instances",
-                            [p, format] { return RunListInstances(p, *format); });
-  AddFormatOption(sub, format.get());
+  table.Add(
+      "list-instances", "Lists the registered instances",
+      [p, format] { return RunListInstances(p, *format); },
+      [format](CLI::App* sub) { AddFormatOption(sub, format.get()); });
 }
 
 void SetupShowThumbprint(CommandTable& table) {
   auto o = std::make_shared<ShowThumbprintOptions>();
   Product p = table.product();
-  CLI::App* sub = table.Add("show-thumbprint", "Shows the thumbprint of the instance's certificate",
-                            [p, o] { return RunShowThumbprint(p, *o); });
-  AddInstanceOptions(sub, &o->instance, p);
-  AddFormatOption(sub, &o->format);
-  sub->add_option("-e,--export-file", o->export_file, "Write the thumbprint to this file instead of the console");
-  sub->add_flag("--thumbprint-only", o->thumbprint_only, "Deprecated: accepted for old scripts, no effect");
-  if (p == Product::kServer) AddCertificateTypeOption(sub, &o->type);
+  table.Add(
+      "show-thumbprint", "Shows the thumbprint of the instance's certificate",
+      [p, o] { return RunShowThumbprint(p, *o); },
+      [o, p](CLI::App* sub) {
+        AddInstanceOptions(sub, &o->instance, p);
+        AddFormatOption(sub, &o->format);
+        sub->add_option("-e,--export-file", o->export_file,
+                        "Write the thumbprint to this file instead of the console");
+        sub->add_flag("--thumbprint-only", o->thumbprint_only,
+                      "Deprecated: accepted for old scripts, no effect");
+        if (p == Product::kServer) AddCertificateTypeOption(sub, &o->type);
+      });
 }
 
 void SetupExportCertificate(CommandTable& table) {
   auto o = std::make_shared<ExportOptions>();
   Product p = table.product();
-  CLI::App* sub = table.Add("export-certificate", "Exports the certificate with its private key to a PFX file",
-                            [p, o] { return RunExportCertificate(p, *o); });
-  AddInstanceOptions(sub, &o->instance, p);
-  sub->add_option("--export-pfx", o->file, "The PFX file to write")->required();
-  AddPasswordOptions(sub, &o->password);
-  AddPfxEncodingOption(sub, &o->encoding);
-  if (p == Product::kServer) AddCertificateTypeOption(sub, &o->type);
+  table.Add(
+      "export-certificate", "Exports the certificate with its private key to a PFX file",
+      [p, o] { return RunExportCertificate(p, *o); },
+      [o, p](CLI::App* sub) {
+        AddInstanceOptions(sub, &o->instance, p);
+        sub->add_option("--export-pfx", o->file, "The PFX file to write")->required();
+        AddPasswordOptions(sub, &o->password);
+        AddPfxEncodingOption(sub, &o->encoding);
+        if (p == Product::kServer) AddCertificateTypeOption(sub, &o->type);
+      });
 }
 
 void SetupVersion(CommandTable& table) {
   auto format = std::make_shared<std::string>();
   Product p = table.product();
-  CLI::App* sub = table.Add("version", "Shows the version", [p, format] {
-    const char* name = Traits(p).executable;
-    if (*format == "json") {
-      Json j = {{"Name", name}, {"Version", ProjectVersion()}, {"OpenSslVersion", OPENSSL_VERSION_TEXT}};
-      std::cout << j.dump() << std::endl;
-    } else {
-      std::cout << name << " " << ProjectVersion() << std::endl;
-    }
-    return kExitOk;
-  });
-  AddFormatOption(sub, format.get());
+  table.Add(
+      "version", "Shows the version",
+      [p, format] {
+        const char* name = Traits(p).executable;
+        if (*format == "json") {
+          Json j = {{"Name", name},
+                    {"Version", ProjectVersion()},
+                    {"OpenSslVersion", OPENSSL_VERSION_TEXT}};
+          std::cout << j.dump() << std::endl;
+        } else {
+          std::cout << name << " " << ProjectVersion() << std::endl;
+        }
+        return kExitOk;
+      },
+      [format](CLI::App* sub) { AddFormatOption(sub, format.get()); });
 }
 
 }  // namespace octo::cli

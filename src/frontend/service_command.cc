@@ -475,39 +475,53 @@ Result<ServiceLock> LockInstanceService(const Instance& instance) {
 void SetupService(CommandTable& table) {
   auto o = std::make_shared<ServiceOptions>();
   Product p = table.product();
-  CLI::App* sub = table.Add("service", "Starts, stops, restarts or installs the instance's service",
-                            [p, o] { return RunService(p, *o); });
-  o->instance.instance = Traits(p).default_instance;
-  sub->add_option("--instance", o->instance.instance, "Name of the instance, or * for every instance")
-      ->default_str(Traits(p).default_instance)
-      ->check(CLI::Validator(
-          [](std::string& name) {
-            if (name == "*") return std::string();
-            Status st = ValidateInstanceName(name);
-            return st.ok() ? std::string() : st.message();
-          },
-          "NAME|*", "instance name"));
-  sub->add_option("--config", o->instance.config, "Path of the instance's configuration file");
-  sub->add_flag("--start", o->start, "Start the service and wait until it is ready");
-  sub->add_flag("--stop", o->stop, "Stop the service (gracefully, then forcibly after the timeout)");
-  sub->add_flag("--restart", o->restart, "Stop, then start the service");
-  sub->add_flag("--reload", o->reload,
-                "Make the running service use the stored certificate (and trust) without a restart");
-  sub->add_flag("--status", o->status,
-                "Say whether the service runs (exit 0) or not (exit 3), and the certificate (and trust) it uses");
-  sub->add_option("--format", o->format, "Output of --status: text or json")
-      ->check(CLI::IsMember({"text", "json"}, CLI::ignore_case))
-      ->default_str("text");
-  sub->add_flag("--install", o->install, "Install the systemd unit <instance>.service and enable it");
-  sub->add_flag("--uninstall", o->uninstall, "Stop, disable and remove the systemd unit");
-  sub->add_flag("--reconfigure", o->reconfigure, "Rewrite the systemd unit (and restart it if it runs)");
-  sub->add_option("--username,--user", o->username,
-                  "User the systemd unit runs the service as (default root; also $OCTOPUS_SERVICE_USERNAME)");
-  sub->add_option("--password", o->password, "Accepted for scripts written for Windows; not used on Linux");
-  sub->add_option("--dependOn", o->depend_on, "A unit the service starts after (added to After=)");
-  sub->add_option("--timeout", o->timeout_seconds, "Seconds to wait for start-up or shut-down")
-      ->check(CLI::Range(1, 3600))
-      ->default_str("60");
+  table.Add(
+      "service", "Starts, stops, restarts or installs the instance's service",
+      [p, o] { return RunService(p, *o); },
+      [o, p](CLI::App* sub) {
+        o->instance.instance = Traits(p).default_instance;
+        sub->add_option("--instance", o->instance.instance,
+                        "Name of the instance, or * for every instance")
+            ->default_str(Traits(p).default_instance)
+            ->check(CLI::Validator(
+                [](std::string& name) {
+                  if (name == "*") return std::string();
+                  Status st = ValidateInstanceName(name);
+                  return st.ok() ? std::string() : st.message();
+                },
+                "NAME|*", "instance name"));
+        sub->add_option("--config", o->instance.config,
+                        "Path of the instance's configuration file");
+        sub->add_flag("--start", o->start, "Start the service and wait until it is ready");
+        sub->add_flag("--stop", o->stop,
+                      "Stop the service (gracefully, then forcibly after the timeout)");
+        sub->add_flag("--restart", o->restart, "Stop, then start the service");
+        sub->add_flag(
+            "--reload", o->reload,
+            "Make the running service use the stored certificate (and trust) without a restart");
+        sub->add_flag("--status", o->status,
+                      "Say whether the service runs (exit 0) or not (exit 3), and the certificate "
+                      "(and trust) it uses");
+        sub->add_option("--format", o->format, "Output of --status: text or json")
+            ->check(CLI::IsMember({"text", "json"}, CLI::ignore_case))
+            ->default_str("text");
+        sub->add_flag("--install", o->install,
+                      "Install the systemd unit <instance>.service and enable it");
+        sub->add_flag("--uninstall", o->uninstall, "Stop, disable and remove the systemd unit");
+        sub->add_flag("--reconfigure", o->reconfigure,
+                      "Rewrite the systemd unit (and restart it if it runs)");
+        sub->add_option("--username,--user", o->username,
+                        "User the systemd unit runs the service as (default root; also "
+                        "$OCTOPUS_SERVICE_USERNAME)");
+        sub->add_option("--password", o->password,
+                        "Accepted for scripts written for Windows; not used on Linux");
+        sub->add_option("--dependOn", o->depend_on,
+                        "A unit the service starts after (added to After=)");
+        sub->add_option("--timeout", o->timeout_seconds,
+                        "Seconds to wait for start-up or shut-down")
+            ->check(CLI::Range(1, 3600))
+            ->default_str("60");
+      });
 }
 
 }  // namespace octo::cli

@@ -98,19 +98,24 @@ Json ConfigurationHierarchical(const Json& flat) {
 void SetupShowConfiguration(CommandTable& table) {
   auto o = std::make_shared<ShowConfigurationOptions>();
   Product p = table.product();
-  CLI::App* sub = table.Add("show-configuration", "Prints the instance's configuration (never the certificate)",
-                            [p, o] { return Run(p, *o); });
-  AddInstanceOptions(sub, &o->instance, p);
-  const std::string def = Traits(p).show_configuration_format;
-  o->format = def;
-  sub->add_option("--format", o->format, "xml, json or json-hierarchical (default " + def + ")")
-      ->check(CLI::IsMember({"xml", "json", "json-hierarchical"}, CLI::ignore_case))
-      ->transform([](std::string s) {
-        for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        return s;
-      })
-      ->default_str(def);
-  sub->add_option("--file", o->file, "Write the configuration to this file (mode 0600) instead of the console");
+  table.Add(
+      "show-configuration", "Prints the instance's configuration (never the certificate)",
+      [p, o] { return Run(p, *o); },
+      [o, p](CLI::App* sub) {
+        AddInstanceOptions(sub, &o->instance, p);
+        const std::string def = Traits(p).show_configuration_format;
+        o->format = def;
+        sub->add_option("--format", o->format,
+                        "xml, json or json-hierarchical (default " + def + ")")
+            ->check(CLI::IsMember({"xml", "json", "json-hierarchical"}, CLI::ignore_case))
+            ->transform([](std::string s) {
+              for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+              return s;
+            })
+            ->default_str(def);
+        sub->add_option("--file", o->file,
+                        "Write the configuration to this file (mode 0600) instead of the console");
+      });
 }
 
 }  // namespace octo::cli

@@ -118,6 +118,7 @@ int RunAudit(const AuditOptions& o) {
   if (ctx.ok()) {
     TentacleClient client{ctx->get(), our_thumbprint, {}, {}};
     client.options.timeout = std::chrono::seconds(o.timeout_seconds);
+    client.options.pool = std::make_shared<ConnectionPool>();  // one connection per Tentacle for its questions
     client.relay = ControlSocketRelay(cli::PathsFor(*inst).socket);
     audits = AuditTargets(client, snapshot->targets, ours, policy, static_cast<size_t>(o.parallel));
   } else {
@@ -163,21 +164,28 @@ int RunAudit(const AuditOptions& o) {
 
 void SetupAudit(cli::CommandTable& table) {
   auto o = std::make_shared<AuditOptions>();
-  CLI::App* sub = table.Add("audit-certificates",
-                            "Audits the certificates of the Server and its targets: SHA-1, short keys, expiry, pins, trust",
-                            [o] { return RunAudit(*o); });
-  sub->footer(
-      "Asks every deployment target's Tentacle itself, with this instance's certificate: the Octopus Server service "
-      "need not be running.\nExit codes: 0 nothing needs action; 1 a finding, or an error.");
-  cli::AddInstanceOptions(sub, &o->instance, Product::kServer);
-  cli::AddFormatOption(sub, &o->format);
-  sub->add_option("--expiring-within-days", o->expiring_within_days,
-                  "Report certificates that expire within this many days (0 to 36500; default 30)")
-      ->check(CLI::Range(0, 36500));
-  sub->add_option("--parallel", o->parallel, "Tentacles asked at once (1 to 256; default 32)")
-      ->check(CLI::Range(1, 256));
-  sub->add_option("--timeout", o->timeout_seconds, "Seconds allowed for each Tentacle's answer (1 to 3600; default 10)")
-      ->check(CLI::Range(1, 3600));
+  table.Add(
+      "audit-certificates",
+      "Audits the certificates of the Server and its targets: SHA-1, short keys, expiry, pins, "
+      "trust",
+      [o] { return RunAudit(*o); },
+      [o](CLI::App* sub) {
+        sub->footer(
+            "Asks every deployment target's Tentacle itself, with this instance's certificate: the "
+            "Octopus Server service "
+            "need not be running.\nExit codes: 0 nothing needs action; 1 a finding, or an error.");
+        cli::AddInstanceOptions(sub, &o->instance, Product::kServer);
+        cli::AddFormatOption(sub, &o->format);
+        sub->add_option(
+               "--expiring-within-days", o->expiring_within_days,
+               "Report certificates that expire within this many days (0 to 36500; default 30)")
+            ->check(CLI::Range(0, 36500));
+        sub->add_option("--parallel", o->parallel, "Tentacles asked at once (1 to 256; default 32)")
+            ->check(CLI::Range(1, 256));
+        sub->add_option("--timeout", o->timeout_seconds,
+                        "Seconds allowed for each Tentacle's answer (1 to 3600; default 10)")
+            ->check(CLI::Range(1, 3600));
+      });
 }
 
 }  // namespace octo::server

@@ -64,15 +64,19 @@ int Run(const ConfigureOptions& o) {
 
 void SetupConfigure(cli::CommandTable& table) {
   auto o = std::make_shared<ConfigureOptions>();
-  CLI::App* sub = table.Add("configure", "Changes the Server's home, node name and communications port",
-                            [o] { return Run(*o); });
-  cli::AddInstanceOptions(sub, &o->instance, Product::kServer);
-  sub->add_option("--home,--homedir", o->home, "Home directory of the instance");
-  sub->add_option("--serverNodeName", o->node_name, "Name of this Server node");
-  sub->add_option("--commsListenPort", o->comms_port,
-                  "TCP port polling Tentacles connect to (default 10943); setting it starts the polling listener");
-  sub->add_option("--commsListenAddress", o->comms_address,
-                  "IP address the polling listener binds ('any' or empty: every address)");
+  table.Add(
+      "configure", "Changes the Server's home, node name and communications port",
+      [o] { return Run(*o); },
+      [o](CLI::App* sub) {
+        cli::AddInstanceOptions(sub, &o->instance, Product::kServer);
+        sub->add_option("--home,--homedir", o->home, "Home directory of the instance");
+        sub->add_option("--serverNodeName", o->node_name, "Name of this Server node");
+        sub->add_option("--commsListenPort", o->comms_port,
+                        "TCP port polling Tentacles connect to (default 10943); setting it starts "
+                        "the polling listener");
+        sub->add_option("--commsListenAddress", o->comms_address,
+                        "IP address the polling listener binds ('any' or empty: every address)");
+      });
 }
 
 }  // namespace octo::server

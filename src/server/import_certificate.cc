@@ -56,12 +56,16 @@ int Run(const ImportOptions& o) {
 
 void SetupImportCertificate(cli::CommandTable& table) {
   auto o = std::make_shared<ImportOptions>();
-  CLI::App* sub = table.Add("import-certificate", "Replaces the certificate with one from a PFX file",
-                            [o] { return Run(*o); });
-  cli::AddInstanceOptions(sub, &o->instance, Product::kServer);
-  sub->add_option("-f,--from-file", o->file, "The PFX file (binary, or base64 text of one)")->required();
-  cli::AddPasswordOptions(sub, &o->password);
-  cli::AddCertificateTypeOption(sub, &o->type);
+  table.Add(
+      "import-certificate", "Replaces the certificate with one from a PFX file",
+      [o] { return Run(*o); },
+      [o](CLI::App* sub) {
+        cli::AddInstanceOptions(sub, &o->instance, Product::kServer);
+        sub->add_option("-f,--from-file", o->file, "The PFX file (binary, or base64 text of one)")
+            ->required();
+        cli::AddPasswordOptions(sub, &o->password);
+        cli::AddCertificateTypeOption(sub, &o->type);
+      });
 }
 
 }  // namespace octo::server

@@ -72,16 +72,22 @@ int Run(const NewCertificateOptions& o) {
 
 void SetupNewCertificate(cli::CommandTable& table) {
   auto o = std::make_shared<NewCertificateOptions>();
-  CLI::App* sub = table.Add("new-certificate", "Generates a new certificate: to a file, or replacing the current one",
-                            [o] { return Run(*o); });
-  cli::AddInstanceOptions(sub, &o->instance, Product::kServer);
-  sub->add_option("--export-pfx", o->export_pfx, "Write the new certificate to this PFX file; change nothing else");
-  sub->add_option("-e,--export-file", o->export_file,
-                  "Deprecated: write the new certificate to this file as unprotected base64 text");
-  sub->add_flag("--replace", o->replace, "Install the new certificate now (the old one is discarded)");
-  cli::AddCertificateTypeOption(sub, &o->type);
-  cli::AddPasswordOptions(sub, &o->password);
-  cli::AddPfxEncodingOption(sub, &o->encoding);
+  table.Add(
+      "new-certificate", "Generates a new certificate: to a file, or replacing the current one",
+      [o] { return Run(*o); },
+      [o](CLI::App* sub) {
+        cli::AddInstanceOptions(sub, &o->instance, Product::kServer);
+        sub->add_option("--export-pfx", o->export_pfx,
+                        "Write the new certificate to this PFX file; change nothing else");
+        sub->add_option(
+            "-e,--export-file", o->export_file,
+            "Deprecated: write the new certificate to this file as unprotected base64 text");
+        sub->add_flag("--replace", o->replace,
+                      "Install the new certificate now (the old one is discarded)");
+        cli::AddCertificateTypeOption(sub, &o->type);
+        cli::AddPasswordOptions(sub, &o->password);
+        cli::AddPfxEncodingOption(sub, &o->encoding);
+      });
 }
 
 }  // namespace octo::server

@@ -128,6 +128,9 @@ int Rotate(const RotateOptions& o) {
   options.allow_unreachable = o.allow_unreachable;
   options.calls.parallelism = o.parallel;
   options.calls.timeout = std::chrono::seconds(o.timeout_seconds);
+  // The phases ask each Tentacle several things: over one connection each
+  // (a new one when the certificate this command presents changes).
+  options.calls.pool = std::make_shared<ConnectionPool>();
   options.relay = ControlSocketRelay(cli::PathsFor(*inst).socket);
   options.open = [instance = o.instance](Instance::Access access) {
     return access == Instance::Access::kUpdate ? cli::OpenInstanceForUpdate(Product::kServer, instance)
@@ -164,20 +167,28 @@ int Rotate(const RotateOptions& o) {
 
 void SetupRotateCertificate(cli::CommandTable& table) {
   auto o = std::make_shared<RotateOptions>();
-  CLI::App* sub = table.Add(
+  table.Add(
       "rotate-certificate",
-      "Rotates the Octopus Server's certificate across every Tentacle with no restart and no failed health check "
-      "(phases prepare, trust, switch, cleanup; resumable; --phase rollback undoes it). The service must be running",
-      [o] { return Rotate(*o); });
-  cli::AddInstanceOptions(sub, &o->instance, Product::kServer);
-  sub->add_option("--phase", o->phase, "Run only this phase: prepare, trust, switch, cleanup or rollback");
-  sub->add_flag("--allow-unreachable", o->allow_unreachable,
-                "Let a phase pass when some targets cannot be reached (they are named)");
-  sub->add_flag("--status", o->status, "Show the rotation's phase and each target's state, and change nothing");
-  cli::AddFormatOption(sub, &o->format);
-  sub->add_option("--parallel", o->parallel, "Tentacles asked at once (default 32)")->check(CLI::Range(1, 1024));
-  sub->add_option("--timeout", o->timeout_seconds, "Seconds each Tentacle has to answer (default 30)")
-      ->check(CLI::Range(1, 3600));
+      "Rotates the Octopus Server's certificate across every Tentacle with no restart and no "
+      "failed health check "
+      "(phases prepare, trust, switch, cleanup; resumable; --phase rollback undoes it). The "
+      "service must be running",
+      [o] { return Rotate(*o); },
+      [o](CLI::App* sub) {
+        cli::AddInstanceOptions(sub, &o->instance, Product::kServer);
+        sub->add_option("--phase", o->phase,
+                        "Run only this phase: prepare, trust, switch, cleanup or rollback");
+        sub->add_flag("--allow-unreachable", o->allow_unreachable,
+                      "Let a phase pass when some targets cannot be reached (they are named)");
+        sub->add_flag("--status", o->status,
+                      "Show the rotation's phase and each target's state, and change nothing");
+        cli::AddFormatOption(sub, &o->format);
+        sub->add_option("--parallel", o->parallel, "Tentacles asked at once (default 32)")
+            ->check(CLI::Range(1, 1024));
+        sub->add_option("--timeout", o->timeout_seconds,
+                        "Seconds each Tentacle has to answer (default 30)")
+            ->check(CLI::Range(1, 3600));
+      });
 }
 
 }  // namespace octo::server

@@ -89,6 +89,9 @@ int Run(const RotateTargetsOptions& o) {
   if (!ctx.ok()) return cli::Fail(ctx.status());
   TentacleClient client{ctx->get(), Thumbprint(identity->certificate.get()), {}, {}};
   client.options.timeout = std::chrono::seconds(o.timeout_seconds);
+  // Each Tentacle is asked several things: over one connection while its
+  // pins stay, a new one once they change (connection_pool.h).
+  client.options.pool = std::make_shared<ConnectionPool>();
   client.relay = ControlSocketRelay(cli::PathsFor(*inst).socket);
 
   std::mutex out_mu;
@@ -162,21 +165,27 @@ int Run(const RotateTargetsOptions& o) {
 
 void SetupRotateTargetCertificate(cli::CommandTable& table) {
   auto o = std::make_shared<RotateTargetsOptions>();
-  CLI::App* sub = table.Add(
+  table.Add(
       "rotate-target-certificate",
-      "Rotates the certificates of Tentacles: each makes a new one, and its target pins both until a health check "
+      "Rotates the certificates of Tentacles: each makes a new one, and its target pins both until "
+      "a health check "
       "proves the new one (no failed check). Needs the Tentacles, not the Server's service",
-      [o] { return Run(*o); });
-  cli::AddInstanceOptions(sub, &o->instance, Product::kServer);
-  sub->add_option("--name", o->names, "Rotate this target's Tentacle (repeatable)")
-      ->allow_extra_args(false)
-      ->take_all();
-  sub->add_flag("--all", o->all, "Rotate every target's Tentacle");
-  sub->add_flag("--sha1-only", o->sha1_only, "Rotate the Tentacles that present a SHA-1 certificate");
-  sub->add_option("--parallel", o->parallel, "Tentacles rotated at once (default 4)")->check(CLI::Range(1, 256));
-  sub->add_option("--timeout", o->timeout_seconds, "Seconds each call to a Tentacle may take (default 60)")
-      ->check(CLI::Range(1, 3600));
-  cli::AddFormatOption(sub, &o->format);
+      [o] { return Run(*o); },
+      [o](CLI::App* sub) {
+        cli::AddInstanceOptions(sub, &o->instance, Product::kServer);
+        sub->add_option("--name", o->names, "Rotate this target's Tentacle (repeatable)")
+            ->allow_extra_args(false)
+            ->take_all();
+        sub->add_flag("--all", o->all, "Rotate every target's Tentacle");
+        sub->add_flag("--sha1-only", o->sha1_only,
+                      "Rotate the Tentacles that present a SHA-1 certificate");
+        sub->add_option("--parallel", o->parallel, "Tentacles rotated at once (default 4)")
+            ->check(CLI::Range(1, 256));
+        sub->add_option("--timeout", o->timeout_seconds,
+                        "Seconds each call to a Tentacle may take (default 60)")
+            ->check(CLI::Range(1, 3600));
+        cli::AddFormatOption(sub, &o->format);
+      });
 }
 
 }  // namespace octo::server

@@ -144,24 +144,36 @@ int RunHealthCheck(const HealthCheckOptions& o) {
 
 void SetupRun(cli::CommandTable& table) {
   auto o = std::make_shared<RunOptions>();
-  CLI::App* sub = table.Add("run", "Runs the Octopus Server service in the foreground (Ctrl+C or SIGTERM stops it)",
-                            [o] { return RunServer(*o); });
-  cli::AddInstanceOptions(sub, &o->instance, Product::kServer);
-  sub->add_option("--health-check-interval", o->interval,
-                  "Seconds between periodic health checks (0: only on request; default: the config's "
-                  "Octopus.Server.HealthCheckIntervalSeconds, else 60)")
-      ->check(CLI::Range(0, 86400));
+  table.Add(
+      "run", "Runs the Octopus Server service in the foreground (Ctrl+C or SIGTERM stops it)",
+      [o] { return RunServer(*o); },
+      [o](CLI::App* sub) {
+        cli::AddInstanceOptions(sub, &o->instance, Product::kServer);
+        sub->add_option(
+               "--health-check-interval", o->interval,
+               "Seconds between periodic health checks (0: only on request; default: the config's "
+               "Octopus.Server.HealthCheckIntervalSeconds, else 60)")
+            ->check(CLI::Range(0, 86400));
+      });
 }
 
 void SetupHealthCheck(cli::CommandTable& table) {
   auto o = std::make_shared<HealthCheckOptions>();
-  CLI::App* sub = table.Add("health-check", "Asks the running service to check its deployment targets now",
-                            [o] { return RunHealthCheck(*o); });
-  cli::AddInstanceOptions(sub, &o->instance, Product::kServer);
-  sub->add_option("--name", o->names, "Check only this target (repeatable)")->allow_extra_args(false)->take_all();
-  cli::AddFormatOption(sub, &o->format);
-  sub->add_option("--timeout", o->timeout_seconds, "Seconds to wait for the results")->check(CLI::Range(1, 3600));
-  sub->add_flag("--last", o->last, "Show the last result of each target (periodic or requested) without checking now");
+  table.Add(
+      "health-check", "Asks the running service to check its deployment targets now",
+      [o] { return RunHealthCheck(*o); },
+      [o](CLI::App* sub) {
+        cli::AddInstanceOptions(sub, &o->instance, Product::kServer);
+        sub->add_option("--name", o->names, "Check only this target (repeatable)")
+            ->allow_extra_args(false)
+            ->take_all();
+        cli::AddFormatOption(sub, &o->format);
+        sub->add_option("--timeout", o->timeout_seconds, "Seconds to wait for the results")
+            ->check(CLI::Range(1, 3600));
+        sub->add_flag(
+            "--last", o->last,
+            "Show the last result of each target (periodic or requested) without checking now");
+      });
 }
 
 }  // namespace octo::server

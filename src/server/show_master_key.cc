@@ -33,10 +33,13 @@ int Run(const ShowMasterKeyOptions& o) {
 
 void SetupShowMasterKey(cli::CommandTable& table) {
   auto o = std::make_shared<ShowMasterKeyOptions>();
-  CLI::App* sub = table.Add("show-master-key", "Prints the Octopus Master Key (keep it secret, keep it safe)",
-                            [o] { return Run(*o); });
-  cli::AddInstanceOptions(sub, &o->instance, Product::kServer);
-  cli::AddFormatOption(sub, &o->format);
+  table.Add(
+      "show-master-key", "Prints the Octopus Master Key (keep it secret, keep it safe)",
+      [o] { return Run(*o); },
+      [o](CLI::App* sub) {
+        cli::AddInstanceOptions(sub, &o->instance, Product::kServer);
+        cli::AddFormatOption(sub, &o->format);
+      });
 }
 
 }  // namespace octo::server

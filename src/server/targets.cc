@@ -209,48 +209,65 @@ int RunList(const TargetOptions& o) {
 void SetupTargets(cli::CommandTable& table) {
   {
     auto o = std::make_shared<TargetOptions>();
-    CLI::App* sub = table.Add("add-target", "Adds a listening or polling Tentacle as a deployment target, pinning its thumbprint",
-                              [o] { return RunAdd(*o); });
-    cli::AddInstanceOptions(sub, &o->instance, Product::kServer);
-    sub->add_option("--name", o->name, "Name of the target")->required();
-    sub->add_option("--address", o->address, "https://HOST:PORT of a listening Tentacle");
-    sub->add_option("--subscription", o->subscription,
-                    "poll://ID/ of a polling Tentacle (its SubscriptionId: Tentacle show-configuration)");
-    sub->add_option("--thumbprint", o->thumbprints,
-                    "Thumbprint of the Tentacle's certificate (repeatable: the Tentacle may present any of them)")
-        ->allow_extra_args(false)
-        ->take_all();
+    table.Add(
+        "add-target",
+        "Adds a listening or polling Tentacle as a deployment target, pinning its thumbprint",
+        [o] { return RunAdd(*o); },
+        [o](CLI::App* sub) {
+          cli::AddInstanceOptions(sub, &o->instance, Product::kServer);
+          sub->add_option("--name", o->name, "Name of the target")->required();
+          sub->add_option("--address", o->address, "https://HOST:PORT of a listening Tentacle");
+          sub->add_option(
+              "--subscription", o->subscription,
+              "poll://ID/ of a polling Tentacle (its SubscriptionId: Tentacle show-configuration)");
+          sub->add_option("--thumbprint", o->thumbprints,
+                          "Thumbprint of the Tentacle's certificate (repeatable: the Tentacle may "
+                          "present any of them)")
+              ->allow_extra_args(false)
+              ->take_all();
+        });
   }
   {
     auto o = std::make_shared<TargetOptions>();
-    CLI::App* sub = table.Add("list-targets", "Lists the deployment targets", [o] { return RunList(*o); });
-    cli::AddInstanceOptions(sub, &o->instance, Product::kServer);
-    cli::AddFormatOption(sub, &o->format);
+    table.Add(
+        "list-targets", "Lists the deployment targets", [o] { return RunList(*o); },
+        [o](CLI::App* sub) {
+          cli::AddInstanceOptions(sub, &o->instance, Product::kServer);
+          cli::AddFormatOption(sub, &o->format);
+        });
   }
   {
     auto o = std::make_shared<TargetOptions>();
-    CLI::App* sub =
-        table.Add("update-target", "Changes a target's pinned thumbprints or address", [o] { return RunUpdate(*o); });
-    cli::AddInstanceOptions(sub, &o->instance, Product::kServer);
-    sub->add_option("--name", o->name, "Name of the target")->required();
-    sub->add_option("--address", o->address, "New https://HOST:PORT");
-    sub->add_option("--subscription", o->subscription, "New poll://ID/ (a polling Tentacle)");
-    sub->add_option("--thumbprint", o->thumbprints, "New thumbprint to pin, replacing the pins (repeatable)")
-        ->allow_extra_args(false)
-        ->take_all();
-    sub->add_option("--add-thumbprint", o->add_thumbprints, "Thumbprint to pin as well (repeatable)")
-        ->allow_extra_args(false)
-        ->take_all();
-    sub->add_option("--remove-thumbprint", o->remove_thumbprints,
-                    "Thumbprint to stop pinning (repeatable; the last pin cannot be removed)")
-        ->allow_extra_args(false)
-        ->take_all();
+    table.Add(
+        "update-target", "Changes a target's pinned thumbprints or address",
+        [o] { return RunUpdate(*o); },
+        [o](CLI::App* sub) {
+          cli::AddInstanceOptions(sub, &o->instance, Product::kServer);
+          sub->add_option("--name", o->name, "Name of the target")->required();
+          sub->add_option("--address", o->address, "New https://HOST:PORT");
+          sub->add_option("--subscription", o->subscription, "New poll://ID/ (a polling Tentacle)");
+          sub->add_option("--thumbprint", o->thumbprints,
+                          "New thumbprint to pin, replacing the pins (repeatable)")
+              ->allow_extra_args(false)
+              ->take_all();
+          sub->add_option("--add-thumbprint", o->add_thumbprints,
+                          "Thumbprint to pin as well (repeatable)")
+              ->allow_extra_args(false)
+              ->take_all();
+          sub->add_option("--remove-thumbprint", o->remove_thumbprints,
+                          "Thumbprint to stop pinning (repeatable; the last pin cannot be removed)")
+              ->allow_extra_args(false)
+              ->take_all();
+        });
   }
   {
     auto o = std::make_shared<TargetOptions>();
-    CLI::App* sub = table.Add("remove-target", "Removes a deployment target", [o] { return RunRemove(*o); });
-    cli::AddInstanceOptions(sub, &o->instance, Product::kServer);
-    sub->add_option("--name", o->name, "Name of the target")->required();
+    table.Add(
+        "remove-target", "Removes a deployment target", [o] { return RunRemove(*o); },
+        [o](CLI::App* sub) {
+          cli::AddInstanceOptions(sub, &o->instance, Product::kServer);
+          sub->add_option("--name", o->name, "Name of the target")->required();
+        });
   }
 }
 

@@ -184,9 +184,10 @@ int RunAgent(const cli::InstanceOptions& o) {
 
 void SetupAgent(cli::CommandTable& table) {
   auto o = std::make_shared<cli::InstanceOptions>();
-  CLI::App* sub = table.Add("agent", "Runs the Tentacle service in the foreground (Ctrl+C or SIGTERM stops it)",
-                            [o] { return RunAgent(*o); }, "run");
-  cli::AddInstanceOptions(sub, o.get(), Product::kTentacle);
+  table.Add(
+      "agent", "Runs the Tentacle service in the foreground (Ctrl+C or SIGTERM stops it)",
+      [o] { return RunAgent(*o); },
+      [o](CLI::App* sub) { cli::AddInstanceOptions(sub, o.get(), Product::kTentacle); }, "run");
 }
 
 }  // namespace octo::tentacle

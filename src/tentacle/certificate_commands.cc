@@ -106,27 +106,36 @@ int RunImportCertificate(const ImportOptions& o) {
 
 void SetupNewCertificate(cli::CommandTable& table) {
   auto o = std::make_shared<NewCertificateOptions>();
-  CLI::App* sub = table.Add("new-certificate", "Generates and installs a new certificate for this Tentacle",
-                            [o] { return RunNewCertificate(*o); });
-  cli::AddInstanceOptions(sub, &o->instance, Product::kTentacle);
-  sub->add_flag("-b,--if-blank", o->if_blank, "Only generate a certificate if the Tentacle has none");
-  sub->add_option("--export-pfx", o->export_pfx,
-                  "Write the new certificate to this password-protected PFX file instead of installing it");
-  sub->add_option("-e,--export-file", o->export_file,
-                  "Deprecated: write the new certificate to this file as unprotected base64 text instead of "
-                  "installing it");
-  cli::AddPasswordOptions(sub, &o->password);
-  cli::AddPfxEncodingOption(sub, &o->encoding);
+  table.Add(
+      "new-certificate", "Generates and installs a new certificate for this Tentacle",
+      [o] { return RunNewCertificate(*o); },
+      [o](CLI::App* sub) {
+        cli::AddInstanceOptions(sub, &o->instance, Product::kTentacle);
+        sub->add_flag("-b,--if-blank", o->if_blank,
+                      "Only generate a certificate if the Tentacle has none");
+        sub->add_option("--export-pfx", o->export_pfx,
+                        "Write the new certificate to this password-protected PFX file instead of "
+                        "installing it");
+        sub->add_option("-e,--export-file", o->export_file,
+                        "Deprecated: write the new certificate to this file as unprotected base64 "
+                        "text instead of "
+                        "installing it");
+        cli::AddPasswordOptions(sub, &o->password);
+        cli::AddPfxEncodingOption(sub, &o->encoding);
+      });
 }
 
 void SetupImportCertificate(cli::CommandTable& table) {
   auto o = std::make_shared<ImportOptions>();
-  CLI::App* sub = table.Add("import-certificate", "Installs a certificate from a PFX file or base64 text",
-                            [o] { return RunImportCertificate(*o); });
-  cli::AddInstanceOptions(sub, &o->instance, Product::kTentacle);
-  sub->add_option("-f,--from-file", o->file, "The PFX file (binary, or base64 text of one)");
-  sub->add_option("-b,--from-base64", o->base64, "The PFX as base64 text");
-  cli::AddPasswordOptions(sub, &o->password);
+  table.Add(
+      "import-certificate", "Installs a certificate from a PFX file or base64 text",
+      [o] { return RunImportCertificate(*o); },
+      [o](CLI::App* sub) {
+        cli::AddInstanceOptions(sub, &o->instance, Product::kTentacle);
+        sub->add_option("-f,--from-file", o->file, "The PFX file (binary, or base64 text of one)");
+        sub->add_option("-b,--from-base64", o->base64, "The PFX as base64 text");
+        cli::AddPasswordOptions(sub, &o->password);
+      });
 }
 
 }  // namespace octo::tentacle

@@ -248,31 +248,43 @@ int RunUpdateTrust(const UpdateTrustOptions& o) {
 
 void SetupConfigure(cli::CommandTable& table) {
   auto o = std::make_shared<ConfigureOptions>();
-  CLI::App* sub = table.Add("configure", "Changes the trusted Octopus Servers and the listening settings",
-                            [o] { return RunConfigure(*o); });
-  cli::AddInstanceOptions(sub, &o->instance, Product::kTentacle);
-  sub->add_option("--trust", o->trust, "Trust the Octopus Server with this thumbprint (repeatable)")
-      ->allow_extra_args(false)
-      ->take_all();
-  sub->add_option("--remove-trust", o->remove_trust, "Stop trusting this thumbprint (repeatable)")
-      ->allow_extra_args(false)
-      ->take_all();
-  sub->add_flag("--reset-trust", o->reset_trust, "Remove every trusted Octopus Server first");
-  sub->add_option("--port", o->port, "TCP port the Tentacle listens on (default 10933)");
-  sub->add_option("--listenIpAddress", o->listen_ip, "IP address to listen on ('any' or empty: every address)");
-  sub->add_option("--noListen", o->no_listen, "true: do not listen (polling Tentacle)")->expected(0, 1);
-  sub->add_option("--pollingConnectionCount", o->polling_count, kPollingConnectionCountHelp);
-  sub->add_option("--home,--homedir", o->home, "Home directory of the instance");
-  sub->add_option("--app,--appdir", o->app, "Directory applications are deployed to");
+  table.Add(
+      "configure", "Changes the trusted Octopus Servers and the listening settings",
+      [o] { return RunConfigure(*o); },
+      [o](CLI::App* sub) {
+        cli::AddInstanceOptions(sub, &o->instance, Product::kTentacle);
+        sub->add_option("--trust", o->trust,
+                        "Trust the Octopus Server with this thumbprint (repeatable)")
+            ->allow_extra_args(false)
+            ->take_all();
+        sub->add_option("--remove-trust", o->remove_trust,
+                        "Stop trusting this thumbprint (repeatable)")
+            ->allow_extra_args(false)
+            ->take_all();
+        sub->add_flag("--reset-trust", o->reset_trust, "Remove every trusted Octopus Server first");
+        sub->add_option("--port", o->port, "TCP port the Tentacle listens on (default 10933)");
+        sub->add_option("--listenIpAddress", o->listen_ip,
+                        "IP address to listen on ('any' or empty: every address)");
+        sub->add_option("--noListen", o->no_listen, "true: do not listen (polling Tentacle)")
+            ->expected(0, 1);
+        sub->add_option("--pollingConnectionCount", o->polling_count, kPollingConnectionCountHelp);
+        sub->add_option("--home,--homedir", o->home, "Home directory of the instance");
+        sub->add_option("--app,--appdir", o->app, "Directory applications are deployed to");
+      });
 }
 
 void SetupUpdateTrust(cli::CommandTable& table) {
   auto o = std::make_shared<UpdateTrustOptions>();
-  CLI::App* sub = table.Add("update-trust", "Replaces one trusted thumbprint with another, keeping its settings",
-                            [o] { return RunUpdateTrust(*o); });
-  cli::AddInstanceOptions(sub, &o->instance, Product::kTentacle);
-  sub->add_option("--oldThumbprint", o->old_thumbprint, "The thumbprint trusted now")->required();
-  sub->add_option("--newThumbprint", o->new_thumbprint, "The thumbprint to trust instead")->required();
+  table.Add(
+      "update-trust", "Replaces one trusted thumbprint with another, keeping its settings",
+      [o] { return RunUpdateTrust(*o); },
+      [o](CLI::App* sub) {
+        cli::AddInstanceOptions(sub, &o->instance, Product::kTentacle);
+        sub->add_option("--oldThumbprint", o->old_thumbprint, "The thumbprint trusted now")
+            ->required();
+        sub->add_option("--newThumbprint", o->new_thumbprint, "The thumbprint to trust instead")
+            ->required();
+      });
 }
 
 }  // namespace octo::tentacle

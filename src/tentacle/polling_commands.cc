@@ -188,39 +188,53 @@ int RunSetPollingConnectionCount(const PollingCountOptions& o) {
 
 void SetupServerComms(cli::CommandTable& table) {
   auto o = std::make_shared<ServerCommsOptions>();
-  CLI::App* sub = table.Add("server-comms", "Switches a trusted Octopus Server between listening and polling",
-                            [o] { return RunServerComms(*o); });
-  cli::AddInstanceOptions(sub, &o->instance, Product::kTentacle);
-  sub->add_option("--thumbprint", o->thumbprint,
-                  "The thumbprint of the Octopus Server to configure; may be omitted when only one is trusted");
-  sub->add_option("--style", o->style, "TentacleActive (polling) or TentaclePassive (listening)");
-  sub->add_option("--host", o->host, "With TentacleActive: the host name of the Octopus Server");
-  sub->add_option("--port", o->port, "With TentacleActive: the Octopus Server's comms port (default 10943)");
-  sub->add_option("--web-socket", o->web_socket, "Not supported: WebSocket polling (wss://)");
+  table.Add(
+      "server-comms", "Switches a trusted Octopus Server between listening and polling",
+      [o] { return RunServerComms(*o); },
+      [o](CLI::App* sub) {
+        cli::AddInstanceOptions(sub, &o->instance, Product::kTentacle);
+        sub->add_option("--thumbprint", o->thumbprint,
+                        "The thumbprint of the Octopus Server to configure; may be omitted when "
+                        "only one is trusted");
+        sub->add_option("--style", o->style,
+                        "TentacleActive (polling) or TentaclePassive (listening)");
+        sub->add_option("--host", o->host,
+                        "With TentacleActive: the host name of the Octopus Server");
+        sub->add_option("--port", o->port,
+                        "With TentacleActive: the Octopus Server's comms port (default 10943)");
+        sub->add_option("--web-socket", o->web_socket, "Not supported: WebSocket polling (wss://)");
+      });
 }
 
 void SetupPollServer(cli::CommandTable& table) {
   auto o = std::make_shared<PollServerOptions>();
-  CLI::App* sub = table.Add("poll-server", "Adds another polling address for an already trusted Octopus Server",
-                            [o] { return RunPollServer(*o); });
-  cli::AddInstanceOptions(sub, &o->instance, Product::kTentacle);
-  sub->add_option("--server-comms-address", o->comms_address,
-                  "The Octopus Server's comms address, e.g. https://octopus:10943");
-  sub->add_option("--server-comms-port", o->comms_port,
-                  "The comms port; takes precedence over a port in --server-comms-address");
-  sub->add_option("--reuse-server-thumbprint", o->reuse_thumbprint,
-                  "The trusted Octopus Server's thumbprint (alone: the first trusted one)")
-      ->expected(0, 1);
-  sub->add_option("--server-web-socket", o->web_socket, "Not supported: WebSocket polling (wss://)");
+  table.Add(
+      "poll-server", "Adds another polling address for an already trusted Octopus Server",
+      [o] { return RunPollServer(*o); },
+      [o](CLI::App* sub) {
+        cli::AddInstanceOptions(sub, &o->instance, Product::kTentacle);
+        sub->add_option("--server-comms-address", o->comms_address,
+                        "The Octopus Server's comms address, e.g. https://octopus:10943");
+        sub->add_option("--server-comms-port", o->comms_port,
+                        "The comms port; takes precedence over a port in --server-comms-address");
+        sub->add_option("--reuse-server-thumbprint", o->reuse_thumbprint,
+                        "The trusted Octopus Server's thumbprint (alone: the first trusted one)")
+            ->expected(0, 1);
+        sub->add_option("--server-web-socket", o->web_socket,
+                        "Not supported: WebSocket polling (wss://)");
+      });
 }
 
 void SetupSetPollingConnectionCount(cli::CommandTable& table) {
   auto o = std::make_shared<PollingCountOptions>();
-  CLI::App* sub = table.Add("set-polling-connection-count",
-                            "Sets how many connections a polling Tentacle opens to each Octopus Server",
-                            [o] { return RunSetPollingConnectionCount(*o); });
-  cli::AddInstanceOptions(sub, &o->instance, Product::kTentacle);
-  sub->add_option("--pollingConnectionCount", o->count, kPollingConnectionCountHelp);
+  table.Add(
+      "set-polling-connection-count",
+      "Sets how many connections a polling Tentacle opens to each Octopus Server",
+      [o] { return RunSetPollingConnectionCount(*o); },
+      [o](CLI::App* sub) {
+        cli::AddInstanceOptions(sub, &o->instance, Product::kTentacle);
+        sub->add_option("--pollingConnectionCount", o->count, kPollingConnectionCountHelp);
+      });
 }
 
 }  // namespace octo::tentacle
