@@ -34,11 +34,13 @@ int Run(Product product, const ShowConfigurationOptions& o) {
   if (!inst.ok()) return Fail(inst.status());
   Json flat = inst->config().doc();
   // The sealed private keys are never shown (nor the public certificates'
-  // long base64): the current one, and a staged or previous one.
+  // long base64, nor the summaries kept for show-thumbprint): the current
+  // one, and a staged or previous one.
   for (CertificateSlot slot : {CertificateSlot::kCurrent, CertificateSlot::kStaged, CertificateSlot::kPrevious}) {
     const SlotKeys keys = CertificateSlotKeys(product, slot);
     flat.erase(keys.sealed);
     flat.erase(keys.public_der);
+    flat.erase(keys.summary);
   }
   std::string text;
   if (o.format == "xml") {

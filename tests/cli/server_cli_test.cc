@@ -85,6 +85,73 @@ TEST_F(ServerCli, ShowThumbprintTextJsonAndExportFile) {
   EXPECT_EQ(nlohmann::json::parse(ReadTestFile(Path("tp.json")))["Thumbprint"], tp);
 }
 
+// FNV-1a (64 bits) of the thumbprint, the algorithm and the public
+// certificate, each followed by a NUL: the "Check" of a stored summary
+// (common/config/certificate_summary.h), written here to forge one.
+std::string SummaryCheck(const std::string& tp, const std::string& algorithm, const std::string& public_b64) {
+  uint64_t h = 14695981039346656037ULL;
+  for (const std::string* part : {&tp, &algorithm, &public_b64}) {
+    for (char c : *part) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+    h *= 1099511628211ULL;
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  return hex;
+}
+
+// show-thumbprint prints the summary stored with the certificate (no OpenSSL
+// needed) after every command that changes the certificate, and computes it
+// from the certificate when the summary is missing or was not written for it.
+TEST_F(ServerCli, ShowThumbprintPrintsTheStoredSummaryOrComputesIt) {
+  auto shown = [&] { return MustServer({"show-thumbprint"}).OutLines(); };
+  auto expected = [](const std::string& tp, const std::string& algorithm = "sha256RSA") {
+    return std::vector<std::string>{"The thumbprint of this Octopus Server is: " + tp,
+                                    "The certificate's signature algorithm is: " + algorithm};
+  };
+  auto config = [&] { return nlohmann::ordered_json::parse(ReadTestFile(ServerConfig())); };
+  auto edit = [&](const std::function<void(nlohmann::ordered_json&)>& change) {
+    auto j = config();
+    change(j);
+    WriteTestFile(ServerConfig(), j.dump(2) + "\n");
+  };
+  const std::string first = ServerThumbprint();  // --format json: decoded from the certificate
+  EXPECT_EQ(shown(), expected(first));
+  EXPECT_TRUE(config().contains("Octopus.Server.CertificateSummary"));
+  MustServer({"export-certificate", "--export-pfx", Path("first.pfx"), "--pfx-password", "pw"});
+
+  MustServer({"new-certificate", "--replace"});
+  const std::string second = ServerThumbprint();
+  EXPECT_NE(second, first);
+  EXPECT_EQ(shown(), expected(second));
+
+  MustServer({"import-certificate", "--from-file", Path("first.pfx"), "--pfx-password", "pw"});
+  EXPECT_EQ(shown(), expected(first));
+
+  // What is printed is the stored summary: one forged with a valid check is believed.
+  const std::string public_b64 = config()["Octopus.Server.PublicCertificate"];
+  edit([&](auto& j) {
+    j["Octopus.Server.CertificateSummary"] = {{"SignatureAlgorithm", "sha1RSA"},
+                                              {"Check", SummaryCheck(first, "sha1RSA", public_b64)}};
+  });
+  auto forged = MustServer({"show-thumbprint"});
+  EXPECT_EQ(forged.OutLines(), expected(first, "sha1RSA"));
+  EXPECT_THAT(forged.err, HasSubstr("Warning: the certificate is signed with sha1RSA"));
+
+  // Not written for what is stored now, or missing: computed from the certificate.
+  edit([&](auto& j) { j["Octopus.Server.CertificateSummary"]["Check"] = SummaryCheck(first, "sha1RSA", "x"); });
+  EXPECT_EQ(shown(), expected(first));
+  edit([&](auto& j) { j.erase("Octopus.Server.CertificateSummary"); });
+  auto computed = MustServer({"show-thumbprint"});
+  EXPECT_EQ(computed.OutLines(), expected(first));
+  EXPECT_EQ(computed.err, "");
+  MustServer({"create-instance", "--instance", "Other"});
+  const std::string other_b64 = nlohmann::ordered_json::parse(ReadTestFile(ServerConfig("Other")))
+      ["Octopus.Server.PublicCertificate"];
+  MustServer({"new-certificate", "--replace"});  // a summary again, for the certificate replaced next
+  edit([&](auto& j) { j["Octopus.Server.PublicCertificate"] = other_b64; });  // a hand edit
+  EXPECT_EQ(shown(), expected(ServerThumbprint("Other")));
+}
+
 TEST_F(ServerCli, ExportCertificateWritesAPfxOfTheCurrentCertificate) {
   auto r = MustServer({"export-certificate", "--instance", "OctopusServer", "--export-pfx=" + Path("old.pfx"),
                        "--pfx-password", "MySecretPassword"});

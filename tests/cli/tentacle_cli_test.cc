@@ -71,6 +71,28 @@ TEST_F(TentacleCli, ShowThumbprintIsTheBareThumbprint) {
   EXPECT_EQ(j["SignatureAlgorithm"], "sha256RSA");
 }
 
+// The thumbprint printed is the one stored with the certificate after
+// new-certificate and import-certificate; without a stored summary it is
+// computed from the certificate, the same.
+TEST_F(TentacleCli, ShowThumbprintFollowsNewAndImportedCertificates) {
+  const std::string first = TentacleThumbprint();  // --format json: decoded from the certificate
+  EXPECT_EQ(MustTentacle({"show-thumbprint"}).out, first + "\n");
+  EXPECT_TRUE(Config().contains("Tentacle.CertificateSummary"));
+  MustTentacle({"export-certificate", "--export-pfx", Path("first.pfx"), "--pfx-password", "pw"});
+  MustTentacle({"new-certificate"});
+  const std::string second = TentacleThumbprint();
+  EXPECT_NE(second, first);
+  EXPECT_EQ(MustTentacle({"show-thumbprint"}).out, second + "\n");
+  MustTentacle({"import-certificate", "--from-file", Path("first.pfx"), "--pfx-password", "pw"});
+  EXPECT_EQ(MustTentacle({"show-thumbprint"}).out, first + "\n");
+  auto j = Config();
+  j.erase("Tentacle.CertificateSummary");
+  WriteTestFile(TentacleConfig(), j.dump(2) + "\n");
+  auto computed = MustTentacle({"show-thumbprint"});
+  EXPECT_EQ(computed.out, first + "\n");
+  EXPECT_EQ(computed.err, "");
+}
+
 TEST_F(TentacleCli, ConfigureTrustAddsAndSaysRestart) {
   auto r = MustTentacle({"configure", "--trust=" + kA});
   EXPECT_THAT(r.OutLines(), ElementsAre("Adding 1 trusted Octopus Servers", kRestart));

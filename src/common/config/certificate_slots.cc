@@ -1,6 +1,7 @@
 #include "common/config/certificate_slots.h"
 
 #include "common/base/encoding.h"
+#include "common/config/certificate_summary.h"
 #include "common/crypto/key_store.h"
 #include "common/crypto/pkcs12.h"
 
@@ -50,8 +51,7 @@ Status Put(Instance& instance, const Secret& key, const SlotKeys& to, const Secr
   auto sealed = Seal(key, pfx.value(), to.sealed);
   if (!sealed.ok()) return sealed.status();
   instance.config().Set(to.sealed, *sealed);
-  instance.config().Set(to.thumbprint, thumbprint);
-  instance.config().Set(to.public_der, public_der_b64);
+  StoreCertificate(instance.config(), {to.thumbprint, to.public_der, to.summary}, thumbprint, public_der_b64);
   return Status::Ok();
 }
 
@@ -59,6 +59,7 @@ void Clear(Instance& instance, const SlotKeys& keys) {
   instance.config().Erase(keys.sealed);
   instance.config().Erase(keys.thumbprint);
   instance.config().Erase(keys.public_der);
+  instance.config().Erase(keys.summary);
 }
 
 struct Held {
@@ -97,7 +98,9 @@ SlotKeys CertificateSlotKeys(Product product, CertificateSlot slot) {
   for (const auto& s : kSlots) {
     if (s.slot == slot) word = s.word;
   }
-  return {WithWord(t.certificate_key, word), WithWord(t.thumbprint_key, word), WithWord(t.public_certificate_key, word)};
+  const std::string sealed = WithWord(t.certificate_key, word);
+  return {sealed, WithWord(t.thumbprint_key, word), WithWord(t.public_certificate_key, word),
+          CertificateSummaryKey(sealed)};
 }
 
 Result<std::optional<SlotCertificate>> ReadCertificateSlot(const Instance& instance, CertificateSlot slot) {

@@ -4,7 +4,8 @@
 // rollback). Each slot is three config keys, as the current certificate
 // always was: the PFX sealed with the instance's key file (the key's name is
 // the sealed value's associated data), the thumbprint, and the public
-// certificate (base64 DER) in clear.
+// certificate (base64 DER) in clear; and a fourth, the summary that
+// show-thumbprint prints (certificate_summary.h), which moves with them.
 //
 //   slot      Tentacle keys                       Octopus Server keys
 //   current   Tentacle.Certificate...             Octopus.Server.Certificate...
@@ -36,6 +37,7 @@ struct SlotKeys {
   std::string sealed;      // the sealed PFX; also its associated data
   std::string thumbprint;  // 40 upper-case hex digits
   std::string public_der;  // base64 DER, in clear
+  std::string summary;     // see certificate_summary.h
 };
 SlotKeys CertificateSlotKeys(Product product, CertificateSlot slot);
 

@@ -11,6 +11,7 @@
 
 #include "common/base/encoding.h"
 #include "common/base/file_util.h"
+#include "common/config/certificate_summary.h"
 #include "common/crypto/key_store.h"
 #include "common/crypto/pkcs12.h"
 
@@ -338,6 +339,13 @@ std::string Instance::StoredThumbprint() const {
   return tp.ok() ? *tp : "";
 }
 
+std::optional<CertificateSummary> Instance::StoredSummary() const {
+  const ProductTraits& t = Traits(product_);
+  if (!HasCertificate()) return std::nullopt;
+  return ReadCertificateSummary(
+      config_, {t.thumbprint_key, t.public_certificate_key, CertificateSummaryKey(t.certificate_key)});
+}
+
 Result<std::string> Instance::CertificateDer() const {
   const ProductTraits& t = Traits(product_);
   if (!HasCertificate()) {
@@ -384,8 +392,9 @@ Status Instance::SetIdentity(const Identity& identity) {
   auto sealed = Seal(*key, pfx->value(), t.certificate_key);
   if (!sealed.ok()) return sealed.status();
   config_.Set(t.certificate_key, *sealed);
-  config_.Set(t.thumbprint_key, Thumbprint(identity.certificate.get()));
-  config_.Set(t.public_certificate_key, Base64Encode(CertificateToDer(identity.certificate.get())));
+  StoreCertificate(config_, {t.thumbprint_key, t.public_certificate_key, CertificateSummaryKey(t.certificate_key)},
+                   Thumbprint(identity.certificate.get()),
+                   Base64Encode(CertificateToDer(identity.certificate.get())));
   return Status::Ok();
 }
 

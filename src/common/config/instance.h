@@ -143,6 +143,11 @@ class Instance {
   Result<std::string> CertificateDer() const;
   // The stored thumbprint ("" when there is no certificate).
   std::string StoredThumbprint() const;
+  // The certificate's thumbprint and signature algorithm as stored with it
+  // (certificate_summary.h), read from the config alone: no OpenSSL call.
+  // nullopt when the instance has no certificate, or no summary that can be
+  // believed: then SummarizeCertificateDer(CertificateDer()) tells.
+  std::optional<CertificateSummary> StoredSummary() const;
   // Certificate and private key; needs the key file. NotFound if the instance
   // has no certificate or the key file is missing, PermissionDenied if the
   // key file cannot be read, FailedPrecondition if the key does not open it.
