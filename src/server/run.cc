@@ -22,6 +22,21 @@ namespace octo::server {
 namespace {
 
 inline constexpr char kIntervalKey[] = "Octopus.Server.HealthCheckIntervalSeconds";
+inline constexpr char kParallelismKey[] = "Octopus.Server.HealthCheckParallelism";
+inline constexpr char kPoolIdleKey[] = "Octopus.Server.PooledConnectionIdleSeconds";
+inline constexpr char kPoolPerTargetKey[] = "Octopus.Server.PooledConnectionsPerTarget";
+inline constexpr char kPoolMaxKey[] = "Octopus.Server.MaxPooledConnections";
+
+// A whole-number setting within [lo, hi]; InvalidArgument naming the key otherwise.
+Result<int> IntSetting(const ConfigFile& config, const char* key, int fallback, int lo, int hi) {
+  auto v = config.GetInt(key, fallback);
+  if (!v.ok()) return v.status();
+  if (*v < lo || *v > hi) {
+    return InvalidArgument("The setting " + std::string(key) + " is " + std::to_string(*v) + ": it must be from " +
+                           std::to_string(lo) + " to " + std::to_string(hi));
+  }
+  return v;
+}
 
 struct RunOptions {
   cli::InstanceOptions instance;
@@ -51,7 +66,25 @@ int RunServer(const RunOptions& o) {
   auto interval = inst->config().GetInt(kIntervalKey, 60);
   if (!interval.ok()) return StartupFailure(interval.status());
 
+  // Connections to Tentacles: how many checks at once, and how many
+  // authenticated connections are kept, for how long (docs/config-format.md).
+  auto parallelism = IntSetting(inst->config(), kParallelismKey, 32, 1, 1024);
+  if (!parallelism.ok()) return StartupFailure(parallelism.status());
+  auto pool_idle = IntSetting(inst->config(), kPoolIdleKey, 540, 1, 86400);
+  if (!pool_idle.ok()) return StartupFailure(pool_idle.status());
+  auto pool_per_target = IntSetting(inst->config(), kPoolPerTargetKey, 5, 0, 64);
+  if (!pool_per_target.ok()) return StartupFailure(pool_per_target.status());
+  auto pool_max = IntSetting(inst->config(), kPoolMaxKey, 10000, 0, 1000000);
+  if (!pool_max.ok()) return StartupFailure(pool_max.status());
+  const size_t descriptors = RaiseDescriptorLimit();
+
   ServerServiceOptions options;
+  options.check.parallelism = static_cast<size_t>(*parallelism);
+  options.pool.idle_timeout = std::chrono::seconds(*pool_idle);
+  options.pool.max_idle_per_target = static_cast<size_t>(*pool_per_target);
+  // Kept connections may take at most half of the descriptors this process
+  // may open: the checks under way and the polling listener need the rest.
+  options.pool.max_idle = std::min(static_cast<size_t>(*pool_max), descriptors / 2);
   options.config_path = inst->config_path();
   options.socket_path = paths.socket;
   options.interval = std::chrono::seconds(o.interval.value_or(*interval));

@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -254,14 +255,23 @@ Status WriteAllFd(int fd, const std::string& data, Deadline deadline) {
 }
 
 Result<std::string> ReadLineFd(int fd, size_t max, Deadline deadline) {
+  // Looks at what has arrived (MSG_PEEK) and takes it up to the newline
+  // only: bytes after the line stay for the next reader. One call per
+  // chunk, not per byte: a health-check reply over thousands of targets is
+  // megabytes long.
   std::string line;
+  char buf[64 * 1024];
   for (;;) {
-    char c;
-    ssize_t n = ::recv(fd, &c, 1, 0);
-    if (n == 1) {
-      if (c == '\n') return line;
-      if (line.size() >= max) return InvalidArgument("line too long");
-      line.push_back(c);
+    ssize_t n = ::recv(fd, buf, sizeof buf, MSG_PEEK);
+    if (n > 0) {
+      const char* nl = static_cast<const char*>(std::memchr(buf, '\n', static_cast<size_t>(n)));
+      const size_t take = nl != nullptr ? static_cast<size_t>(nl - buf) + 1 : static_cast<size_t>(n);
+      ssize_t got = ::recv(fd, buf, take, 0);
+      if (got != static_cast<ssize_t>(take)) return PosixError("read", errno);
+      const size_t content = nl != nullptr ? take - 1 : take;
+      if (line.size() + content > max) return InvalidArgument("line too long");
+      line.append(buf, content);
+      if (nl != nullptr) return line;
     } else if (n == 0) {
       return FailedPrecondition("the connection was closed");
     } else if (errno == EAGAIN || errno == EINTR) {
@@ -288,6 +298,21 @@ Result<std::string> ParseListenAddress(const std::string& text) {
   auto normal = NormalizeIp(text);
   if (!normal) return InvalidArgument("'" + text + "' is not an IPv4 or IPv6 address, or 'any'");
   return *normal;
+}
+
+}  // namespace octo
+
+namespace octo {
+
+size_t RaiseDescriptorLimit() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return 1024;
+  if (lim.rlim_cur < lim.rlim_max) {
+    rlimit raised = lim;
+    raised.rlim_cur = lim.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) lim = raised;
+  }
+  return lim.rlim_cur == RLIM_INFINITY ? size_t{1} << 20 : static_cast<size_t>(lim.rlim_cur);
 }
 
 }  // namespace octo

@@ -95,4 +95,9 @@ Result<std::string> ReadLineFd(int fd, size_t max, Deadline deadline);
 
 void SetNonBlocking(int fd);
 
+// Raises this process's soft limit on open descriptors to its hard limit
+// (a service holding thousands of connections needs more than the usual
+// 1,024); returns the soft limit in force afterwards.
+size_t RaiseDescriptorLimit();
+
 }  // namespace octo

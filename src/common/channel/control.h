@@ -56,7 +56,7 @@ class ControlServer {
   int clients_ = 0;  // guarded by mu_
 };
 
-inline constexpr size_t kMaxControlLine = 4 * 1024 * 1024;
+inline constexpr size_t kMaxControlLine = 64 * 1024 * 1024;  // a health check of 10,000 targets answers ~6 MiB
 
 // Sends `request` and reads the reply. Unavailable when nothing listens
 // there (the service is not running); DeadlineExceeded when it does not

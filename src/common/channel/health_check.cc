@@ -76,31 +76,78 @@ Failure Connect(SSL_CTX* ctx, const std::string& ours, const Target& t, Deadline
   return {};
 }
 
-// One request and its answer on a connected stream, which is then closed.
+// How the texts name a request: "health", else the method's name.
+std::string RequestName(const Json& request) {
+  const std::string method = StringField(request, "Method");
+  return method == "Health" ? "health" : method;
+}
+
+// One request and its answer on a connected stream, which stays open.
 Result<Json> Exchange(TlsStream& s, const Json& request, Deadline deadline) {
   Status st = WriteFrame(s, request, deadline);
-  auto response = st.ok() ? ReadFrame(s, kMaxFrame, deadline) : Result<Json>(st);
-  s.Close(DeadlineIn(std::chrono::milliseconds(200)));
-  return response;
+  return st.ok() ? ReadFrame(s, kMaxFrame, deadline) : Result<Json>(st);
+}
+
+// One request to `t` and its answer, as every request is made: over a
+// connection kept in `options.pool` when there is one, else (or when that
+// one turns out closed) over a new one. The connection goes back to the
+// pool after a well-formed answer, or is closed. The failure, or kHealthy
+// with `*answer` set; sets the presented thumbprint of `*r`.
+Failure Request(SSL_CTX* ctx, const std::string& ours, const Target& t, const Json& request,
+                const HealthCheckOptions& options, Deadline deadline, HealthResult* r, Json* answer) {
+  ConnectionPool* pool = options.pool.get();
+  std::optional<TlsStream> stream;
+  if (pool != nullptr) stream = pool->Take(t.address, t.thumbprints, ours);
+  if (stream) {
+    r->thumbprint = stream->peer_thumbprint();
+    auto response = Exchange(*stream, request, deadline);
+    if (response.ok()) {
+      pool->Put(t.address, t.thumbprints, ours, std::move(*stream));
+      *answer = std::move(response).value();
+      return {};
+    }
+    stream->Close(DeadlineIn(std::chrono::milliseconds(50)));
+    stream.reset();
+    // A late answer is the Tentacle's, not the pool's: a new connection would
+    // only wait again.
+    if (response.status().code() == StatusCode::kDeadlineExceeded) {
+      return {HealthOutcome::kTimedOut, "The Tentacle at " + t.address + " did not answer the " +
+                                            RequestName(request) + " request: " +
+                                            response.status().message()};
+    }
+    r->thumbprint.clear();
+  }
+  Failure f = Connect(ctx, ours, t, deadline, r, &stream);
+  if (f.outcome != HealthOutcome::kHealthy) return f;
+  auto response = Exchange(*stream, request, deadline);
+  if (!response.ok()) {
+    stream->Close(DeadlineIn(std::chrono::milliseconds(200)));
+    return {response.status().code() == StatusCode::kDeadlineExceeded ? HealthOutcome::kTimedOut
+                                                                       : HealthOutcome::kError,
+            "The Tentacle at " + t.address + " did not answer the " + RequestName(request) +
+                " request: " + response.status().message()};
+  }
+  if (pool != nullptr) {
+    pool->Put(t.address, t.thumbprints, ours, std::move(*stream));
+  } else {
+    stream->Close(DeadlineIn(std::chrono::milliseconds(200)));
+  }
+  *answer = std::move(response).value();
+  return {};
 }
 
 // The check itself; the failure, or kHealthy with no reason. Sets the
 // version and the presented thumbprint of `*r` when it learns them.
-Failure Check(SSL_CTX* ctx, const std::string& ours, const Target& t, Deadline deadline, HealthResult* r) {
-  std::optional<TlsStream> stream;
-  Failure f = Connect(ctx, ours, t, deadline, r, &stream);
+Failure Check(SSL_CTX* ctx, const std::string& ours, const Target& t, const HealthCheckOptions& options,
+              Deadline deadline, HealthResult* r) {
+  Json response;
+  Failure f = Request(ctx, ours, t, Json{{"Method", "Health"}}, options, deadline, r, &response);
   if (f.outcome != HealthOutcome::kHealthy) return f;
-  auto response = Exchange(*stream, Json{{"Method", "Health"}}, deadline);
-  if (!response.ok()) {
-    return {response.status().code() == StatusCode::kDeadlineExceeded ? HealthOutcome::kTimedOut
-                                                                       : HealthOutcome::kError,
-            "The Tentacle at " + t.address + " did not answer the health request: " + response.status().message()};
-  }
-  if (StringField(*response, "Status") != "Healthy") {
+  if (StringField(response, "Status") != "Healthy") {
     return {HealthOutcome::kError, "The Tentacle at " + t.address + " answered the health request with an error: " +
-                                       StringField(*response, "Error", "no status")};
+                                       StringField(response, "Error", "no status")};
   }
-  r->version = StringField(*response, "Version");
+  r->version = StringField(response, "Version");
   return {};
 }
 
@@ -223,7 +270,7 @@ HealthResult CheckTarget(SSL_CTX* client_ctx, const std::string& our_thumbprint,
   r.checked_at = UtcNowIso8601();
   r.pinned = target.thumbprints;
   auto start = Clock::now();
-  Failure f = Check(client_ctx, our_thumbprint, target, start + options.timeout, &r);
+  Failure f = Check(client_ctx, our_thumbprint, target, options, start + options.timeout, &r);
   r.outcome = f.outcome;
   r.reason = std::move(f.reason);
   r.healthy = r.outcome == HealthOutcome::kHealthy;
@@ -236,25 +283,16 @@ TentacleCall CallTentacle(SSL_CTX* client_ctx, const std::string& our_thumbprint
   TentacleCall call;
   HealthResult r;
   const Deadline deadline = Clock::now() + options.timeout;
-  std::optional<TlsStream> stream;
-  Failure f = Connect(client_ctx, our_thumbprint, target, deadline, &r, &stream);
+  const std::string method = StringField(request, "Method");
+  Json answer;
+  Failure f = Request(client_ctx, our_thumbprint, target, request, options, deadline, &r, &answer);
   call.thumbprint = r.thumbprint;
   call.outcome = f.outcome;
   if (f.outcome != HealthOutcome::kHealthy) {
     call.status = Status(CodeOf(f.outcome), std::move(f.reason));
     return call;
   }
-  const std::string method = StringField(request, "Method");
-  auto answer = Exchange(*stream, request, deadline);
-  if (!answer.ok()) {
-    const bool late = answer.status().code() == StatusCode::kDeadlineExceeded;
-    call.outcome = late ? HealthOutcome::kTimedOut : HealthOutcome::kError;
-    call.status = Status(late ? StatusCode::kDeadlineExceeded : StatusCode::kFailedPrecondition,
-                         "The Tentacle at " + target.address + " did not answer the " + method +
-                             " request: " + answer.status().message());
-    return call;
-  }
-  call.answer = std::move(answer).value();
+  call.answer = std::move(answer);
   call.status = AnswerStatus(call.answer);
   if (!call.status.ok()) {
     call.status = call.status.WithContext("The Tentacle at " + target.address + " refused the " + method + " request");

@@ -8,11 +8,13 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "common/base/json.h"
+#include "common/channel/connection_pool.h"
 #include "common/config/target.h"
 #include "common/crypto/tls.h"
 
@@ -62,6 +64,12 @@ struct HealthResult {
 struct HealthCheckOptions {
   std::chrono::milliseconds timeout{10000};  // for the whole check
   size_t parallelism = 32;                   // checks running at once
+  // Where connections are kept after a request and taken from before one
+  // (connection_pool.h); null: a new connection for every request, closed
+  // after its answer. A kept connection that turns out closed or broken is
+  // replaced by a new one once, within the same timeout, so a request never
+  // fails because of the pool.
+  std::shared_ptr<ConnectionPool> pool;
 };
 
 // Checks one target. `client_ctx` is a kClient context with our identity;

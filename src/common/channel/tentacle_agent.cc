@@ -22,6 +22,8 @@ TentacleAgent::TentacleAgent(AgentOptions options, Identity identity, std::share
   trusted_.store(std::make_shared<const std::set<std::string>>(options_.trusted_thumbprints));
   identity_at_start_ = std::move(identity);
   started_ = Clock::now();  // again at Start(); a Tentacle that only polls never calls it
+  reactor_ = options_.reactor ? options_.reactor : std::make_shared<Reactor>();
+  workers_ = options_.workers ? options_.workers : std::make_shared<WorkerPool>();
   polling_ = std::make_unique<PollingClient>(
       options_.polling, [this] { return client_presented_.load(); },
       [this](const std::string& tp) { return Trusts(tp); },
@@ -228,9 +230,17 @@ Status TentacleAgent::SetIdentity(const Identity& identity) {
   std::shared_ptr<const PresentedIdentity> before = client_presented_.load();
   if (!before) before = presented_.load();
   const bool changed = before && before->thumbprint != (*next)->thumbprint;
+  const std::string now = (*next)->thumbprint;
   presented_.store(std::move(next).value());
   client_presented_.store(std::move(client).value());
-  if (changed) polling_->IdentityChanged();
+  if (changed) {
+    polling_->IdentityChanged();
+    // Idle connections were made with the old certificate: the Server's next
+    // request must see the one presented now (connections busy with a
+    // request close after their answer, in ServeRequests).
+    const size_t closed = CloseIdle([&](const std::string& presented) { return presented != now; });
+    if (closed > 0) log_->info("Closed {} idle connection(s) made with the previous certificate", closed);
+  }
   return Status::Ok();
 }
 
@@ -285,9 +295,6 @@ TentacleAgent::~TentacleAgent() {
   // Connection threads use this object; each ends within its deadlines.
   std::unique_lock<std::mutex> lock(mu_);
   cv_.wait(lock, [this] { return active_.load() == 0; });
-  lock.unlock();
-  if (wake_pipe_[0] >= 0) ::close(wake_pipe_[0]);
-  if (wake_pipe_[1] >= 0) ::close(wake_pipe_[1]);
 }
 
 Status TentacleAgent::Start() {
@@ -299,39 +306,35 @@ Status TentacleAgent::Start() {
   if (!fd.ok()) return fd.status();
   listener_ = std::move(fd).value();
   port_ = LocalPort(listener_.get());
-  if (::pipe2(wake_pipe_, O_CLOEXEC | O_NONBLOCK) != 0) return Internal("cannot create a pipe");
+  OCTO_RETURN_IF_ERROR(reactor_->Start());
   started_ = Clock::now();
-  acceptor_ = std::thread([this] { AcceptLoop(); });
+  listener_token_ = reactor_->WatchAlways(listener_.get(), [this](bool) { AcceptReady(); });
+  if (listener_token_ == 0) return Internal("cannot watch the listening socket");
   return Status::Ok();
 }
 
-void TentacleAgent::AcceptLoop() {
-  while (!stopping_.load()) {
-    pollfd fds[2] = {{listener_.get(), POLLIN, 0}, {wake_pipe_[0], POLLIN, 0}};
-    int n = ::poll(fds, 2, 1000);
-    if (n <= 0 || (fds[1].revents & POLLIN)) continue;
-    for (;;) {
-      int c = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-      if (c < 0) break;
-      Fd conn(c);
-      std::string peer = PeerAddress(conn.get());
-      if (active_.load() >= options_.max_connections) {
-        log_->warn("Refused a connection from {}: {} connections are open already", peer, options_.max_connections);
-        continue;
-      }
-      ++active_;
-      std::thread([this, fd = std::move(conn), peer]() mutable {
-        Serve(std::move(fd), peer);
-        // Free this thread's OpenSSL state (its random generators, error
-        // queue) now: once active_ drops the process may exit, and OpenSSL's
-        // clean-up would race this detached thread's exit handler.
-        OPENSSL_thread_stop();
-        std::lock_guard<std::mutex> lock(mu_);
-        --active_;
-        cv_.notify_all();
-      }).detach();
+// On the reactor thread: takes every waiting connection and hands each to a worker.
+void TentacleAgent::AcceptReady() {
+  for (;;) {
+    int c = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (c < 0) break;
+    Fd conn(c);
+    std::string peer = PeerAddress(conn.get());
+    if (stopping_.load()) continue;
+    if (active_.load() >= options_.max_connections) {
+      log_->warn("Refused a connection from {}: {} connections are open already", peer, options_.max_connections);
+      continue;
     }
+    ++active_;
+    auto fd = std::make_shared<Fd>(std::move(conn));
+    workers_->Run([this, fd, peer]() mutable { Serve(std::move(*fd), std::move(peer)); });
   }
+}
+
+void TentacleAgent::ConnectionEnded() {
+  std::lock_guard<std::mutex> lock(mu_);
+  --active_;
+  cv_.notify_all();
 }
 
 void TentacleAgent::LogUntrusted(const std::string& peer, const std::string& thumbprint) {
@@ -341,7 +344,38 @@ void TentacleAgent::LogUntrusted(const std::string& peer, const std::string& thu
       peer, thumbprint);
 }
 
+// An authenticated connection between requests, or while one is served.
+struct TentacleAgent::Connection {
+  Connection(TlsStream s, std::shared_ptr<const PresentedIdentity> p, std::string addr)
+      : stream(std::move(s)), presented(std::move(p)), peer(std::move(addr)) {}
+  TlsStream stream;
+  std::shared_ptr<const PresentedIdentity> presented;  // what it was accepted with
+  std::string peer;
+  std::optional<Registration> registration;
+  uint64_t parked_id = 0;  // while parked; guarded by parked_mu_
+  uint64_t token = 0;      // its reactor watch while parked; guarded by parked_mu_
+};
+
+namespace {
+
+// Whether the socket has something to read now (a request, or its close).
+bool ReadableNow(int fd) {
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, 0) > 0;
+}
+
+}  // namespace
+
 void TentacleAgent::Serve(Fd fd, std::string peer) {
+  // Counted in active_ by AcceptReady; counted out here unless the
+  // connection goes on to be served (ServeRequests counts it out then).
+  struct Ended {
+    TentacleAgent* agent;
+    bool handed_on = false;
+    ~Ended() {
+      if (!handed_on) agent->ConnectionEnded();
+    }
+  } ended{this};
   const PeerCheck trusted = [this](const std::string& tp) { return Trusts(tp); };
   const PeerCheck& in_handshake =
       options_.handshake_check_for_testing ? options_.handshake_check_for_testing : trusted;
@@ -358,7 +392,8 @@ void TentacleAgent::Serve(Fd fd, std::string peer) {
     }
     return;
   }
-  TlsStream& s = *stream;
+  auto conn = std::make_shared<Connection>(std::move(stream).value(), presented, peer);
+  TlsStream& s = conn->stream;
   // Defence in depth: the handshake has judged the certificate already; judge
   // what it ended with again before serving anything, not even the welcome
   // page. A client without a certificate goes on (welcome page only).
@@ -366,7 +401,7 @@ void TentacleAgent::Serve(Fd fd, std::string peer) {
     LogUntrusted(peer, s.peer_thumbprint());
     return;  // closed without a close_notify, as a refused handshake would be
   }
-  std::optional<Registration> registration;
+  std::optional<Registration>& registration = conn->registration;
   if (!s.peer_thumbprint().empty()) {
     registration.emplace(this, s.fd(), s.peer_thumbprint());
     if (!registration->trusted()) {  // trust was withdrawn since the handshake
@@ -377,6 +412,7 @@ void TentacleAgent::Serve(Fd fd, std::string peer) {
   auto read_deadline = [this] { return DeadlineIn(options_.read_timeout); };
   auto first = s.Read(2, read_deadline());
   if (!first.ok()) {
+    if (registration) registration->End();
     log_->info("A connection from {} closed before sending anything: {}", peer, first.status().message());
     return;
   }
@@ -397,40 +433,134 @@ void TentacleAgent::Serve(Fd fd, std::string peer) {
   if (ident.ok() && !blank.ok()) ident = blank.status();
   if (ident.ok() && !blank->empty()) ident = InvalidArgument("expected a blank line after the identification");
   if (!ident.ok()) {
+    if (registration) registration->End();
     log_->warn("A client at {} sent a bad identification: {}", peer, ident.message());
     return;
   }
-  if (!s.Write(std::string(kServerIdentification) + "\r\n\r\n", read_deadline()).ok()) return;
+  if (!s.Write(std::string(kServerIdentification) + "\r\n\r\n", read_deadline()).ok()) {
+    if (registration) registration->End();
+    return;
+  }
+  ended.handed_on = true;
+  ServeRequests(std::move(conn), true);
+}
 
+void TentacleAgent::ServeRequests(std::shared_ptr<Connection> conn, bool wait) {
+  TlsStream& s = conn->stream;
+  auto read_deadline = [this] { return DeadlineIn(options_.read_timeout); };
   while (!stopping_.load()) {
+    // Nothing more to read now: the Server keeps the connection for a later
+    // request. It waits in the reactor, without a thread.
+    if (!wait && !s.HasBuffered() && !ReadableNow(s.fd())) {
+      Park(std::move(conn));
+      return;
+    }
+    wait = false;
     auto header = s.Read(4, read_deadline());
     if (!header.ok()) break;  // the client is done (or gone)
     auto len = ParseFrameHeader(*header, options_.max_frame);
     if (!len.ok()) {
-      log_->warn("A client at {} sent a bad frame: {}", peer, len.status().message());
+      log_->warn("A client at {} sent a bad frame: {}", conn->peer, len.status().message());
       break;
     }
     auto payload = s.Read(*len, read_deadline());
     if (!payload.ok()) break;
     auto request = ParseFramePayload(*payload);
     const Json response =
-        request.ok() ? DispatchChannelRequest(methods_, {*request, s.peer_thumbprint(), presented->thumbprint, peer})
-                     : Json{{"Error", request.status().message()}};
+        request.ok()
+            ? DispatchChannelRequest(methods_, {*request, s.peer_thumbprint(), conn->presented->thumbprint, conn->peer})
+            : Json{{"Error", request.status().message()}};
     auto frame = EncodeFrame(response);
     if (!frame.ok() || !s.Write(*frame, read_deadline()).ok()) break;
     if (!request.ok()) break;
+    // This connection presents a certificate the agent no longer presents
+    // (SwitchCertificate, a reload): closed after its answer, so that the
+    // Server's next request makes a new one and sees the current certificate.
+    if (presented_.load()->thumbprint != conn->presented->thumbprint) break;
   }
-  if (registration) registration->End();
-  s.Close(DeadlineIn(std::chrono::milliseconds(500)));
+  Finish(conn);
+}
+
+void TentacleAgent::Park(std::shared_ptr<Connection> conn) {
+  std::unique_lock<std::mutex> lock(parked_mu_);
+  if (stopping_.load()) {
+    lock.unlock();
+    Finish(conn);
+    return;
+  }
+  const uint64_t id = ++next_parked_;
+  conn->parked_id = id;
+  parked_.emplace(id, conn);
+  // The watch may fire at once, on the reactor thread: Wake then waits for
+  // this lock, and finds the connection parked.
+  conn->token = reactor_->WatchOnce(conn->stream.fd(), DeadlineIn(options_.idle_timeout),
+                                    [this, id](bool readable) { Wake(id, readable); });
+  if (conn->token == 0) {
+    parked_.erase(id);
+    lock.unlock();
+    Finish(conn);
+  }
+}
+
+void TentacleAgent::Wake(uint64_t id, bool readable) {
+  std::shared_ptr<Connection> conn;
+  {
+    std::lock_guard<std::mutex> lock(parked_mu_);
+    auto it = parked_.find(id);
+    if (it == parked_.end()) return;  // closed meanwhile (SetIdentity, Stop)
+    conn = std::move(it->second);
+    parked_.erase(it);
+  }
+  workers_->Run([this, conn = std::move(conn), readable]() mutable {
+    if (!readable) {
+      log_->debug("Closed the idle connection from {}: no request for {} s", conn->peer,
+                  std::chrono::duration_cast<std::chrono::seconds>(options_.idle_timeout).count());
+      Finish(conn);
+      return;
+    }
+    ServeRequests(std::move(conn), true);
+  });
+}
+
+void TentacleAgent::Finish(const std::shared_ptr<Connection>& conn) {
+  if (conn->registration) conn->registration->End();  // before the socket is closed, always
+  conn->stream.Close(DeadlineIn(std::chrono::milliseconds(500)));
+  ConnectionEnded();
+}
+
+size_t TentacleAgent::CloseIdle(const std::function<bool(const std::string&)>& which) {
+  std::vector<std::shared_ptr<Connection>> closing;
+  {
+    std::lock_guard<std::mutex> lock(parked_mu_);
+    for (auto it = parked_.begin(); it != parked_.end();) {
+      if (which(it->second->presented->thumbprint)) {
+        closing.push_back(std::move(it->second));
+        it = parked_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  // Outside the lock: Cancel waits for a running Wake, which takes it.
+  for (auto& c : closing) {
+    reactor_->Cancel(c->token);
+    Finish(c);
+  }
+  return closing.size();
+}
+
+size_t TentacleAgent::idle() const {
+  std::lock_guard<std::mutex> lock(parked_mu_);
+  return parked_.size();
 }
 
 void TentacleAgent::Stop(std::chrono::milliseconds grace) {
   bool was = stopping_.exchange(true);
   if (!was) {
     polling_->Stop();
-    if (wake_pipe_[1] >= 0) (void)!::write(wake_pipe_[1], "x", 1);
-    if (acceptor_.joinable()) acceptor_.join();
+    if (listener_token_ != 0) reactor_->Cancel(listener_token_);
     listener_.reset();
+    CloseIdle([](const std::string&) { return true; });
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait_for(lock, grace, [this] { return active_.load() == 0; });
     stopped_ = true;

@@ -6,9 +6,16 @@
 // it and can be replaced while the agent runs (SetTrusted): each handshake
 // reads the current set (a Snapshot), and connections authenticated by a
 // thumbprint no longer trusted are closed at once. The certificate is judged during the handshake
-// and again after it, before anything is served. Every connection runs on its own thread with
-// deadlines on the handshake and every read, and at most `max_connections`
-// are served at once; slow or broken clients cannot block the others.
+// and again after it, before anything is served.
+//
+// Event-driven (reactor.h): the listening socket and every connection that
+// is idle between requests (a Server keeps its connections for the next
+// request) wait in a Reactor, with no thread of their own; a handshake or a
+// request runs on a WorkerPool thread, with deadlines on the handshake and
+// every read, so slow or broken clients cannot block the others. At most
+// `max_connections` are open at once. An idle connection is closed after
+// `idle_timeout`, and at once when the agent starts presenting another
+// certificate (SetIdentity), so that the next request sees the new one.
 // Thread-safe: Stop() may be called from any thread (or a signal handler's
 // helper thread).
 #pragma once
@@ -18,6 +25,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -30,6 +38,7 @@
 #include "common/channel/polling_client.h"
 #include "common/base/net.h"
 #include "common/crypto/tls.h"
+#include "common/base/reactor.h"
 #include "common/base/snapshot.h"
 
 namespace octo {
@@ -41,7 +50,10 @@ struct AgentOptions {
   int port = 10933;       // 0 = pick a free port (tests)
   std::set<std::string> trusted_thumbprints;  // at start; see SetTrusted
   std::chrono::milliseconds handshake_timeout{10000};
-  std::chrono::milliseconds read_timeout{30000};
+  std::chrono::milliseconds read_timeout{30000};  // within a request, and for the first one
+  // Between requests on an open connection (Halibut's
+  // TcpListeningNextRequestIdleTimeout: 10 minutes, above the Server's 9).
+  std::chrono::milliseconds idle_timeout{std::chrono::minutes(10)};
   size_t max_connections = 256;
   size_t max_frame = 64 * 1024;
   // Test seam; leave empty. When set, it replaces the trusted-set check made
@@ -50,6 +62,10 @@ struct AgentOptions {
   PeerCheck handshake_check_for_testing;
   // The polling connections (see SetPolling).
   PollingClientOptions polling;
+  // Where connections wait and work runs; null: the agent makes its own.
+  // Agents hosted together (an in-process fleet) share them.
+  std::shared_ptr<Reactor> reactor;
+  std::shared_ptr<WorkerPool> workers;
 };
 
 class TentacleAgent {
@@ -109,13 +125,27 @@ class TentacleAgent {
   // destroys the agent (which waits for them) first.
   void SetAdmin(std::shared_ptr<TentacleAdmin> admin);
 
-  // Connections served so far, and open now (for tests and benchmarks).
+  // Connections served so far, open now, and idle now between requests (for
+  // tests and benchmarks).
   size_t served() const { return served_.load(); }
   size_t active() const { return active_.load(); }
+  size_t idle() const;
 
  private:
-  void AcceptLoop();
+  struct Connection;
+  void AcceptReady();
   void Serve(Fd fd, std::string peer);
+  // Serves requests on `conn` while they come without a pause (waiting for
+  // the first when `wait`), then parks it in the reactor, or closes it.
+  void ServeRequests(std::shared_ptr<Connection> conn, bool wait);
+  void Park(std::shared_ptr<Connection> conn);
+  void Wake(uint64_t id, bool readable);
+  // Closes `conn` and counts it out of active_.
+  void Finish(const std::shared_ptr<Connection>& conn);
+  // Closes the idle connections for which `which(thumbprint they present)`
+  // is true; returns how many.
+  size_t CloseIdle(const std::function<bool(const std::string&)>& which);
+  void ConnectionEnded();
   void LogUntrusted(const std::string& peer, const std::string& thumbprint);
   // The channel methods: MakeMethods() lists them, one handler each.
   ChannelMethods MakeMethods();
@@ -154,8 +184,12 @@ class TentacleAgent {
   std::string thumbprint_at_start_;
   Fd listener_;
   int port_ = 0;
-  int wake_pipe_[2] = {-1, -1};
-  std::thread acceptor_;
+  std::shared_ptr<Reactor> reactor_;
+  std::shared_ptr<WorkerPool> workers_;
+  uint64_t listener_token_ = 0;
+  mutable std::mutex parked_mu_;
+  std::map<uint64_t, std::shared_ptr<Connection>> parked_;  // idle connections by id; guarded by parked_mu_
+  uint64_t next_parked_ = 0;                                // guarded by parked_mu_
   std::atomic<bool> stopping_{false};
   std::atomic<size_t> active_{0};
   std::atomic<size_t> served_{0};

@@ -10,12 +10,18 @@ Result<TargetSnapshot> ReadTargets(const ConfigFile& config) {
   if (!targets.ok()) return targets.status();
   TargetSnapshot s;
   s.targets = std::move(targets).value();
+  s.by_name.reserve(s.targets.size());
+  for (size_t i = 0; i < s.targets.size(); ++i) s.by_name.emplace(s.targets[i].name, i);
   return s;
 }
 
 }  // namespace
 
 const Target* TargetSnapshot::Find(const std::string& name) const {
+  if (by_name.size() == targets.size()) {
+    auto at = by_name.find(name);
+    return at == by_name.end() ? nullptr : &targets[at->second];
+  }
   auto it = std::find_if(targets.begin(), targets.end(), [&](const Target& t) { return t.name == name; });
   return it == targets.end() ? nullptr : &*it;
 }

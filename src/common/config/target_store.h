@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/base/status.h"
@@ -23,6 +24,10 @@ namespace octo {
 struct TargetSnapshot {
   std::vector<Target> targets;  // in the order of the config
   uint64_t generation = 0;      // 1 for the first, +1 at each change
+  // Where each name is in `targets`, when built with the list (ReadTargets
+  // does): Find is then one look-up, not a scan (a check of every target
+  // looks each one up again).
+  std::unordered_map<std::string, size_t> by_name;
   // The target named `name` (names compare exactly), or null.
   const Target* Find(const std::string& name) const;
   bool SameContent(const TargetSnapshot& other) const { return targets == other.targets; }

@@ -60,7 +60,9 @@ Result<SslCtxPtr> MakeTlsContext(TlsRole role, const Identity& identity) {
   SSL_CTX_set_options(c, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
   SSL_CTX_set_num_tickets(c, 0);
-  SSL_CTX_set_mode(c, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  // Idle connections (a Server's pool, a Tentacle's parked ones) give back
+  // their record buffers (about 34 KiB each) until they are used again.
+  SSL_CTX_set_mode(c, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
   SSL_CTX_set_verify(c, SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE, VerifyCallback);
   return ctx;
 }
@@ -218,6 +220,15 @@ void TlsStream::Close(Deadline deadline) {
   ERR_clear_error();
   ssl_.reset();
   fd_.reset();
+}
+
+bool TlsStream::HasBuffered() const { return ssl_ && SSL_has_pending(ssl_.get()) == 1; }
+
+bool TlsStream::IdleAndOpen() const {
+  if (!ssl_ || fd_.get() < 0 || HasBuffered()) return false;
+  pollfd p{fd_.get(), POLLIN, 0};
+  const int n = ::poll(&p, 1, 0);
+  return n == 0;  // readable (a close_notify, EOF, data), hung up or failed: not reusable
 }
 
 std::string TlsStream::protocol() const { return ssl_ ? SSL_get_version(ssl_.get()) : ""; }

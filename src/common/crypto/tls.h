@@ -92,6 +92,14 @@ class TlsStream {
   // Sends close_notify (best effort, bounded) and closes.
   void Close(Deadline deadline);
 
+  // Whether OpenSSL holds received bytes not read yet (a reader that waits
+  // on the socket must look here first).
+  bool HasBuffered() const;
+  // For an idle connection, on which the peer should send nothing until it
+  // is asked: false when it has closed, reset, or sent anything (decided
+  // without waiting). A connection pool asks before reusing one.
+  bool IdleAndOpen() const;
+
   const std::string& peer_thumbprint() const { return peer_thumbprint_; }
   const std::string& peer_subject() const { return peer_subject_; }
   std::string protocol() const;  // "TLSv1.3"

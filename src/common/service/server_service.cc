@@ -15,6 +15,9 @@ namespace octo {
 
 ServerService::ServerService(ServerServiceOptions options, Identity identity, std::shared_ptr<spdlog::logger> log)
     : options_(std::move(options)), identity_at_start_(std::move(identity)), log_(std::move(log)) {
+  if (!options_.check.pool && options_.pool.max_idle > 0 && options_.pool.max_idle_per_target > 0) {
+    options_.check.pool = std::make_shared<ConnectionPool>(options_.pool);
+  }
   auto first = std::make_shared<PresentedIdentity>();
   first->thumbprint = Thumbprint(identity_at_start_.certificate.get());
   credentials_.store(std::move(first));
@@ -28,6 +31,12 @@ Status ServerService::SetIdentity(const Identity& identity) {
   const bool changed = credentials_.load() && credentials_.load()->thumbprint != (*next)->thumbprint;
   credentials_.store(std::move(next).value());
   server_presented_.store(*listening);
+  // Kept connections present the old certificate: Tentacles must see the
+  // new one at the next request.
+  if (changed && options_.check.pool) {
+    const size_t closed = options_.check.pool->Clear();
+    if (closed > 0) log_->info("Closed {} kept connection(s) made with the previous certificate", closed);
+  }
   std::lock_guard<std::mutex> lock(hub_mu_);
   if (hub_ && changed) hub_->SetIdentity(std::move(listening).value());
   return Status::Ok();
@@ -197,19 +206,39 @@ Result<std::shared_ptr<const TargetSnapshot>> ServerService::Targets() {
     auto store = TargetStore::Open(options_.config_path);
     if (!store.ok()) return store.status();
     targets_ = std::move(store).value();
+    pooled_generation_ = targets_->Current()->generation;
     return targets_->Current();
   }
-  return targets_->Refresh();
+  auto now = targets_->Refresh();
+  if (now.ok() && (*now)->generation != pooled_generation_) {
+    // Targets or pins changed: connections made for the old pins go at once.
+    pooled_generation_ = (*now)->generation;
+    if (options_.check.pool) {
+      const size_t closed = options_.check.pool->Retain((*now)->targets);
+      if (closed > 0) log_->info("Closed {} kept connection(s) to targets whose pins or address changed", closed);
+    }
+  }
+  return now;
 }
 
 void ServerService::PeriodicLoop() {
-  if (options_.interval.count() <= 0) return;
+  // Wakes for the periodic checks, and at least every 10 s to close kept
+  // connections that have been idle too long.
+  const bool periodic = options_.interval.count() > 0;
+  const auto housekeeping = std::chrono::seconds(10);
+  auto next_check = Clock::now() + options_.interval;
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_.load()) {
-    if (cv_.wait_for(lock, options_.interval, [this] { return stopping_.load(); })) break;
+    auto wake = Clock::now() + housekeeping;
+    if (periodic) wake = std::min(wake, next_check);
+    if (cv_.wait_until(lock, wake, [this] { return stopping_.load(); })) break;
     lock.unlock();
-    auto r = CheckNow({});
-    if (!r.ok()) log_->warn("Periodic health check failed: {}", r.status().message());
+    if (options_.check.pool) options_.check.pool->CloseExpired();
+    if (periodic && Clock::now() >= next_check) {
+      auto r = CheckNow({});
+      if (!r.ok()) log_->warn("Periodic health check failed: {}", r.status().message());
+      next_check = Clock::now() + options_.interval;
+    }
     lock.lock();
   }
 }

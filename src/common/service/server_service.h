@@ -17,6 +17,10 @@
 //        -> {"Outcome","Thumbprint","Answer","Polling"[,"Error","Code"]}: one channel
 //           request to a polling target, through its queue (the rotation
 //           commands reach polling Tentacles so)
+// Checks and calls to listening targets reuse authenticated connections
+// (connection_pool.h): kept connections are closed when the target's pins
+// change (at the first look at the changed config), when the certificate
+// the Server presents changes (reload), and after the idle timeout.
 // Polling targets (address "poll://ID/") are checked through the polling
 // listener's queue for their subscription.
 // Targets and their pins come from a TargetStore (target_store.h): each check
@@ -53,7 +57,10 @@ struct ServerServiceOptions {
   std::string config_path;
   std::string socket_path;
   std::chrono::seconds interval{60};  // periodic checks; 0 = only on request
-  HealthCheckOptions check;
+  HealthCheckOptions check;  // its pool: made by the service when null (see `pool`)
+  // The connection pool's bounds (connection_pool.h); max_idle 0 or
+  // max_idle_per_target 0 turn pooling off.
+  ConnectionPoolOptions pool;
   // Loads the instance's stored certificate, for "reload"; reload is refused
   // without it.
   std::function<Result<Identity>()> load_identity;
@@ -86,6 +93,9 @@ class ServerService {
   // One request to a polling target through its queue (see "call").
   PolledCall CallPolling(const Target& target, const Json& request, std::chrono::milliseconds timeout);
   std::string thumbprint() const { return credentials_.load()->thumbprint; }
+  // The connections kept to listening Tentacles (tests, benchmarks); null
+  // when pooling is off.
+  ConnectionPool* pool() const { return options_.check.pool.get(); }
 
  private:
   void PeriodicLoop();
@@ -109,6 +119,7 @@ class ServerService {
   std::mutex reload_mu_;
   std::mutex targets_mu_;                  // guards targets_ (opening it)
   std::unique_ptr<TargetStore> targets_;
+  uint64_t pooled_generation_ = 0;         // the targets the pool was last pruned for; guarded by targets_mu_
   ControlServer control_;
   mutable std::mutex hub_mu_;
   std::unique_ptr<PollingHub> hub_;  // guarded by hub_mu_ (set once)

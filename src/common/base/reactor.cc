@@ -1,0 +1,202 @@
+#include "common/base/reactor.h"
+
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include <algorithm>
+#include <vector>
+
+namespace octo {
+
+Reactor::Reactor() = default;
+
+Reactor::~Reactor() {
+  stopping_.store(true);
+  if (wake_[1] >= 0) (void)!::write(wake_[1], "x", 1);
+  if (thread_.joinable()) thread_.join();
+  if (epoll_ >= 0) ::close(epoll_);
+  if (wake_[0] >= 0) ::close(wake_[0]);
+  if (wake_[1] >= 0) ::close(wake_[1]);
+}
+
+Status Reactor::Start() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (epoll_ >= 0) return Status::Ok();
+  epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
+  if (epoll_ < 0) return Internal("cannot create an epoll instance");
+  if (::pipe2(wake_, O_CLOEXEC | O_NONBLOCK) != 0) return Internal("cannot create a pipe");
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = 0;  // the wake-up pipe
+  if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, wake_[0], &ev) != 0) return Internal("cannot watch the wake-up pipe");
+  thread_ = std::thread([this] { Loop(); });
+  return Status::Ok();
+}
+
+uint64_t Reactor::WatchOnce(int fd, Deadline deadline, Callback fn) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const uint64_t token = ++next_token_;
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+  ev.data.u64 = token;
+  if (epoll_ < 0 || ::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev) != 0) return 0;
+  watches_.emplace(token, Watch{fd, true, deadline, std::move(fn)});
+  const bool earliest = deadlines_.empty() || deadline < deadlines_.begin()->first;
+  deadlines_.emplace(deadline, token);
+  // The loop sleeps until the earliest deadline it knew: tell it of an earlier one.
+  if (earliest) (void)!::write(wake_[1], "x", 1);
+  return token;
+}
+
+uint64_t Reactor::WatchAlways(int fd, Callback fn) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const uint64_t token = ++next_token_;
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = token;
+  if (epoll_ < 0 || ::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev) != 0) return 0;
+  watches_.emplace(token, Watch{fd, false, Deadline::max(), std::move(fn)});
+  return token;
+}
+
+bool Reactor::Cancel(uint64_t token) {
+  std::unique_lock<std::mutex> lock(mu_);
+  auto it = watches_.find(token);
+  bool removed = false;
+  if (it != watches_.end()) {
+    ::epoll_ctl(epoll_, EPOLL_CTL_DEL, it->second.fd, nullptr);
+    if (it->second.once) deadlines_.erase({it->second.deadline, token});
+    watches_.erase(it);
+    removed = true;
+  }
+  if (std::this_thread::get_id() != thread_.get_id()) {
+    cv_.wait(lock, [&] { return running_ != token; });
+  }
+  return removed;
+}
+
+size_t Reactor::watching() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return watches_.size();
+}
+
+void Reactor::Loop() {
+  std::vector<epoll_event> events(256);
+  while (!stopping_.load()) {
+    int timeout_ms = -1;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!deadlines_.empty()) {
+        const auto wait = deadlines_.begin()->first - Clock::now();
+        timeout_ms = static_cast<int>(
+            std::clamp<long long>(std::chrono::ceil<std::chrono::milliseconds>(wait).count(), 0, 60000));
+      }
+    }
+    const int n = ::epoll_wait(epoll_, events.data(), static_cast<int>(events.size()), timeout_ms);
+    // What is due: readable watches, then those whose deadline passed. Each
+    // is taken out (a one-shot) under the lock and run outside it, marked as
+    // running so that Cancel can wait for it.
+    std::vector<std::pair<uint64_t, bool>> due;
+    for (int i = 0; i < n; ++i) {
+      if (events[i].data.u64 == 0) {
+        char buf[64];
+        while (::read(wake_[0], buf, sizeof buf) > 0) {
+        }
+        continue;
+      }
+      const uint64_t token = events[i].data.u64;
+      due.emplace_back(token, true);
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      const auto now = Clock::now();
+      while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+        due.emplace_back(deadlines_.begin()->second, false);
+        deadlines_.erase(deadlines_.begin());
+      }
+    }
+    for (const auto& [token, readable] : due) {
+      Callback fn;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        auto it = watches_.find(token);
+        if (it == watches_.end()) continue;  // cancelled, or fired already
+        if (it->second.once) {
+          ::epoll_ctl(epoll_, EPOLL_CTL_DEL, it->second.fd, nullptr);
+          deadlines_.erase({it->second.deadline, token});
+          fn = std::move(it->second.fn);
+          watches_.erase(it);
+        } else {
+          fn = it->second.fn;
+        }
+        running_ = token;
+      }
+      fn(readable);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        running_ = 0;
+      }
+      cv_.notify_all();
+    }
+    if (n == static_cast<int>(events.size())) events.resize(events.size() * 2);
+  }
+  OPENSSL_thread_stop();
+}
+
+WorkerPool::WorkerPool(size_t keep, std::chrono::milliseconds idle_exit) : keep_(keep), idle_exit_(idle_exit) {}
+
+WorkerPool::~WorkerPool() {
+  std::unique_lock<std::mutex> lock(mu_);
+  stopping_ = true;
+  cv_.notify_all();
+  done_cv_.wait(lock, [this] { return threads_ == 0; });
+}
+
+void WorkerPool::Run(std::function<void()> job) {
+  std::lock_guard<std::mutex> lock(mu_);
+  jobs_.push_back(std::move(job));
+  if (idle_ >= jobs_.size()) {
+    cv_.notify_one();
+    return;
+  }
+  ++threads_;
+  std::thread([this] { Work(); }).detach();
+}
+
+size_t WorkerPool::threads() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return threads_;
+}
+
+void WorkerPool::Work() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    if (!jobs_.empty()) {
+      auto job = std::move(jobs_.front());
+      jobs_.pop_front();
+      lock.unlock();
+      job();
+      job = nullptr;  // what the job holds goes before the next wait
+      lock.lock();
+      continue;
+    }
+    if (stopping_) break;
+    ++idle_;
+    const bool woken = cv_.wait_for(lock, idle_exit_, [this] { return stopping_ || !jobs_.empty(); });
+    --idle_;
+    if (!woken && jobs_.empty() && threads_ > keep_) break;
+  }
+  lock.unlock();
+  // This thread's OpenSSL state (random generators, error queue) goes now,
+  // before it is counted out: once the last thread is, the process may
+  // exit, and OpenSSL's clean-up would race a thread's exit handler.
+  OPENSSL_thread_stop();
+  lock.lock();
+  --threads_;
+  done_cv_.notify_all();
+}
+
+}  // namespace octo
