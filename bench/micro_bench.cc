@@ -1,12 +1,14 @@
 // Library micro-benchmarks (Google Benchmark): thumbprints, a mutual-TLS
-// handshake, PFX parse and write in both encodings, config load and save.
+// handshake, PFX parse and write in both encodings, config load and save,
+// and a Server's config with 10,000 targets (load, save, update one target).
 //
 // Every benchmark of ours has a baseline named "Baseline_..." that does the
 // same job with the plain OpenSSL / nlohmann / POSIX calls and nothing else;
 // bench/run reports each of ours as a ratio to its baseline, measured in the
 // same run. The inputs are made once, at start-up: one RSA-2048 identity, its
-// PFX in both encodings, and two configs the size of real ones (a Tentacle's,
-// and a Server's with 200 deployment targets).
+// PFX in both encodings, and configs the size of real ones (a Tentacle's,
+// a Server's with 200 deployment targets, and a Server's with 10,000 in the
+// form add-target writes them).
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -15,6 +17,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -26,6 +29,8 @@
 
 #include "common/crypto/certificate.h"
 #include "common/config/config_file.h"
+#include "common/config/instance.h"
+#include "common/config/target_store.h"
 #include "common/base/encoding.h"
 #include "common/base/file_util.h"
 #include "common/crypto/key_store.h"
@@ -48,6 +53,7 @@ struct Inputs {
   std::string dir;
   std::string tentacle_config;
   std::string server_config;
+  std::string fleet_config;  // 10,000 targets
 
   Inputs() {
     auto id = GenerateIdentity(kTentacleCommonName);
@@ -65,9 +71,12 @@ struct Inputs {
     dir = templ;
     tentacle_config = MakeTentacleConfig();
     server_config = MakeServerConfig();
+    fleet_config = MakeFleetConfig(kFleetTargets);
   }
   ~Inputs() {
-    for (const auto& f : {tentacle_config, server_config, dir + "/baseline.json", dir + "/save.json"}) {
+    for (const auto& f : {tentacle_config, server_config, fleet_config, fleet_config + ".lock",
+                          dir + "/baseline.json", dir + "/save.json", dir + "/fleet-baseline.json",
+                          dir + "/fleet-save.json", dir + "/fleet-update.json"}) {
       ::unlink(f.c_str());
     }
     ::rmdir(dir.c_str());
@@ -120,6 +129,38 @@ struct Inputs {
     c.Set("Octopus.Server.DeploymentTargets", targets);
     if (Status st = c.Save(); !st.ok()) Die("Save", st);
     return path;
+  }
+
+  static constexpr int kFleetTargets = 10000;
+
+  // A Server's config with `n` deployment targets, each in the form
+  // add-target writes ("Thumbprint" and "Thumbprints"), and its certificate.
+  std::string MakeFleetConfig(int n) const {
+    std::string path = dir + "/fleet.config";
+    ConfigFile c = ConfigFile::New(path);
+    c.Set("Octopus.Home", dir);
+    c.Set("Octopus.Storage.MasterKeyFile", dir + "/fleet.masterkey");
+    c.Set("Octopus.Server.Certificate", std::string(4000, 'A'));
+    c.Set("Octopus.Server.CertificateThumbprint", Thumbprint(identity.certificate.get()));
+    c.Set("Octopus.Server.PublicCertificate", Base64Encode(der));
+    Json targets = Json::array();
+    for (int i = 0; i < n; ++i) {
+      targets.push_back({{"Name", FleetTargetName(i)},
+                         {"Address", "https://10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250) +
+                                         ":10933"},
+                         {"Thumbprint", FleetThumbprint(i)},
+                         {"Thumbprints", Json::array({FleetThumbprint(i)})}});
+    }
+    c.Set("Octopus.Server.DeploymentTargets", targets);
+    if (Status st = c.Save(); !st.ok()) Die("Save", st);
+    return path;
+  }
+  static std::string FleetTargetName(int i) { return "web-" + std::to_string(i); }
+  // 40 upper-case hex digits, different for each target (and each `round`).
+  static std::string FleetThumbprint(int i, int round = 0) {
+    char tp[41];
+    std::snprintf(tp, sizeof tp, "%08X%032X", i, round);
+    return tp;
   }
 };
 
@@ -336,6 +377,128 @@ void Baseline_WriteFsync(benchmark::State& state) {
   }
 }
 
+// --- config at 10,000 targets ------------------------------------------------
+//
+// Ours: what the Server's commands and service do with the config. Baseline:
+// the same job on the same file with nlohmann::json and POSIX calls alone.
+
+// The whole file, read with POSIX calls.
+std::string ReadPosix(const std::string& path) {
+  std::string text;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return text;
+  struct stat st {};
+  if (::fstat(fd, &st) == 0) text.resize(static_cast<size_t>(st.st_size));
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::read(fd, text.data() + done, text.size() - done);
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  text.resize(done);
+  return text;
+}
+
+// Write a temporary file, fsync, rename over `path`, fsync the directory.
+bool WriteAtomicPosix(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return false;
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  ok = ::close(fd) == 0 && ok;
+  ok = ok && ::rename(tmp.c_str(), path.c_str()) == 0;
+  const std::string dir = path.substr(0, path.rfind('/'));
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ok = ok && dfd >= 0 && ::fsync(dfd) == 0;
+  if (dfd >= 0) ::close(dfd);
+  return ok;
+}
+
+// Load: the targets ready to use (TargetStore::Open, as the Server service
+// and list-targets read them: the config, then every target's pins).
+void FleetConfig_Load(benchmark::State& state) {
+  for (auto _ : state) {
+    auto store = TargetStore::Open(In().fleet_config);
+    if (!store.ok()) state.SkipWithError(store.status().message().c_str());
+    benchmark::DoNotOptimize(store);
+  }
+}
+
+void Baseline_FleetParse(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(nlohmann::json::parse(ReadPosix(In().fleet_config)));
+}
+
+// Save: ConfigFile::Save (temporary file, fsync, rename, fsync of the directory).
+void FleetConfig_Save(benchmark::State& state) {
+  auto c = ConfigFile::Load(In().fleet_config);
+  if (!c.ok()) {
+    state.SkipWithError(c.status().message().c_str());
+    return;
+  }
+  ConfigFile out = ConfigFile::New(In().dir + "/fleet-save.json");
+  out.doc() = c->doc();
+  for (auto _ : state) {
+    if (Status st = out.Save(); !st.ok()) state.SkipWithError(st.message().c_str());
+  }
+}
+
+void Baseline_FleetWriteAtomic(benchmark::State& state) {
+  const nlohmann::json doc = nlohmann::json::parse(ReadPosix(In().fleet_config));
+  const std::string path = In().dir + "/fleet-baseline.json";
+  for (auto _ : state) {
+    if (!WriteAtomicPosix(path, doc.dump(2) + "\n")) state.SkipWithError("write failed");
+  }
+}
+
+// Update one target: what update-target --thumbprint does (the instance
+// opened for update, its TargetStore, Update, which saves), on the config
+// itself; each round pins a new thumbprint on the middle target.
+void FleetConfig_UpdateOneTarget(benchmark::State& state) {
+  const std::string name = Inputs::FleetTargetName(Inputs::kFleetTargets / 2);
+  int round = 0;
+  for (auto _ : state) {
+    auto inst = Instance::Open(Product::kServer, "Fleet", In().fleet_config, Instance::Access::kUpdate);
+    if (!inst.ok()) {
+      state.SkipWithError(inst.status().message().c_str());
+      break;
+    }
+    auto store = TargetStore::Open(inst->config_path(), inst->file_lock());
+    if (!store.ok()) {
+      state.SkipWithError(store.status().message().c_str());
+      break;
+    }
+    PinChanges changes;
+    changes.replace = std::vector<std::string>{Inputs::FleetThumbprint(Inputs::kFleetTargets / 2, ++round)};
+    auto report = (*store)->Update(name, changes, std::nullopt);
+    if (!report.ok()) state.SkipWithError(report.status().message().c_str());
+  }
+}
+
+// Read and parse a copy of the same file, find the target by name, replace
+// its pins, write the file atomically.
+void Baseline_FleetUpdateOneTarget(benchmark::State& state) {
+  const std::string path = In().dir + "/fleet-update.json";
+  if (!WriteAtomicPosix(path, ReadPosix(In().fleet_config))) {
+    state.SkipWithError("copy failed");
+    return;
+  }
+  const std::string name = Inputs::FleetTargetName(Inputs::kFleetTargets / 2);
+  int round = 0;
+  for (auto _ : state) {
+    nlohmann::json doc = nlohmann::json::parse(ReadPosix(path));
+    for (auto& t : doc["Octopus.Server.DeploymentTargets"]) {
+      if (t["Name"] == name) {
+        const std::string tp = Inputs::FleetThumbprint(Inputs::kFleetTargets / 2, ++round);
+        t["Thumbprint"] = tp;
+        t["Thumbprints"] = nlohmann::json::array({tp});
+        break;
+      }
+    }
+    if (!WriteAtomicPosix(path, doc.dump(2) + "\n")) state.SkipWithError("write failed");
+  }
+}
+
 double Min(const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); }
 double Max(const std::vector<double>& v) { return *std::max_element(v.begin(), v.end()); }
 
@@ -362,6 +525,12 @@ void Register() {
   WithStats(benchmark::RegisterBenchmark("ConfigSave", ConfigSave)->ArgName("server200")->Arg(0)->Arg(1));
   WithStats(benchmark::RegisterBenchmark("Baseline_WriteFsync", Baseline_WriteFsync)
                 ->ArgName("server200")->Arg(0)->Arg(1));
+  WithStats(benchmark::RegisterBenchmark("FleetConfig/Load", FleetConfig_Load));
+  WithStats(benchmark::RegisterBenchmark("Baseline_FleetParse", Baseline_FleetParse));
+  WithStats(benchmark::RegisterBenchmark("FleetConfig/Save", FleetConfig_Save));
+  WithStats(benchmark::RegisterBenchmark("Baseline_FleetWriteAtomic", Baseline_FleetWriteAtomic));
+  WithStats(benchmark::RegisterBenchmark("FleetConfig/UpdateOneTarget", FleetConfig_UpdateOneTarget));
+  WithStats(benchmark::RegisterBenchmark("Baseline_FleetUpdateOneTarget", Baseline_FleetUpdateOneTarget));
 }
 
 }  // namespace

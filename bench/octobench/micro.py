@@ -20,6 +20,10 @@ PAIRS = [
     ("ConfigLoad/server200:1", "Baseline_ReadAndParse/server200:1", "config load, Server with 200 targets"),
     ("ConfigSave/server200:0", "Baseline_WriteFsync/server200:0", "config save, Tentacle (atomic, durable)"),
     ("ConfigSave/server200:1", "Baseline_WriteFsync/server200:1", "config save, Server with 200 targets"),
+    ("FleetConfig/Load", "Baseline_FleetParse", "config at 10,000 targets: load (the targets ready to use)"),
+    ("FleetConfig/Save", "Baseline_FleetWriteAtomic", "config at 10,000 targets: save (atomic, durable)"),
+    ("FleetConfig/UpdateOneTarget", "Baseline_FleetUpdateOneTarget",
+     "config at 10,000 targets: update one target (update-target)"),
 ]
 
 
