@@ -276,6 +276,33 @@ TEST(TargetStore, CommandsWriteAndPublishThroughTheStore) {
   EXPECT_EQ(*stored, (*store)->Current()->targets);
 }
 
+// Under the caller's lock an edit uses the config as the store last read or
+// wrote it, not the file again; unless the file changed since (a hand edit).
+TEST(TargetStore, EditsUnderTheCallersLockBuildOnEachOtherAndOnHandEdits) {
+  TempDir dir;
+  const std::string path = dir.Path("server.config");
+  WriteServerConfig(path, {Target("one", "https://127.0.0.1:1", kA)});
+  auto held = LockFile(path, std::chrono::seconds(1));
+  ASSERT_TRUE(held.ok());
+  auto store = TargetStore::Open(path, *held);
+  ASSERT_TRUE(store.ok());
+  ASSERT_TRUE((*store)->Add(Target("two", "https://127.0.0.1:2", kB)).ok());
+  PinChanges pins;
+  pins.add = {kC};
+  ASSERT_TRUE((*store)->Update("two", pins, std::nullopt).ok());
+  WriteServerConfig(path, {Target("one", "https://127.0.0.1:1", kA), Target("two", "https://127.0.0.1:2", kB),
+                           Target("by hand", "https://127.0.0.1:3", kC)});
+  ASSERT_TRUE((*store)->Remove("one").ok());
+  auto cfg = ConfigFile::Load(path);
+  ASSERT_TRUE(cfg.ok());
+  auto stored = LoadTargets(*cfg);
+  ASSERT_TRUE(stored.ok());
+  ASSERT_EQ(stored->size(), 2u);
+  EXPECT_EQ((*stored)[0], Target("two", "https://127.0.0.1:2", kB));
+  EXPECT_EQ((*stored)[1].name, "by hand");
+  EXPECT_EQ(*stored, (*store)->Current()->targets);
+}
+
 TEST(TargetStore, AnUpdateThatChangesNothingWritesNothing) {
   TempDir dir;
   const std::string path = dir.Path("server.config");

@@ -22,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -62,6 +63,7 @@ class ConfigStore {
     first->generation = 1;
     store->current_.store(std::make_shared<const S>(std::move(first).value()));
     store->stamp_ = stamp;
+    store->KeepHeld(std::move(config).value(), stamp);
     return store;
   }
 
@@ -90,17 +92,20 @@ class ConfigStore {
                       std::chrono::milliseconds lock_timeout = std::chrono::seconds(30)) {
     auto file_lock = held_lock_ ? Result<std::shared_ptr<int>>(held_lock_) : LockFile(path_, lock_timeout);
     if (!file_lock.ok()) return file_lock.status();
-    auto config = ConfigFile::Load(path_);
+    std::optional<ConfigFile> held = TakeHeld();
+    auto config = held ? Result<ConfigFile>(std::move(*held)) : ConfigFile::Load(path_);
     if (!config.ok()) return config.status();
     bool save = false;
     OCTO_RETURN_IF_ERROR(edit(*config, &save));
-    if (!save) return Change{Current(), Current()};
+    if (!save) return Change{Current(), Current()};  // `config` may differ from the file: not kept
     // Checked before saving: an edit must never write a part it cannot read back.
     auto next = read_(*config);
     if (!next.ok()) return next.status();
     OCTO_RETURN_IF_ERROR(config->Save());
     std::lock_guard<std::mutex> lock(publish_mu_);
-    SetStamp(StampNow());
+    const Stamp saved = StampNow();
+    SetStamp(saved);
+    KeepHeld(std::move(config).value(), saved);
     return Publish(std::move(next).value());
   }
 
@@ -138,6 +143,25 @@ class ConfigStore {
     stamp_ = stamp;
   }
 
+  // With a held lock no other command writes the file: the config as this
+  // store last read or wrote it is kept, and the next Edit uses it instead
+  // of reading the file again (for a Server with 10,000 targets, parsing the
+  // file is most of an edit), unless the file changed since (a hand edit).
+  // Without one (a service's store) nothing is kept.
+  void KeepHeld(ConfigFile config, const Stamp& stamp) {
+    if (!held_lock_) return;
+    std::lock_guard<std::mutex> lock(held_mu_);
+    held_config_.emplace(std::move(config));
+    held_stamp_ = stamp;
+  }
+  std::optional<ConfigFile> TakeHeld() {
+    std::lock_guard<std::mutex> lock(held_mu_);
+    std::optional<ConfigFile> out;
+    if (held_config_ && StampNow() == held_stamp_) out = std::move(held_config_);
+    held_config_.reset();
+    return out;
+  }
+
   // Both below: publish_mu_ held.
   Result<Change> PublishFrom(const ConfigFile& config) {
     auto next = read_(config);
@@ -160,6 +184,9 @@ class ConfigStore {
   Snapshot<S> current_;
   mutable std::mutex stamp_mu_;
   Stamp stamp_;  // guarded by stamp_mu_
+  std::mutex held_mu_;
+  std::optional<ConfigFile> held_config_;  // guarded by held_mu_; see KeepHeld
+  Stamp held_stamp_;                       // guarded by held_mu_
 };
 
 }  // namespace octo

@@ -70,34 +70,55 @@ Result<Target> ParseEntry(const ConfigFile& config, const Json& e) {
   return t;
 }
 
-// The list as stored and as parsed, entry for entry.
-struct Loaded {
-  Json list;
+// The targets of the list, entry for entry (an absent list: none). The list
+// is read where it is, not copied: a Server may have 10,000 targets.
+Result<std::vector<Target>> Load(const ConfigFile& config) {
   std::vector<Target> targets;
-};
-
-Result<Loaded> Load(const ConfigFile& config) {
-  auto list = config.GetArray(kTargetsKey);
-  if (!list.ok()) return list.status();
-  Loaded out{std::move(list).value(), {}};
-  for (const auto& e : out.list) {
+  if (!config.Has(kTargetsKey)) return targets;
+  const Json& list = config.doc()[kTargetsKey];
+  if (!list.is_array()) return config.GetArray(kTargetsKey).status();
+  targets.reserve(list.size());
+  for (const auto& e : list) {
     auto t = ParseEntry(config, e);
     if (!t.ok()) return t.status();
-    out.targets.push_back(std::move(t).value());
+    targets.push_back(std::move(t).value());
   }
-  return out;
+  return targets;
 }
 
-// Writes every entry in the current form, keeping the keys we do not know.
-void Store(ConfigFile& config, Json list, const std::vector<Target>& targets) {
+// The list in the config, for changing it in place (made if absent).
+Json& List(ConfigFile& config) {
+  if (!config.Has(kTargetsKey)) config.Set(kTargetsKey, Json::array());
+  return config.doc()[kTargetsKey];
+}
+
+// Whether entry `e` is already written as Store writes `t`.
+bool Written(const Json& e, const Target& t) {
+  auto is = [&](const char* key, const std::string& value) {
+    auto it = e.find(key);
+    return it != e.end() && it->is_string() && it->get_ref<const std::string&>() == value;
+  };
+  if (!is("Name", t.name) || !is("Address", t.address) || !is("Thumbprint", t.thumbprints.front())) return false;
+  auto set = e.find("Thumbprints");
+  if (set == e.end() || !set->is_array() || set->size() != t.thumbprints.size()) return false;
+  for (size_t i = 0; i < t.thumbprints.size(); ++i) {
+    const Json& v = (*set)[i];
+    if (!v.is_string() || v.get_ref<const std::string&>() != t.thumbprints[i]) return false;
+  }
+  return true;
+}
+
+// Writes every entry in the current form, keeping the keys we do not know;
+// entries already so are left as they are.
+void Store(Json& list, const std::vector<Target>& targets) {
   for (size_t i = 0; i < targets.size(); ++i) {
     Json& e = list[i];
+    if (Written(e, targets[i])) continue;
     e["Name"] = targets[i].name;
     e["Address"] = targets[i].address;
     e["Thumbprint"] = targets[i].thumbprints.front();
     e["Thumbprints"] = targets[i].thumbprints;
   }
-  config.Set(kTargetsKey, std::move(list));
 }
 
 Status NoSuchTarget(const std::string& name) { return NotFound("there is no deployment target named '" + name + "'"); }
@@ -115,34 +136,30 @@ Status ValidateTargetName(const std::string& name) {
   return Status::Ok();
 }
 
-Result<std::vector<Target>> LoadTargets(const ConfigFile& config) {
-  auto loaded = Load(config);
-  if (!loaded.ok()) return loaded.status();
-  return std::move(loaded->targets);
-}
+Result<std::vector<Target>> LoadTargets(const ConfigFile& config) { return Load(config); }
 
 Status AddTarget(ConfigFile& config, const Target& target) {
-  auto loaded = Load(config);
-  if (!loaded.ok()) return loaded.status();
-  for (const auto& t : loaded->targets) {
+  auto targets = Load(config);
+  if (!targets.ok()) return targets.status();
+  for (const auto& t : *targets) {
     if (t.name == target.name) return AlreadyExists("a deployment target named '" + target.name + "' already exists");
   }
   auto pins = PinSet(target.thumbprints);
   if (!pins.ok()) return pins.status();
   if (pins->empty()) return InvalidArgument("deployment target '" + target.name + "' must pin a thumbprint");
-  loaded->list.push_back(Json::object());
-  loaded->targets.emplace_back(target.name, target.address, std::move(pins).value());
-  Store(config, std::move(loaded->list), loaded->targets);
+  targets->emplace_back(target.name, target.address, std::move(pins).value());
+  Json& list = List(config);
+  list.push_back(Json::object());
+  Store(list, *targets);
   return Status::Ok();
 }
 
 Result<PinReport> UpdateTarget(ConfigFile& config, const std::string& name, const PinChanges& changes,
                                const std::optional<std::string>& address) {
-  auto loaded = Load(config);
-  if (!loaded.ok()) return loaded.status();
-  auto it =
-      std::find_if(loaded->targets.begin(), loaded->targets.end(), [&](const Target& t) { return t.name == name; });
-  if (it == loaded->targets.end()) return NoSuchTarget(name);
+  auto targets = Load(config);
+  if (!targets.ok()) return targets.status();
+  auto it = std::find_if(targets->begin(), targets->end(), [&](const Target& t) { return t.name == name; });
+  if (it == targets->end()) return NoSuchTarget(name);
   std::vector<std::string> pins = it->thumbprints;
   PinReport report;
   if (changes.replace) {
@@ -175,20 +192,20 @@ Result<PinReport> UpdateTarget(ConfigFile& config, const std::string& name, cons
   it->thumbprints = pins;
   if (address) it->address = *address;
   report.pins = std::move(pins);
-  Store(config, std::move(loaded->list), loaded->targets);
+  Store(List(config), *targets);
   return report;
 }
 
 Status RemoveTarget(ConfigFile& config, const std::string& name) {
-  auto loaded = Load(config);
-  if (!loaded.ok()) return loaded.status();
-  auto it =
-      std::find_if(loaded->targets.begin(), loaded->targets.end(), [&](const Target& t) { return t.name == name; });
-  if (it == loaded->targets.end()) return NoSuchTarget(name);
-  const auto at = it - loaded->targets.begin();
-  loaded->targets.erase(it);
-  loaded->list.erase(loaded->list.begin() + at);
-  Store(config, std::move(loaded->list), loaded->targets);
+  auto targets = Load(config);
+  if (!targets.ok()) return targets.status();
+  auto it = std::find_if(targets->begin(), targets->end(), [&](const Target& t) { return t.name == name; });
+  if (it == targets->end()) return NoSuchTarget(name);
+  const auto at = it - targets->begin();
+  targets->erase(it);
+  Json& list = List(config);
+  list.erase(list.begin() + at);
+  Store(list, *targets);
   return Status::Ok();
 }
 
