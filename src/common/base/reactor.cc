@@ -44,10 +44,11 @@ uint64_t Reactor::WatchOnce(int fd, Deadline deadline, Callback fn) {
   ev.data.u64 = token;
   if (epoll_ < 0 || ::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev) != 0) return 0;
   watches_.emplace(token, Watch{fd, true, deadline, std::move(fn)});
-  const bool earliest = deadlines_.empty() || deadline < deadlines_.begin()->first;
   deadlines_.emplace(deadline, token);
-  // The loop sleeps until the earliest deadline it knew: tell it of an earlier one.
-  if (earliest) (void)!::write(wake_[1], "x", 1);
+  // The loop sleeps until the earliest deadline it knew, and 1 s at most:
+  // wake it only for a deadline before that (an idle connection's is
+  // minutes away, so parking one costs no wake-up).
+  if (deadline < sleeping_until_) (void)!::write(wake_[1], "x", 1);
   return token;
 }
 
@@ -86,16 +87,23 @@ size_t Reactor::watching() const {
 void Reactor::Loop() {
   std::vector<epoll_event> events(256);
   while (!stopping_.load()) {
-    int timeout_ms = -1;
+    int timeout_ms = 1000;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (!deadlines_.empty()) {
-        const auto wait = deadlines_.begin()->first - Clock::now();
-        timeout_ms = static_cast<int>(
-            std::clamp<long long>(std::chrono::ceil<std::chrono::milliseconds>(wait).count(), 0, 60000));
+      const auto now = Clock::now();
+      sleeping_until_ = now + std::chrono::milliseconds(timeout_ms);
+      if (!deadlines_.empty() && deadlines_.begin()->first < sleeping_until_) {
+        sleeping_until_ = deadlines_.begin()->first;
+        timeout_ms = static_cast<int>(std::clamp<long long>(
+            std::chrono::ceil<std::chrono::milliseconds>(sleeping_until_ - now).count(), 0, 1000));
       }
     }
     const int n = ::epoll_wait(epoll_, events.data(), static_cast<int>(events.size()), timeout_ms);
+    {
+      // Awake: deadlines added from now on are seen at the top of the loop.
+      std::lock_guard<std::mutex> lock(mu_);
+      sleeping_until_ = Deadline::min();
+    }
     // What is due: readable watches, then those whose deadline passed. Each
     // is taken out (a one-shot) under the lock and run outside it, marked as
     // running so that Cancel can wait for it.
@@ -146,7 +154,8 @@ void Reactor::Loop() {
   OPENSSL_thread_stop();
 }
 
-WorkerPool::WorkerPool(size_t keep, std::chrono::milliseconds idle_exit) : keep_(keep), idle_exit_(idle_exit) {}
+WorkerPool::WorkerPool(size_t keep, size_t max, std::chrono::milliseconds idle_exit)
+    : keep_(keep), max_(std::max<size_t>(max, 1)), idle_exit_(idle_exit) {}
 
 WorkerPool::~WorkerPool() {
   std::unique_lock<std::mutex> lock(mu_);
@@ -158,7 +167,7 @@ WorkerPool::~WorkerPool() {
 void WorkerPool::Run(std::function<void()> job) {
   std::lock_guard<std::mutex> lock(mu_);
   jobs_.push_back(std::move(job));
-  if (idle_ >= jobs_.size()) {
+  if (idle_ >= jobs_.size() || threads_ >= max_) {
     cv_.notify_one();
     return;
   }

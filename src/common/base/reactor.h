@@ -8,9 +8,9 @@
 // real work (a TLS handshake, a request) to a WorkerPool.
 //
 // A WorkerPool runs jobs on threads it keeps: an idle thread takes the next
-// job, and a job that finds none idle gets a new thread at once (a slow
-// client never delays another's job); threads idle for `idle_exit` end,
-// down to `keep`. Its size follows the work under way, not the number of
+// job, and a job that finds none idle gets a new thread at once, up to
+// `max` (a slow client does not delay another's job); threads idle for
+// `idle_exit` end, down to `keep`. Its size follows the work under way, not the number of
 // open connections.
 //
 // Both are thread-safe, and may be shared by many agents (an in-process
@@ -84,11 +84,18 @@ class Reactor {
   std::set<std::pair<Deadline, uint64_t>> deadlines_;  // one-shot watches; guarded by mu_
   uint64_t next_token_ = 0;                            // guarded by mu_
   uint64_t running_ = 0;  // the token whose callback runs now, 0 when none; guarded by mu_
+  // When the loop's epoll_wait returns at the latest (it sleeps at most 1 s):
+  // a new watch with a later deadline need not wake it. Guarded by mu_.
+  Deadline sleeping_until_ = Deadline::min();
 };
 
 class WorkerPool {
  public:
-  explicit WorkerPool(size_t keep = 2, std::chrono::milliseconds idle_exit = std::chrono::seconds(10));
+  // At most `max` threads: jobs beyond wait for one (a burst, such as a
+  // Server closing thousands of kept connections at once, does not start a
+  // thread each).
+  explicit WorkerPool(size_t keep = 2, size_t max = 256,
+                      std::chrono::milliseconds idle_exit = std::chrono::seconds(10));
   ~WorkerPool();  // waits for the jobs under way and every thread to end
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
@@ -103,6 +110,7 @@ class WorkerPool {
   void Work();
 
   const size_t keep_;
+  const size_t max_;
   const std::chrono::milliseconds idle_exit_;
   mutable std::mutex mu_;
   std::condition_variable cv_;       // jobs for idle threads

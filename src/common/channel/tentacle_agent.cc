@@ -511,6 +511,14 @@ void TentacleAgent::Wake(uint64_t id, bool readable) {
     conn = std::move(it->second);
     parked_.erase(it);
   }
+  if (readable && AnswerHealthInline(conn)) {
+    // Park again, unless more has arrived already and sits in OpenSSL's
+    // buffer, where epoll cannot see it: the worker takes that.
+    if (!conn->stream.HasBuffered()) {
+      Park(std::move(conn));
+      return;
+    }
+  }
   workers_->Run([this, conn = std::move(conn), readable]() mutable {
     if (!readable) {
       log_->debug("Closed the idle connection from {}: no request for {} s", conn->peer,
@@ -520,6 +528,31 @@ void TentacleAgent::Wake(uint64_t id, bool readable) {
     }
     ServeRequests(std::move(conn), true);
   });
+}
+
+bool TentacleAgent::AnswerHealthInline(const std::shared_ptr<Connection>& conn) {
+  TlsStream& s = conn->stream;
+  if (stopping_.load() || presented_.load()->thumbprint != conn->presented->thumbprint) return false;
+  auto header = s.Peek(4);
+  if (!header.ok() || header->size() < 4) return false;
+  auto len = ParseFrameHeader(*header, options_.max_frame);
+  if (!len.ok() || *len > 4096) return false;  // a Health request is small; anything else: the worker
+  auto whole = s.Peek(4 + *len);
+  if (!whole.ok() || whole->size() < 4 + *len) return false;
+  auto request = ParseFramePayload(whole->substr(4));
+  if (!request.ok() || StringField(*request, "Method") != "Health") return false;
+  // The frame is whole in OpenSSL's buffer: reading it cannot wait.
+  if (!s.Read(4 + *len, DeadlineIn(std::chrono::milliseconds(100))).ok()) return false;
+  const Json response =
+      DispatchChannelRequest(methods_, {*request, s.peer_thumbprint(), conn->presented->thumbprint, conn->peer});
+  auto frame = EncodeFrame(response);
+  // A small answer to an idle socket goes out at once; the bound only
+  // keeps a peer that stopped reading from holding the reactor.
+  if (!frame.ok() || !s.Write(*frame, DeadlineIn(std::chrono::milliseconds(100))).ok()) {
+    ::shutdown(s.fd(), SHUT_RDWR);  // the worker sees the end and closes it
+    return false;
+  }
+  return true;
 }
 
 void TentacleAgent::Finish(const std::shared_ptr<Connection>& conn) {

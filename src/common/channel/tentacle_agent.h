@@ -139,6 +139,12 @@ class TentacleAgent {
   // the first when `wait`), then parks it in the reactor, or closes it.
   void ServeRequests(std::shared_ptr<Connection> conn, bool wait);
   void Park(std::shared_ptr<Connection> conn);
+  // On the reactor thread: answers a Health request that has arrived whole
+  // on a parked connection, without handing it to a worker (the common
+  // case: a Server's periodic check over its kept connection). False when
+  // the worker must take over: nothing whole has arrived, another method,
+  // a bad frame, an end.
+  bool AnswerHealthInline(const std::shared_ptr<Connection>& conn);
   void Wake(uint64_t id, bool readable);
   // Closes `conn` and counts it out of active_.
   void Finish(const std::shared_ptr<Connection>& conn);

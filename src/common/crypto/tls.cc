@@ -222,6 +222,20 @@ void TlsStream::Close(Deadline deadline) {
   fd_.reset();
 }
 
+Result<std::string> TlsStream::Peek(size_t n) {
+  std::string out(n, '\0');
+  size_t got = 0;
+  const int rc = SSL_peek_ex(ssl_.get(), out.data(), n, &got);
+  if (rc == 1) {
+    out.resize(got);
+    return out;
+  }
+  const int err = SSL_get_error(ssl_.get(), rc);
+  ERR_clear_error();
+  if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return std::string();
+  return FailedPrecondition("the connection was closed");
+}
+
 bool TlsStream::HasBuffered() const { return ssl_ && SSL_has_pending(ssl_.get()) == 1; }
 
 bool TlsStream::IdleAndOpen() const {

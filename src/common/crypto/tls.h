@@ -92,6 +92,11 @@ class TlsStream {
   // Sends close_notify (best effort, bounded) and closes.
   void Close(Deadline deadline);
 
+  // Up to `n` received bytes, left in place for Read, without waiting:
+  // fewer (or none) when no more has arrived; OpenSSL returns the bytes of
+  // one TLS record at a time. FailedPrecondition when the connection is
+  // closed or failed.
+  Result<std::string> Peek(size_t n);
   // Whether OpenSSL holds received bytes not read yet (a reader that waits
   // on the socket must look here first).
   bool HasBuffered() const;
