@@ -1,7 +1,7 @@
 """Runs the benchmark sections and writes bench/results/ (see docs/performance.md).
 
 Usage: python3 -m octobench --build DIR --root DIR --out DIR [--quick]
-       [--sections micro,latency,keygen,health,rotation] [--fleet N]
+       [--sections micro,latency,keygen,health,rotation,scale] [--fleet N]
        [--rotation-sizes 10,100,200] [--update-docs FILE]
 bench/run is the way in: it builds, makes the root and cleans up.
 
@@ -20,11 +20,11 @@ import sys
 import time
 import traceback
 
-from . import health, keygen, latency, memory, micro, report, rotation
+from . import health, keygen, latency, memory, micro, report, rotation, scale
 from .common import BenchError, Env, free_ports, log, tool
 from .fleet import Fleet
 
-ALL = ("micro", "latency", "keygen", "health", "rotation")
+ALL = ("micro", "latency", "keygen", "health", "rotation", "scale")
 
 
 def _version(argv):
@@ -159,6 +159,8 @@ def main():
         sizes = (tuple(int(x) for x in args.rotation_sizes.split(",") if x) if args.rotation_sizes
                  else rotation.QUICK_SIZES if quick else rotation.SIZES)
         section("rotation", lambda: rotation.run(env, sizes))
+    if "scale" in sections:
+        section("scale", lambda: scale.run(env, quick=quick))
     results["meta"]["load_after"] = _load()
     results["meta"]["duration_s"] = time.time() - started
     results = report.merge(_previous(args.out), results)

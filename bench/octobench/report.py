@@ -76,6 +76,18 @@ def headline(results):
         rows.append(("no failed health check during our rotations (checks every 200 ms)",
                      f"{t['ours_failed_checks']} failed of {t['ours_checks']} checks "
                      f"({', '.join(str(s) for s in by)} Tentacles)", t["zero_failed_met"]))
+    sc = results.get("scale")
+    if sc:
+        t = sc["target"]
+        rows.append((f"first sweep at 1,000 Tentacle processes ≥ {100 * t['first_sweep_share_at_1000']:.0f}% of the "
+                     "in-process handshake ceiling",
+                     f"{_f(100 * (t['first_share_at_1000'] or 0), 0)}% of the ceiling", t["first_met"]))
+        rows.append((f"pooled sweeps at 1,000 Tentacle processes ≥ {t['pooled_targets_per_s_at_1000']:,} targets/s",
+                     f"{_f(t['pooled_targets_per_s_1000'], 0)} targets/s", t["pooled_met"]))
+        rows.append((f"pooled time per target flat from 1,000 to 10,000 agents (within × {t['flat_1000_to_10000']:g})",
+                     f"× {_f(t['flat_ratio'], 2)}", t["flat_met"]))
+        rows.append((f"Server memory ≤ {t['kib_per_pooled_target']} KiB per kept connection",
+                     f"{_f(t['kib_per_pooled_target_at_largest'], 1)} KiB", t["memory_met"]))
     m = results.get("memory")
     if m:
         rows.append(("Tentacle agent under 10 MB idle", f"{_f(m['agent']['idle_mib'], 1)} MiB", m["target"]["met"]))
@@ -138,6 +150,32 @@ def _rotation_md(ro):
     if reasons:
         out += ["", "What the failed checks said (the most frequent; URL and T stand for a target's address and a "
                 "thumbprint; cut at 200 characters):", ""] + reasons
+    return out
+
+
+def _scale_md(sc):
+    c = sc["ceiling"]
+    out = ["", "## 7. Fleet scale: health-check sweeps of 100 to 10,000 targets", "",
+           f"One Server (2 cores shared with every Tentacle) checks every target: a first sweep (a new mutual-TLS "
+           f"handshake each, kept afterwards), then {sc['sweeps']} sweeps over the kept connections. Wall time of "
+           f"`Octopus.Server health-check --format json`, start to exit. Ceiling: the micro-benchmark's whole "
+           f"handshake, both sides, {_f(c['handshake_cpu_us']['median'], 0)} µs CPU, so at most "
+           f"{_f(c['handshakes_per_s'], 0)} handshakes/s on {c['cores']} cores. Certificates: "
+           f"{sc['distinct_certificates']:,} distinct RSA-2048 keys, cached between runs.", "",
+           "| fleet | targets | first sweep, s | handshakes/s (share of ceiling) | pooled sweep, s (median, min–max) "
+           "| pooled targets/s | µs per target | Server KiB per kept connection | Server threads, descriptors |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    for r in sc["rows"]:
+        out.append(f"| {r['kind']} | {r['targets']:,} | {_f(r['first_sweep_s'], 2)} | "
+                   f"{_f(r['first_handshakes_per_s'], 0)} ({_f(100 * (r['first_share_of_ceiling'] or 0), 0)}%) | "
+                   f"{_mmm(r['pooled_sweep_s'], 3)} | {_f(r['pooled_targets_per_s']['median'], 0)} | "
+                   f"{_f(r['pooled_us_per_target']['median'], 1)} | {_f(r['kib_per_pooled_target'], 1)} | "
+                   f"{r['server_threads']}, {r['server_descriptors']} |")
+    inproc = [r for r in sc["rows"] if r["kind"] == "in-process"]
+    if inproc:
+        out += ["", "In-process agents (bench/fleet_host.cc): " + "; ".join(
+            f"{r['targets']:,} agents in {len(r['hosts'])} process(es), {r['agent_threads']} threads in all, "
+            f"{_f(r['agent_kib_each'], 1)} KiB resident per agent" for r in inproc) + "."]
     return out
 
 
@@ -250,6 +288,9 @@ def markdown(results, plot_name=None):
     ro = results.get("rotation")
     if ro:
         out += _rotation_md(ro)
+    sc = results.get("scale")
+    if sc:
+        out += _scale_md(sc)
     for err in results.get("errors", []):
         out += ["", f"**Section {err['section']} failed:** {err['error']}"]
     return "\n".join(out) + "\n"
@@ -307,7 +348,7 @@ def plot(results, path):
 
 # The keys of results.json each section writes (the health section sets up the fleet and measures memory too).
 SECTION_KEYS = {"micro": ("micro",), "latency": ("latency",), "keygen": ("keygen",),
-                "health": ("fleet", "health", "memory"), "rotation": ("rotation",)}
+                "health": ("fleet", "health", "memory"), "rotation": ("rotation",), "scale": ("scale",)}
 RUN_FIELDS = ("started", "machine", "cores", "commit", "load_before", "load_after", "duration_s", "quick")
 
 
