@@ -224,6 +224,9 @@ class ServiceRunner {
       if (tentacle) {
         j["Trusted"] = known ? Json(live_trust) : Json(nullptr);
         j["StoredTrusted"] = stored_trust;
+      } else {
+        // The running Server's connection pool (docs/protocol.md, "Connection reuse").
+        j["KeptConnections"] = live.contains("KeptConnections") ? live["KeptConnections"] : Json(nullptr);
       }
       j["ReloadOrRestartNeeded"] = certificate_differs || trust_differs;
       std::cout << j.dump() << std::endl;

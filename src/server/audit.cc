@@ -120,6 +120,7 @@ int RunAudit(const AuditOptions& o) {
     client.options.timeout = std::chrono::seconds(o.timeout_seconds);
     client.options.pool = std::make_shared<ConnectionPool>();  // one connection per Tentacle for its questions
     client.relay = ControlSocketRelay(cli::PathsFor(*inst).socket);
+    client.relay_listening = true;  // over the running Server's kept connections, when it runs
     audits = AuditTargets(client, snapshot->targets, ours, policy, static_cast<size_t>(o.parallel));
   } else {
     const std::string why = "the Octopus Server's certificate cannot be used: " + ctx.status().message();

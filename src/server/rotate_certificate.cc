@@ -132,6 +132,8 @@ int Rotate(const RotateOptions& o) {
   // (a new one when the certificate this command presents changes).
   options.calls.pool = std::make_shared<ConnectionPool>();
   options.relay = ControlSocketRelay(cli::PathsFor(*inst).socket);
+  // While the Server runs, its kept connections carry the phases' requests.
+  options.relay_listening = true;
   options.open = [instance = o.instance](Instance::Access access) {
     return access == Instance::Access::kUpdate ? cli::OpenInstanceForUpdate(Product::kServer, instance)
                                                : cli::OpenInstance(Product::kServer, instance);

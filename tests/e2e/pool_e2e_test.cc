@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/base/json.h"
 #include "support/cli_fixture.h"
 
 namespace octo::testing {
@@ -90,6 +91,14 @@ class PoolE2e : public SupervisedServiceTest {
     return r.exit_code == 0 && at != std::string::npos ? std::atoi(r.out.c_str() + at + marker.size()) : -1;
   }
 
+  // The running Server's pool, from `service --status --format json`.
+  Json KeptConnections() {
+    auto r = S({"service", "--status", "--format", "json"});
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    Json j = Json::parse(r.out, nullptr, false);
+    return j.is_object() && j.contains("KeptConnections") ? j["KeptConnections"] : Json();
+  }
+
   int port_ = 0;
   std::string address_;
   std::string tentacle_tp_;
@@ -158,6 +167,54 @@ TEST_F(PoolE2e, ATentacleSwitchingItsCertificateIsSeenAtTheNextCheck) {
   EXPECT_EQ(r.exit_code, 1);
   ASSERT_EQ(r.OutLines().size(), 1u) << r.out;
   EXPECT_THAT(r.OutLines()[0], HasSubstr("Instead, it presented a certificate with a thumbprint of '" + new_tp + "'"));
+}
+
+TEST_F(PoolE2e, RotateCertificateAsksTheTentacleOverTheRunningServersConnection) {
+  ExpectHealthy("before");
+  ASSERT_TRUE(EventuallyEstablished(1));
+  const Json before = KeptConnections();
+  ASSERT_TRUE(before.is_object()) << before.dump();
+  EXPECT_EQ(before["Idle"], 1);
+  const std::string old_tp = ServerThumbprint();
+  auto rotated = S({"rotate-certificate"});
+  ASSERT_EQ(rotated.exit_code, 0) << rotated.out << rotated.err;
+  const std::string new_tp = ServerThumbprint();
+  ASSERT_NE(new_tp, old_tp);
+  // The trust phase went over the connection the health check left (old
+  // certificate), the cleanup over the one the switch's check made (new
+  // certificate): two requests on kept connections, none made by the command.
+  const Json after = KeptConnections();
+  ASSERT_TRUE(after.is_object()) << after.dump();
+  EXPECT_GE(after["Reused"].get<long long>() - before["Reused"].get<long long>(), 2) << after.dump();
+  EXPECT_EQ(after["Idle"], 1) << after.dump();
+  EXPECT_THAT(ServerLog(), HasSubstr("Rotation, phase trust: TrustThumbprint " + new_tp + " to T at " + address_ +
+                                     ", presenting " + old_tp + ": done"));
+  EXPECT_THAT(ServerLog(), HasSubstr("Rotation, phase cleanup: RemoveTrust " + old_tp + " to T at " + address_ +
+                                     ", presenting " + new_tp + ": done"));
+  auto status = T({"service", "--status", "--format", "json"});
+  EXPECT_THAT(status.out, HasSubstr("\"Trusted\":[\"" + new_tp + "\"]"));
+  ExpectHealthy("after");
+}
+
+TEST_F(PoolE2e, AuditAsksOverTheRunningServersConnectionAndConnectsItselfWhenItIsStopped) {
+  ExpectHealthy("before");
+  ASSERT_TRUE(EventuallyEstablished(1));
+  const Json before = KeptConnections();
+  ASSERT_TRUE(before.is_object()) << before.dump();
+  auto audit = S({"audit-certificates"});
+  EXPECT_EQ(audit.exit_code, 0) << audit.out << audit.err;
+  EXPECT_THAT(audit.OutLines(), ElementsAre("Audited 1 target and the Octopus Server's certificate: nothing needs action."));
+  const Json after = KeptConnections();
+  ASSERT_TRUE(after.is_object()) << after.dump();
+  EXPECT_EQ(after["Reused"].get<long long>() - before["Reused"].get<long long>(), 1) << after.dump();
+  // Stopped, the Server keeps nothing and the command makes its own connection.
+  ASSERT_EQ(S({"service", "--stop"}).exit_code, 0);
+  auto status = S({"service", "--status", "--format", "json"});
+  EXPECT_EQ(status.exit_code, 3);
+  EXPECT_THAT(status.out, HasSubstr("\"KeptConnections\":null"));
+  audit = S({"audit-certificates"});
+  EXPECT_EQ(audit.exit_code, 0) << audit.out << audit.err;
+  EXPECT_THAT(audit.OutLines(), ElementsAre("Audited 1 target and the Octopus Server's certificate: nothing needs action."));
 }
 
 }  // namespace

@@ -94,6 +94,9 @@ struct TentacleCall {
   // and text ("The Tentacle at URL refused the M request: ...").
   Status status;
   Json answer;  // the Tentacle's answer, error answers included
+  // The certificate the running Octopus Server presented, when the call was
+  // relayed through it (tentacle_client.h); "" for a call made directly.
+  std::string presented;
 };
 // `options.timeout` bounds the whole call; `options.parallelism` is unused.
 TentacleCall CallTentacle(SSL_CTX* client_ctx, const std::string& our_thumbprint, const Target& target,

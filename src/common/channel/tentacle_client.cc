@@ -23,7 +23,16 @@ Result<Answer> Ask(const TentacleClient& c, const Target& target, const Json& re
 }  // namespace
 
 TentacleCall CallTarget(const TentacleClient& c, const Target& target, const Json& request) {
-  if (!IsPollingAddress(target.address)) return CallTentacle(c.ctx, c.our_thumbprint, target, request, c.options);
+  if (!IsPollingAddress(target.address)) {
+    if (c.relay_listening && c.relay) {
+      // Through the running Server's kept connection, when it asks as we
+      // would; it reached the Tentacle (or tried) only when it says what it
+      // presented.
+      TentacleCall call = c.relay(target, request, c.options.timeout);
+      if (!call.presented.empty() && call.presented == c.our_thumbprint) return call;
+    }
+    return CallTentacle(c.ctx, c.our_thumbprint, target, request, c.options);
+  }
   TentacleCall call;
   if (!c.relay) {
     call.status = FailedPrecondition("The Tentacle at " + target.address +
@@ -52,7 +61,8 @@ HealthResult CheckTargetWith(const TentacleClient& c, const Target& target) {
 PollingRelay ControlSocketRelay(const std::string& socket_path) {
   return [socket_path](const Target& target, const Json& request, std::chrono::milliseconds timeout) {
     TentacleCall call;
-    Json ask{{"Command", "call"}, {"Target", target.name}, {"Request", request}, {"TimeoutMs", timeout.count()}};
+    Json ask{{"Command", "call"}, {"Target", target.name}, {"Request", request}, {"TimeoutMs", timeout.count()},
+             {"Thumbprints", target.thumbprints}};
     auto reply = SendControlRequest(socket_path, ask, DeadlineIn(timeout + std::chrono::seconds(5)));
     if (!reply.ok()) {
       call.status = reply.status().code() == StatusCode::kUnavailable
@@ -66,6 +76,7 @@ PollingRelay ControlSocketRelay(const std::string& socket_path) {
     const auto outcome = HealthOutcomeFromName(StringField(*reply, "Outcome"));
     call.outcome = outcome ? *outcome : HealthOutcome::kError;
     call.thumbprint = StringField(*reply, "Thumbprint");
+    call.presented = StringField(*reply, "Presented");
     if (reply->contains("Answer") && (*reply)["Answer"].is_object()) call.answer = (*reply)["Answer"];
     if (reply->contains("Error")) {
       call.status = AnswerStatus(*reply);

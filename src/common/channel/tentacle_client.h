@@ -26,11 +26,20 @@ using PollingRelay =
 // Who asks and how: our client context (kClient, with our identity), its
 // thumbprint, and the bound on each call; `relay` for polling targets
 // (without one they answer FailedPrecondition).
+//
+// With `relay_listening`, a listening target's request goes through the
+// relay too: the running Server sends it over the connection it keeps to
+// that Tentacle, so a command asking 1,000 Tentacles makes no handshake of
+// its own where the Server already holds a connection. It is used only
+// when the Server presents our certificate (the same one the command would
+// present); when the Server does not run, presents another certificate, or
+// does not know the target, the request is made directly.
 struct TentacleClient {
   SSL_CTX* ctx = nullptr;
   std::string our_thumbprint;
   HealthCheckOptions options;
   PollingRelay relay;
+  bool relay_listening = false;
 };
 
 // One request to `target`: CallTentacle for a listening one, the relay for a
@@ -41,7 +50,8 @@ TentacleCall CallTarget(const TentacleClient& c, const Target& target, const Jso
 // A health check of `target` made the same way (CheckTarget for a listening one).
 HealthResult CheckTargetWith(const TentacleClient& c, const Target& target);
 // The relay through the running Server's control socket ("call", see
-// server_service.h). Unavailable when the Server does not run.
+// server_service.h), pinning the target's thumbprints. Unavailable when the
+// Server does not run.
 PollingRelay ControlSocketRelay(const std::string& socket_path);
 
 Result<TrustAnswer> AskTrustThumbprint(const TentacleClient& c, const Target& target, const std::string& thumbprint);

@@ -225,7 +225,8 @@ Result<std::vector<std::string>> ServerRotation::AskFleet(
   if (!identity.ok()) return identity.status();
   auto ctx = MakeTlsContext(TlsRole::kClient, *identity);
   if (!ctx.ok()) return ctx.status();
-  TentacleClient client{ctx->get(), Thumbprint(identity->certificate.get()), options_.calls, options_.relay};
+  TentacleClient client{ctx->get(), Thumbprint(identity->certificate.get()), options_.calls, options_.relay,
+                        options_.relay_listening};
   auto store = TargetStore::Open(inst->config_path());
   if (!store.ok()) return store.status();
   std::vector<Target> chosen;

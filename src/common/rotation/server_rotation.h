@@ -98,6 +98,9 @@ struct ServerRotationOptions {
   bool allow_unreachable = false;
   HealthCheckOptions calls;  // each call's bound, and how many run at once
   PollingRelay relay;        // how polling targets are reached (through the running Server)
+  // Listening targets too, while the running Server presents the same
+  // certificate as the phase (TentacleClient::relay_listening).
+  bool relay_listening = false;
   // Opens the Server's instance (kUpdate: with its config lock).
   std::function<Result<Instance>(Instance::Access)> open;
   // Receives each line of progress as it happens.

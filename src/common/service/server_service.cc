@@ -246,7 +246,13 @@ void ServerService::PeriodicLoop() {
 Json ServerService::Handle(const Json& request, const ControlPeer& peer) {
   const std::string command = StringField(request, "Command");
   if (command == "status") {
-    return Json{{"Thumbprint", thumbprint()}, {"Pid", ::getpid()}, {"StartedAt", started_at_}};
+    Json out{{"Thumbprint", thumbprint()}, {"Pid", ::getpid()}, {"StartedAt", started_at_}};
+    if (const ConnectionPool* kept = pool()) {
+      const ConnectionPool::Stats st = kept->stats();
+      out["KeptConnections"] = Json{{"Idle", st.idle}, {"Reused", st.reused}, {"Kept", st.kept},
+                                    {"Discarded", st.discarded}};
+    }
+    return out;
   }
   if (command == "reload") {
     if (!options_.load_identity) return Json{{"Error", "this service cannot reload its certificate"}};
@@ -284,9 +290,6 @@ Json ServerService::Handle(const Json& request, const ControlPeer& peer) {
     if (!targets.ok()) return ErrorAnswer(targets.status());
     const Target* t = (*targets)->Find(name);
     if (t == nullptr) return ErrorAnswer(NotFound("there is no deployment target named '" + name + "'"));
-    if (!IsPollingAddress(t->address)) {
-      return ErrorAnswer(InvalidArgument("the deployment target '" + name + "' is not a polling Tentacle"));
-    }
     if (!request.contains("Request") || !request["Request"].is_object()) {
       return ErrorAnswer(InvalidArgument("a \"Request\" object is needed"));
     }
@@ -294,9 +297,33 @@ Json ServerService::Handle(const Json& request, const ControlPeer& peer) {
     if (request.contains("TimeoutMs") && request["TimeoutMs"].is_number_integer()) {
       ms = std::clamp<long long>(request["TimeoutMs"].get<long long>(), 1, 600000);
     }
+    const std::shared_ptr<const PresentedIdentity> credentials = credentials_.load();
+    if (!IsPollingAddress(t->address)) {
+      // A listening target: over the connection this Server keeps to it (a
+      // rotation command's requests then need no handshake of their own),
+      // pinning what the caller pins, as its own connection would.
+      Target pinned = *t;
+      if (request.contains("Thumbprints") && request["Thumbprints"].is_array()) {
+        pinned.thumbprints.clear();
+        for (const auto& tp : request["Thumbprints"]) {
+          if (tp.is_string()) pinned.thumbprints.push_back(tp.get<std::string>());
+        }
+        if (pinned.thumbprints.empty()) return ErrorAnswer(InvalidArgument("\"Thumbprints\" names no thumbprint"));
+      }
+      HealthCheckOptions o = options_.check;
+      o.timeout = std::chrono::milliseconds(ms);
+      TentacleCall c = CallTentacle(credentials->ctx.get(), credentials->thumbprint, pinned, request["Request"], o);
+      Json out{{"Outcome", HealthOutcomeName(c.outcome)}, {"Thumbprint", c.thumbprint}, {"Answer", c.answer},
+               {"Presented", credentials->thumbprint}};
+      if (!c.status.ok()) {
+        out["Error"] = c.status.message();
+        out["Code"] = StatusCodeName(c.status.code());
+      }
+      return out;
+    }
     PolledCall c = CallPolling(*t, request["Request"], std::chrono::milliseconds(ms));
     Json out{{"Outcome", HealthOutcomeName(c.outcome)}, {"Thumbprint", c.thumbprint}, {"Answer", c.answer},
-             {"Polling", PollingStateName(c.view.state)}};
+             {"Polling", PollingStateName(c.view.state)}, {"Presented", credentials->thumbprint}};
     if (!c.status.ok()) {
       out["Error"] = c.status.message();
       out["Code"] = StatusCodeName(c.status.code());

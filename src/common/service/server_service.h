@@ -6,17 +6,22 @@
 // way finish with the old one), checks its deployment targets
 // periodically and on request, keeps the last result of each, and answers
 // the CLI on the control socket (control.h):
-//   {"Command":"status"}                    -> {"Thumbprint", "Pid", "StartedAt"}
+//   {"Command":"status"}                    -> {"Thumbprint", "Pid", "StartedAt"[, "KeptConnections":
+//                                              {"Idle","Reused","Kept","Discarded"}]}
 //   {"Command":"health-check","Names":[..]} -> {"Results":[HealthResult...]}
 //   {"Command":"last-results"}              -> {"Results":[...]}
 //   {"Command":"reload","By":".."}          -> {"Thumbprint", "PreviousThumbprint"}
 //   {"Command":"log","By":"..","Lines":[..]} -> {"Logged": N}  (a command's
 //                                              record of what it asked the
 //                                              Tentacles, in the Server's log)
-//   {"Command":"call","Target":N,"Request":{..},"TimeoutMs":T}
-//        -> {"Outcome","Thumbprint","Answer","Polling"[,"Error","Code"]}: one channel
-//           request to a polling target, through its queue (the rotation
-//           commands reach polling Tentacles so)
+//   {"Command":"call","Target":N,"Request":{..},"TimeoutMs":T[,"Thumbprints":[..]]}
+//        -> {"Outcome","Thumbprint","Answer","Presented"[,"Polling"][,"Error","Code"]}:
+//           one channel request to the target, presenting the certificate
+//           "Presented": to a polling target through its queue, to a
+//           listening one over the connection the Server keeps to it,
+//           pinning "Thumbprints" when given (else the target's pins). The
+//           rotation and audit commands reach their Tentacles so while the
+//           Server runs (tentacle_client.h)
 // Checks and calls to listening targets reuse authenticated connections
 // (connection_pool.h): kept connections are closed when the target's pins
 // change (at the first look at the changed config), when the certificate
