@@ -13,13 +13,22 @@
 //       one JSON line [{"Port":P,"Thumbprint":T}, ...] once all listen, then
 //       answers lines on stdin: "stats" -> {"RssKiB","Threads","Descriptors",
 //       "Idle","Served"}; end of input stops every agent and exits.
+//   octo_fleet_host --keygen N
+//       generates N RSA-2048 keys (key generation alone, nothing written),
+//       one thread per core, and prints {"Keys","Threads","WallS","CpuS"}:
+//       the lower bound of rotating N Tentacles' certificates on this machine.
 // The open-file limit is raised to its hard limit (each agent holds its
 // listening socket and the connections the Server keeps).
 #include <dirent.h>
+#include <openssl/evp.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <spdlog/logger.h>
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -93,6 +102,42 @@ size_t CountEntries(const char* dir) {
   return n >= 2 ? n - 2 : 0;
 }
 
+double CpuSeconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+// N RSA-2048 key generations, one thread per core: the bound of a rotation
+// of N Tentacles' certificates, which cannot do less than that.
+int KeygenBound(size_t n) {
+  const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  const double cpu0 = CpuSeconds();
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::thread> pool;
+  for (unsigned t = 0; t < threads; ++t) {
+    pool.emplace_back([&] {
+      while (next++ < n) {
+        EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(2048));
+        if (key == nullptr) failed = true;
+        EVP_PKEY_free(key);
+      }
+    });
+  }
+  for (auto& t : pool) t.join();
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (failed) {
+    std::cerr << "fleet_host: RSA key generation failed" << std::endl;
+    return 1;
+  }
+  std::cout << Json{{"Keys", n}, {"Threads", threads}, {"WallS", wall}, {"CpuS", CpuSeconds() - cpu0}}.dump()
+            << std::endl;
+  return 0;
+}
+
 long RssKiB() {
   std::ifstream status("/proc/self/status");
   std::string line;
@@ -107,7 +152,7 @@ long RssKiB() {
 int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
   std::string cache, trust;
-  size_t distinct = 0, count = 0, first = 0;
+  size_t distinct = 0, count = 0, first = 0, keygen = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
     if (flag == "--cache") cache = value;
@@ -115,13 +160,16 @@ int main(int argc, char** argv) {
     else if (flag == "--count") count = std::stoul(value);
     else if (flag == "--trust") trust = value;
     else if (flag == "--first") first = std::stoul(value);
+    else if (flag == "--keygen") keygen = std::stoul(value);
     else {
       std::cerr << "fleet_host: unknown option " << flag << std::endl;
       return 2;
     }
   }
+  if (keygen > 0) return KeygenBound(keygen);
   if (cache.empty() || distinct == 0) {
-    std::cerr << "usage: octo_fleet_host --cache DIR --distinct K [--count N --trust THUMBPRINT [--first I]]"
+    std::cerr << "usage: octo_fleet_host --cache DIR --distinct K [--count N --trust THUMBPRINT [--first I]]\n"
+                 "       octo_fleet_host --keygen N"
               << std::endl;
     return 2;
   }

@@ -1,7 +1,7 @@
 """Runs the benchmark sections and writes bench/results/ (see docs/performance.md).
 
 Usage: python3 -m octobench --build DIR --root DIR --out DIR [--quick]
-       [--sections micro,latency,keygen,health,rotation,scale] [--fleet N]
+       [--sections micro,latency,keygen,health,rotation,scale,rotation-scale] [--fleet N]
        [--rotation-sizes 10,100,200] [--update-docs FILE]
 bench/run is the way in: it builds, makes the root and cleans up.
 
@@ -24,7 +24,7 @@ from . import health, keygen, latency, memory, micro, report, rotation, scale
 from .common import BenchError, Env, free_ports, log, tool
 from .fleet import Fleet
 
-ALL = ("micro", "latency", "keygen", "health", "rotation", "scale")
+ALL = ("micro", "latency", "keygen", "health", "rotation", "scale", "rotation-scale")
 
 
 def _version(argv):
@@ -161,6 +161,8 @@ def main():
         section("rotation", lambda: rotation.run(env, sizes))
     if "scale" in sections:
         section("scale", lambda: scale.run(env, quick=quick))
+    if "rotation-scale" in sections:
+        section("rotation_scale", lambda: rotation.run_at_scale(env, quick=quick))
     results["meta"]["load_after"] = _load()
     results["meta"]["duration_s"] = time.time() - started
     results = report.merge(_previous(args.out), results)

@@ -195,6 +195,16 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_cpu():
+    """(busy, all) CPU seconds of the whole machine since boot, every core, from /proc/stat."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    total = sum(fields[:8])  # guest time is in user already
+    tck = os.sysconf("SC_CLK_TCK")
+    return (total - idle) / tck, total / tck
+
+
 def thread_count(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:

@@ -88,6 +88,17 @@ def headline(results):
                      f"× {_f(t['flat_ratio'], 2)}", t["flat_met"]))
         rows.append((f"Server memory ≤ {t['kib_per_pooled_target']} KiB per kept connection",
                      f"{_f(t['kib_per_pooled_target_at_largest'], 1)} KiB", t["memory_met"]))
+    rs = results.get("rotation_scale")
+    if rs:
+        t = rs["target"]
+        rows.append((f"`rotate-certificate` at {rs['targets']:,} Tentacles under {t['rotate_certificate_s_under']:g} s",
+                     f"{_f(t['rotate_certificate_s'], 2)} s", t["rotate_certificate_met"]))
+        rows.append((f"`rotate-target-certificate --all` at {rs['targets']:,} Tentacles within "
+                     f"× {t['targets_vs_keygen_at_most']:g} of {rs['targets']:,} RSA-2048 key generations",
+                     f"× {_f(t['targets_vs_keygen'], 2)} ({_f(rs['ours']['targets']['wall_s'], 1)} s against "
+                     f"{_f(rs['keygen_bound']['wall_s'], 1)} s)", t["targets_met"]))
+        rows.append((f"no failed health check during both rotations at {rs['targets']:,} Tentacles",
+                     f"{t['failed_checks']} failed of {t['checks']} checks", t["zero_failed_met"]))
     m = results.get("memory")
     if m:
         rows.append(("Tentacle agent under 10 MB idle", f"{_f(m['agent']['idle_mib'], 1)} MiB", m["target"]["met"]))
@@ -171,11 +182,51 @@ def _scale_md(sc):
                    f"{_mmm(r['pooled_sweep_s'], 3)} | {_f(r['pooled_targets_per_s']['median'], 0)} | "
                    f"{_f(r['pooled_us_per_target']['median'], 1)} | {_f(r['kib_per_pooled_target'], 1)} | "
                    f"{r['server_threads']}, {r['server_descriptors']} |")
+    withcpu = [r for r in sc["rows"] if r.get("first_sweep_cpu")]
+    if withcpu:
+        out += ["", "Where the first sweep's CPU went (from /proc: the machine's busy time on every core, the "
+                "Server's process, the Tentacles' processes; the rest is the health-check command, the kernel's "
+                "network work and anything else), per check, against the handshake's own CPU:", "",
+                "| fleet | targets | machine busy | busy µs per check | Server | Tentacles | rest | "
+                "handshake (ceiling) | busy × handshake |", "|---|---|---|---|---|---|---|---|---|"]
+        for r in withcpu:
+            c = r["first_sweep_cpu"]
+            u = c["us_per_check"]
+            out.append(f"| {r['kind']} | {r['targets']:,} | {_f(100 * (c['busy_share'] or 0), 0)}% | "
+                       f"{_f(u['busy'], 0)} | {_f(u['server'], 0)} | {_f(u['agents'], 0)} | {_f(u['other'], 0)} | "
+                       f"{_f(u['handshake_ceiling'], 0)} | {_f(c['busy_vs_handshake'], 2)} |")
     inproc = [r for r in sc["rows"] if r["kind"] == "in-process"]
     if inproc:
         out += ["", "In-process agents (bench/fleet_host.cc): " + "; ".join(
             f"{r['targets']:,} agents in {len(r['hosts'])} process(es), {r['agent_threads']} threads in all, "
             f"{_f(r['agent_kib_each'], 1)} KiB resident per agent" for r in inproc) + "."]
+    return out
+
+
+def _rotation_scale_md(rs):
+    p, kb = rs["parallel"], rs["keygen_bound"]
+    o = rs["ours"]
+    out = ["", f"## 8. Certificate rotation at {rs['targets']:,} Tentacles", "",
+           f"{rs['targets']:,} Tentacle processes (cached certificates, as in section 7; set up in "
+           f"{_f(rs['setup_s'], 1)} s, first check of all {_f(rs['first_check_s'], 2)} s), then "
+           f"`rotate-certificate --parallel {p['rotate-certificate']}` and `rotate-target-certificate --all "
+           f"--parallel {p['rotate-target-certificate']}` (their defaults), under the loop of section 6 (every "
+           f"target checked through the running Server, pausing {rs['loop_pause_ms']:.0f} ms after each round). "
+           f"The bound: {kb['before']['keys']:,} RSA-2048 key generations alone on {kb['before']['threads']} "
+           f"threads, measured before ({_f(kb['before']['wall_s'], 1)} s, {_f(kb['before']['cpu_ms_per_key'], 0)} "
+           f"ms CPU each) and after ({_f(kb['after']['wall_s'], 1)} s) the fleet; their mean is the baseline.", "",
+           "| rotation | wall s | ms per target | failed checks (unhealthy / failed rounds of checks) | rounds | "
+           "longest gap between rounds, s | verified |", "|---|---|---|---|---|---|---|"]
+    for label, key in (("`rotate-certificate`", "server"), ("`rotate-target-certificate --all`", "targets")):
+        op = o[key]
+        out.append(f"| {label} | {_f(op['wall_s'], 2)} | {_f(op['ms_per_target'], 2)} | {_failed(op)} | "
+                   f"{op['loop']['rounds']} | {_f(op['loop']['max_gap_s'], 2)} | "
+                   f"{'yes' if op['verified'] else '**no**: ' + '; '.join(op['problems'])} |")
+    d = o["targets"].get("detail") or {}
+    if d:
+        out += ["", f"One Tentacle's rotation (new key on the Tentacle, proved, pinned, switched): median "
+                f"{_f(d['one_target_ms_median'], 0)} ms, longest {_f(d['one_target_ms_max'], 0)} ms; "
+                f"× {_f(rs['target']['targets_vs_keygen'], 2)} the key-generation bound in all."]
     return out
 
 
@@ -291,6 +342,9 @@ def markdown(results, plot_name=None):
     sc = results.get("scale")
     if sc:
         out += _scale_md(sc)
+    rs = results.get("rotation_scale")
+    if rs:
+        out += _rotation_scale_md(rs)
     for err in results.get("errors", []):
         out += ["", f"**Section {err['section']} failed:** {err['error']}"]
     return "\n".join(out) + "\n"
@@ -348,7 +402,8 @@ def plot(results, path):
 
 # The keys of results.json each section writes (the health section sets up the fleet and measures memory too).
 SECTION_KEYS = {"micro": ("micro",), "latency": ("latency",), "keygen": ("keygen",),
-                "health": ("fleet", "health", "memory"), "rotation": ("rotation",), "scale": ("scale",)}
+                "health": ("fleet", "health", "memory"), "rotation": ("rotation",), "scale": ("scale",),
+                "rotation-scale": ("rotation_scale",)}
 RUN_FIELDS = ("started", "machine", "cores", "commit", "load_before", "load_after", "duration_s", "quick")
 
 

@@ -386,3 +386,76 @@ def run(env, sizes=SIZES):
                 r["ours"]["both"]["verified"] and r["manual"]["both"]["verified"] for r in done),
         },
     }
+
+
+# -- at fleet scale ---------------------------------------------------------------
+
+SCALE_SIZE = 1000
+QUICK_SCALE_SIZE = 20
+SCALE_TARGETS = {"rotate_certificate_s_under": 10.0, "targets_vs_keygen_at_most": 1.3}
+
+
+def _keygen_bound(env, n):
+    """N RSA-2048 key generations on every core of this machine (octo_fleet_host --keygen)."""
+    from .scale import fleet_host
+    p = subprocess.run([fleet_host(env), "--keygen", str(n)], capture_output=True, text=True, timeout=3600)
+    if p.returncode != 0:
+        raise BenchError(f"octo_fleet_host --keygen: {p.stderr.strip()}")
+    j = json.loads(p.stdout)
+    log(f"rotation-scale: {n} RSA-2048 keys on {j['Threads']} threads: {j['WallS']:.1f} s "
+        f"({j['CpuS'] * 1e3 / n:.0f} ms CPU each)")
+    return {"keys": n, "threads": j["Threads"], "wall_s": j["WallS"], "cpu_s": j["CpuS"],
+            "cpu_ms_per_key": j["CpuS"] * 1e3 / n}
+
+
+def run_at_scale(env, quick=False):
+    """rotate-certificate and rotate-target-certificate --all on 1,000 Tentacle processes (cached
+    certificates, as in the scale section), under the same check loop as the smaller fleets; the
+    key-generation bound is measured in the same run, before and after."""
+    from . import scale
+    size = QUICK_SCALE_SIZE if quick else SCALE_SIZE
+    cache, thumbprints = scale.certificate_cache(env)
+    bound_before = _keygen_bound(env, size)
+    fleet = Fleet(env, size, tag=f"S{size}")
+    server = scale.Server(env, fleet.server)
+    fleet.server_thumbprint = server.thumbprint
+    try:
+        log(f"rotation-scale: starting {size} Tentacle processes (cached certificates)")
+        t0 = time.perf_counter()
+        targets = scale.start_tentacles(env, server, size, cache, thumbprints, f"R{size}")
+        setup = time.perf_counter() - t0
+        server.set_targets(targets)
+        server.start()
+        fleet.names = [n for n, _, _ in targets]
+        # The first check makes every connection the Server keeps; the rotations start from there.
+        t0 = time.perf_counter()
+        if h := _healthy(fleet):
+            raise BenchError(f"rotation-scale: the fleet is not healthy after set-up: {h}")
+        first = time.perf_counter() - t0
+        log(f"rotation-scale: {size} Tentacles up in {setup:.1f} s, first check {first:.1f} s")
+        ours = {"server": _ours_server(fleet), "targets": _ours_targets(fleet)}
+    finally:
+        log("rotation-scale: stopping the fleet")
+        fleet.stop()
+    bound_after = _keygen_bound(env, size)
+    bound = (bound_before["wall_s"] + bound_after["wall_s"]) / 2
+    ours["both"] = _total([ours["server"], ours["targets"]])
+    server_s, targets_s = ours["server"]["wall_s"], ours["targets"]["wall_s"]
+    vs = ratio(targets_s, bound)
+    return {
+        "targets": size, "setup_s": setup, "first_check_s": first,
+        "parallel": {"rotate-certificate": PARALLEL_SERVER, "rotate-target-certificate": PARALLEL_TARGETS},
+        "loop_pause_ms": LOOP_PAUSE_S * 1e3,
+        "keygen_bound": {"before": bound_before, "after": bound_after, "wall_s": bound},
+        "ours": ours,
+        "target": {
+            **SCALE_TARGETS,
+            "rotate_certificate_s": server_s,
+            "rotate_certificate_met": ours["server"]["verified"] and server_s < SCALE_TARGETS["rotate_certificate_s_under"],
+            "targets_vs_keygen": vs,
+            "targets_met": ours["targets"]["verified"] and vs is not None and vs <= SCALE_TARGETS["targets_vs_keygen_at_most"],
+            "failed_checks": ours["both"]["failed"], "checks": ours["both"]["checks"],
+            "zero_failed_met": ours["both"]["failed"] == 0,
+            "verified": ours["both"]["verified"],
+        },
+    }

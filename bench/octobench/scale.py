@@ -33,7 +33,7 @@ import os
 import subprocess
 import time
 
-from .common import BenchError, free_ports, log, ratio, rss_kib, summary, thread_count
+from .common import BenchError, cpu_seconds, free_ports, log, machine_cpu, ratio, rss_kib, summary, thread_count
 
 PROCESS_SIZES = (100, 1000)
 INPROCESS_SIZES = (1000, 10000)
@@ -46,18 +46,18 @@ TARGETS = {"first_sweep_share_at_1000": 0.90, "pooled_targets_per_s_at_1000": 10
            "flat_1000_to_10000": 1.2, "kib_per_pooled_target": 50}
 
 
-def _fleet_host(env):
+def fleet_host(env):
     exe = os.path.join(env.build_dir, "bin", "octo_fleet_host")
     if not os.path.exists(exe):
         raise BenchError(f"{exe} is missing (configure with -DOCTO_BUILD_BENCH=ON)")
     return exe
 
 
-def _cache(env):
+def certificate_cache(env):
     """The PFX cache (kept between runs, beside the build) and its thumbprints."""
     cache = os.path.join(env.build_dir, "fleet-cache")
     t0 = time.perf_counter()
-    p = subprocess.run([_fleet_host(env), "--cache", cache, "--distinct", str(DISTINCT)], capture_output=True,
+    p = subprocess.run([fleet_host(env), "--cache", cache, "--distinct", str(DISTINCT)], capture_output=True,
                        text=True, timeout=3600)
     if p.returncode != 0:
         raise BenchError(f"octo_fleet_host (certificate cache): {p.stderr.strip()}")
@@ -87,7 +87,7 @@ def _ceiling_around(env, before, after):
             "handshakes_per_s": before["cores"] * 1e6 / med, "before": before, "after": after}
 
 
-class _Server:
+class Server:
     def __init__(self, env, name):
         self.env, self.name = env, name
         self.config = env.path(f"{name}.config")
@@ -134,12 +134,45 @@ class _Server:
         return len(os.listdir(f"/proc/{self.pid}/fd"))
 
 
-def _measure(env, server, size, ceiling, kind):
+def _cpu(pids):
+    total = 0.0
+    for p in pids:
+        try:
+            total += cpu_seconds(p)
+        except OSError:
+            pass
+    return total
+
+
+def _cpu_breakdown(size, wall, before, after, ceiling):
+    """Where the first sweep's CPU went: the whole machine (busy and idle), the Server, the agents,
+    and the rest (the health-check command, the kernel's softirq work, anything else), each per
+    check against the in-process handshake's CPU."""
+    busy, allcpu = after["machine"][0] - before["machine"][0], after["machine"][1] - before["machine"][1]
+    server, agents = after["server"] - before["server"], after["agents"] - before["agents"]
+    per = lambda x: x * 1e6 / size  # noqa: E731
+    hs = ceiling["handshake_cpu_us"]["median"]
+    return {"wall_s": wall, "machine_busy_s": busy, "machine_idle_s": allcpu - busy,
+            "busy_share": ratio(busy, allcpu), "server_s": server, "agents_s": agents,
+            "other_s": busy - server - agents,
+            "us_per_check": {"busy": per(busy), "server": per(server), "agents": per(agents),
+                             "other": per(busy - server - agents), "handshake_ceiling": hs},
+            "busy_vs_handshake": ratio(per(busy), hs)}
+
+
+def _measure(env, server, size, ceiling, kind, agent_pids=()):
     rss0, _ = rss_kib(server.pid)
+    snap = lambda: {"machine": machine_cpu(), "server": cpu_seconds(server.pid), "agents": _cpu(agent_pids)}  # noqa: E731
+    cpu0 = snap()
     first, bad, why = server.sweep(size)
+    cpu1 = snap()
     if bad:
         raise BenchError(f"scale: {bad} of {size} targets unhealthy in the first sweep: {why}")
-    log(f"scale: {kind} {size}: first sweep {first:.2f} s ({size / first:.0f} targets/s)")
+    cpu = _cpu_breakdown(size, first, cpu0, cpu1, ceiling)
+    u = cpu["us_per_check"]
+    log(f"scale: {kind} {size}: first sweep {first:.2f} s ({size / first:.0f} targets/s); CPU per check "
+        f"{u['busy']:.0f} µs (Server {u['server']:.0f}, agents {u['agents']:.0f}, rest {u['other']:.0f}; "
+        f"handshake {u['handshake_ceiling']:.0f}), machine {100 * (cpu['busy_share'] or 0):.0f}% busy")
     walls, unhealthy = [], 0
     for _ in range(SWEEPS):
         wall, bad, why = server.sweep(size)
@@ -152,6 +185,7 @@ def _measure(env, server, size, ceiling, kind):
         "kind": kind, "targets": size,
         "first_sweep_s": first, "first_handshakes_per_s": size / first,
         "first_share_of_ceiling": ratio(size / first, ceiling["handshakes_per_s"]),
+        "first_sweep_cpu": cpu,
         "pooled_sweep_s": w, "pooled_targets_per_s": summary([size / x for x in walls]),
         "pooled_us_per_target": summary([x * 1e6 / size for x in walls]),
         "unhealthy_in_pooled_sweeps": unhealthy,
@@ -161,14 +195,13 @@ def _measure(env, server, size, ceiling, kind):
     }
 
 
-def _processes(env, size, cache, thumbprints, ceiling, workers=4):
-    server = _Server(env, f"ScaleP{size}")
+def start_tentacles(env, server, size, cache, thumbprints, prefix, workers=4):
+    """`size` Tentacle processes, each with a cached certificate, trusting `server`; returns the
+    targets (name, address, thumbprint) for the Server's configuration."""
     ports = free_ports(size)
-    log(f"scale: starting {size} Tentacle processes (cached certificates)")
-    t0 = time.perf_counter()
 
     def make(i):
-        name = f"S{size}-{i:05d}"
+        name = f"{prefix}-{i:05d}"
         env.tentacle_cmd("create-instance", "--instance", name)
         env.tentacle_cmd("import-certificate", "--instance", name, "--from-file",
                          os.path.join(cache, f"tentacle-{i % DISTINCT}.pfx"), "--pfx-password", "bench")
@@ -178,12 +211,36 @@ def _processes(env, size, cache, thumbprints, ceiling, workers=4):
         return name, f"https://127.0.0.1:{ports[i]}", thumbprints[i % DISTINCT]
 
     with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-        targets = list(pool.map(make, range(size)))
+        return list(pool.map(make, range(size)))
+
+
+def tentacle_pids(env, names):
+    """The running Tentacle services' pids (`service --status --format json`)."""
+    _, out, _ = env.tentacle_cmd("service", "--instance", "*", "--status", "--format", "json", check=False,
+                                 timeout=600)
+    wanted, pids = set(names), []
+    for line in out.splitlines():
+        try:
+            j = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if j.get("Instance") in wanted and j.get("Pid"):
+            pids.append(j["Pid"])
+    if len(pids) != len(wanted):
+        raise BenchError(f"scale: {len(pids)} of {len(wanted)} Tentacle services report a pid")
+    return pids
+
+
+def _processes(env, size, cache, thumbprints, ceiling):
+    server = Server(env, f"ScaleP{size}")
+    log(f"scale: starting {size} Tentacle processes (cached certificates)")
+    t0 = time.perf_counter()
+    targets = start_tentacles(env, server, size, cache, thumbprints, f"S{size}")
     setup = time.perf_counter() - t0
     server.set_targets(targets)
     server.start()
     try:
-        row = _measure(env, server, size, ceiling, "processes")
+        row = _measure(env, server, size, ceiling, "processes", tentacle_pids(env, [n for n, _, _ in targets]))
         row["setup_s"] = setup
         return row
     finally:
@@ -192,7 +249,7 @@ def _processes(env, size, cache, thumbprints, ceiling, workers=4):
 
 
 def _inprocess(env, size, cache, ceiling):
-    server = _Server(env, f"ScaleI{size}")
+    server = Server(env, f"ScaleI{size}")
     hosts = []
     t0 = time.perf_counter()
     try:
@@ -201,7 +258,7 @@ def _inprocess(env, size, cache, ceiling):
         for h in range(n_hosts):
             count = size // n_hosts + (1 if h < size % n_hosts else 0)
             first = len(targets)
-            p = subprocess.Popen([_fleet_host(env), "--cache", cache, "--distinct", str(DISTINCT), "--count",
+            p = subprocess.Popen([fleet_host(env), "--cache", cache, "--distinct", str(DISTINCT), "--count",
                                   str(count), "--trust", server.thumbprint, "--first", str(first)],
                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
             hosts.append(p)
@@ -216,7 +273,7 @@ def _inprocess(env, size, cache, ceiling):
         server.start()
         stats = []
         try:
-            row = _measure(env, server, size, ceiling, "in-process")
+            row = _measure(env, server, size, ceiling, "in-process", [p.pid for p in hosts])
             # While the Server still keeps its connections: every agent holds one, idle.
             for p in hosts:
                 p.stdin.write("stats\n")
@@ -239,7 +296,7 @@ def _inprocess(env, size, cache, ceiling):
 
 
 def run(env, quick=False):
-    cache, thumbprints = _cache(env)
+    cache, thumbprints = certificate_cache(env)
     ceiling = _handshake_ceiling(env)
     log(f"scale: handshake ceiling {ceiling['handshakes_per_s']:.0f}/s "
         f"({ceiling['handshake_cpu_us']['median']:.0f} µs CPU each, {ceiling['cores']} cores)")
