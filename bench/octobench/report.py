@@ -222,6 +222,20 @@ def _rotation_scale_md(rs):
         out.append(f"| {label} | {_f(op['wall_s'], 2)} | {_f(op['ms_per_target'], 2)} | {_failed(op)} | "
                    f"{op['loop']['rounds']} | {_f(op['loop']['max_gap_s'], 2)} | "
                    f"{'yes' if op['verified'] else '**no**: ' + '; '.join(op['problems'])} |")
+    withcpu = [(label, o[key]) for label, key in (("`rotate-certificate`", "server"),
+                                                  ("`rotate-target-certificate --all`", "targets"))
+               if o[key].get("cpu")]
+    if withcpu:
+        out += ["", "Where the machine's CPU went during each rotation (from /proc; the Server's process runs "
+                "the loop's checks, the Tentacles' processes make their keys; the rest is the rotation "
+                "command, the loop's commands and the kernel):", "",
+                "| rotation | machine busy | busy s | Server s | Tentacles s | Tentacles ms per target | rest s |",
+                "|---|---|---|---|---|---|---|"]
+        for label, op in withcpu:
+            c = op["cpu"]
+            out.append(f"| {label} | {_f(100 * (c['busy_share'] or 0), 0)}% | {_f(c['machine_busy_s'], 0)} | "
+                       f"{_f(c['server_s'], 0)} | {_f(c['tentacles_s'], 0)} | {_f(c['tentacles_ms_per_target'], 0)} | "
+                       f"{_f(c['rest_s'], 0)} |")
     d = o["targets"].get("detail") or {}
     if d:
         out += ["", f"One Tentacle's rotation (new key on the Tentacle, proved, pinned, switched): median "

@@ -32,7 +32,7 @@ import subprocess
 import threading
 import time
 
-from .common import BenchError, log, memory_detail, ratio
+from .common import BenchError, cpu_seconds, log, machine_cpu, memory_detail, ratio
 from .fleet import Fleet
 
 SIZES = (10, 100, 200)
@@ -206,10 +206,40 @@ def _operation(fleet, label, fn, verify):
         raise BenchError(f"rotation: {label}: the fleet is not healthy before the rotation: {h}")
     before = _snapshot(fleet)
     log(f"rotation: {fleet.size} targets: {label}")
+    # Where the machine's CPU goes during the rotation (set by the fleet-scale run): the Server (the
+    # loop's checks, the switch's), the Tentacles (their keys, their answers), the rest (the
+    # command, the loop's commands, the kernel).
+    cpu_pids = getattr(fleet, "cpu_pids", None)
+    pids = cpu_pids() if cpu_pids else None
+
+    def cpu_now():
+        def of(ps):
+            total = 0.0
+            for p in ps:
+                try:
+                    total += cpu_seconds(p)
+                except OSError:
+                    pass
+            return total
+        return {"machine": machine_cpu(), "server": of(pids["server"]), "tentacles": of(pids["tentacles"])}
+
+    cpu0 = cpu_now() if pids else None
     with CheckLoop(fleet) as loop:
         t0 = time.perf_counter()
         detail = fn(before)
         wall = time.perf_counter() - t0
+    cpu = None
+    if pids:
+        cpu1 = cpu_now()
+        busy = cpu1["machine"][0] - cpu0["machine"][0]
+        allcpu = cpu1["machine"][1] - cpu0["machine"][1]
+        server = cpu1["server"] - cpu0["server"]
+        tentacles = cpu1["tentacles"] - cpu0["tentacles"]
+        cpu = {"machine_busy_s": busy, "machine_all_s": allcpu, "busy_share": ratio(busy, allcpu),
+               "server_s": server, "tentacles_s": tentacles, "rest_s": busy - server - tentacles,
+               "tentacles_ms_per_target": tentacles * 1e3 / fleet.size}
+        log(f"rotation: {fleet.size} targets: {label}: CPU {busy:.0f} s busy of {allcpu:.0f} s "
+            f"(Server {server:.0f} s, Tentacles {tentacles:.0f} s, rest {busy - server - tentacles:.0f} s)")
     after = _snapshot(fleet)
     problems = verify(fleet, before, after, detail)
     pb, pa = _pids(before), _pids(after)
@@ -218,6 +248,8 @@ def _operation(fleet, label, fn, verify):
                "verified": not problems, "problems": problems, "processes_restarted": len(restarted)}
     if detail:
         figures["detail"] = detail
+    if cpu:
+        figures["cpu"] = cpu
     r = figures["loop"]
     log(f"rotation: {fleet.size} targets: {label}: {wall:.1f} s, {r['failed']} failed checks "
         f"({r['unhealthy']} unhealthy, {r['failed_rounds']} failed rounds of {r['rounds']}), "
@@ -427,6 +459,8 @@ def run_at_scale(env, quick=False):
         server.set_targets(targets)
         server.start()
         fleet.names = [n for n, _, _ in targets]
+        tentacles = scale.tentacle_pids(env, fleet.names)  # rotations restart nothing
+        fleet.cpu_pids = lambda: {"server": [server.pid], "tentacles": tentacles}
         # The first check makes every connection the Server keeps; the rotations start from there.
         t0 = time.perf_counter()
         if h := _healthy(fleet):
