@@ -7,6 +7,7 @@ medians). Nothing here fails on a timing: a section only fails when a
 command it runs fails.
 """
 
+import json
 import os
 import shutil
 import socket
@@ -193,6 +194,31 @@ def cpu_seconds(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_of(pids):
+    """The CPU seconds `pids` have used, added up (a process gone since is left out)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            total += cpu_seconds(pid)
+        except OSError:
+            pass
+    return total
+
+
+def status_lines(run_cmd, instance):
+    """`service --instance I --status --format json` (one JSON line per instance) by instance name."""
+    _, out, _ = run_cmd("service", "--instance", instance, "--status", "--format", "json", check=False,
+                        timeout=600)
+    lines = {}
+    for line in out.splitlines():
+        try:
+            j = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        lines[j.get("Instance")] = j
+    return lines
 
 
 def machine_cpu():

@@ -32,7 +32,7 @@ import subprocess
 import threading
 import time
 
-from .common import BenchError, cpu_seconds, log, machine_cpu, memory_detail, ratio
+from .common import BenchError, cpu_of, log, machine_cpu, memory_detail, ratio, status_lines
 from .fleet import Fleet
 
 SIZES = (10, 100, 200)
@@ -122,25 +122,11 @@ class CheckLoop:
 # -- reading back what each side uses ---------------------------------------
 
 
-def _status_lines(run_cmd, instance):
-    """`service --instance I --status --format json` (one JSON line per instance) by instance name."""
-    _, out, _ = run_cmd("service", "--instance", instance, "--status", "--format", "json", check=False,
-                        timeout=600)
-    lines = {}
-    for line in out.splitlines():
-        try:
-            j = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        lines[j.get("Instance")] = j
-    return lines
-
-
 def _snapshot(fleet):
     """What runs and what it uses: the Server's and every Tentacle's pid, certificate and trust, and the pins."""
     env = fleet.env
-    server = _status_lines(env.server_cmd, fleet.server).get(fleet.server, {})
-    tentacles = _status_lines(env.tentacle_cmd, "*")
+    server = status_lines(env.server_cmd, fleet.server).get(fleet.server, {})
+    tentacles = status_lines(env.tentacle_cmd, "*")
     _, out, _ = env.server_cmd("list-targets", "--instance", fleet.server, "--format", "json")
     pins = {t["Name"]: t["Thumbprints"] for t in json.loads(out)}
     return {"server": server, "tentacles": {n: tentacles.get(n, {}) for n in fleet.names}, "pins": pins}
@@ -213,15 +199,7 @@ def _operation(fleet, label, fn, verify):
     pids = cpu_pids() if cpu_pids else None
 
     def cpu_now():
-        def of(ps):
-            total = 0.0
-            for p in ps:
-                try:
-                    total += cpu_seconds(p)
-                except OSError:
-                    pass
-            return total
-        return {"machine": machine_cpu(), "server": of(pids["server"]), "tentacles": of(pids["tentacles"])}
+        return {"machine": machine_cpu(), "server": cpu_of(pids["server"]), "tentacles": cpu_of(pids["tentacles"])}
 
     cpu0 = cpu_now() if pids else None
     with CheckLoop(fleet) as loop:

@@ -33,7 +33,8 @@ import os
 import subprocess
 import time
 
-from .common import BenchError, cpu_seconds, free_ports, log, machine_cpu, ratio, rss_kib, summary, thread_count
+from .common import (BenchError, cpu_of, cpu_seconds, free_ports, log, machine_cpu, ratio, rss_kib, status_lines,
+                     summary, thread_count)
 
 PROCESS_SIZES = (100, 1000)
 INPROCESS_SIZES = (1000, 10000)
@@ -134,16 +135,6 @@ class Server:
         return len(os.listdir(f"/proc/{self.pid}/fd"))
 
 
-def _cpu(pids):
-    total = 0.0
-    for p in pids:
-        try:
-            total += cpu_seconds(p)
-        except OSError:
-            pass
-    return total
-
-
 def _cpu_breakdown(size, wall, before, after, ceiling):
     """Where the first sweep's CPU went: the whole machine (busy and idle), the Server, the agents,
     and the rest (the health-check command, the kernel's softirq work, anything else), each per
@@ -162,7 +153,7 @@ def _cpu_breakdown(size, wall, before, after, ceiling):
 
 def _measure(env, server, size, ceiling, kind, agent_pids=()):
     rss0, _ = rss_kib(server.pid)
-    snap = lambda: {"machine": machine_cpu(), "server": cpu_seconds(server.pid), "agents": _cpu(agent_pids)}  # noqa: E731
+    snap = lambda: {"machine": machine_cpu(), "server": cpu_seconds(server.pid), "agents": cpu_of(agent_pids)}  # noqa: E731
     cpu0 = snap()
     first, bad, why = server.sweep(size)
     cpu1 = snap()
@@ -216,18 +207,10 @@ def start_tentacles(env, server, size, cache, thumbprints, prefix, workers=4):
 
 def tentacle_pids(env, names):
     """The running Tentacle services' pids (`service --status --format json`)."""
-    _, out, _ = env.tentacle_cmd("service", "--instance", "*", "--status", "--format", "json", check=False,
-                                 timeout=600)
-    wanted, pids = set(names), []
-    for line in out.splitlines():
-        try:
-            j = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if j.get("Instance") in wanted and j.get("Pid"):
-            pids.append(j["Pid"])
-    if len(pids) != len(wanted):
-        raise BenchError(f"scale: {len(pids)} of {len(wanted)} Tentacle services report a pid")
+    lines = status_lines(env.tentacle_cmd, "*")
+    pids = [lines[n]["Pid"] for n in names if lines.get(n, {}).get("Pid")]
+    if len(pids) != len(set(names)):
+        raise BenchError(f"scale: {len(pids)} of {len(set(names))} Tentacle services report a pid")
     return pids
 
 

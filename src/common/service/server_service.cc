@@ -298,6 +298,15 @@ Json ServerService::Handle(const Json& request, const ControlPeer& peer) {
       ms = std::clamp<long long>(request["TimeoutMs"].get<long long>(), 1, 600000);
     }
     const std::shared_ptr<const PresentedIdentity> credentials = credentials_.load();
+    auto reply = [&](HealthOutcome outcome, const std::string& thumbprint, const Json& answer, const Status& status) {
+      Json out{{"Outcome", HealthOutcomeName(outcome)}, {"Thumbprint", thumbprint}, {"Answer", answer},
+               {"Presented", credentials->thumbprint}};
+      if (!status.ok()) {
+        out["Error"] = status.message();
+        out["Code"] = StatusCodeName(status.code());
+      }
+      return out;
+    };
     if (!IsPollingAddress(t->address)) {
       // A listening target: over the connection this Server keeps to it (a
       // rotation command's requests then need no handshake of their own),
@@ -313,21 +322,11 @@ Json ServerService::Handle(const Json& request, const ControlPeer& peer) {
       HealthCheckOptions o = options_.check;
       o.timeout = std::chrono::milliseconds(ms);
       TentacleCall c = CallTentacle(credentials->ctx.get(), credentials->thumbprint, pinned, request["Request"], o);
-      Json out{{"Outcome", HealthOutcomeName(c.outcome)}, {"Thumbprint", c.thumbprint}, {"Answer", c.answer},
-               {"Presented", credentials->thumbprint}};
-      if (!c.status.ok()) {
-        out["Error"] = c.status.message();
-        out["Code"] = StatusCodeName(c.status.code());
-      }
-      return out;
+      return reply(c.outcome, c.thumbprint, c.answer, c.status);
     }
     PolledCall c = CallPolling(*t, request["Request"], std::chrono::milliseconds(ms));
-    Json out{{"Outcome", HealthOutcomeName(c.outcome)}, {"Thumbprint", c.thumbprint}, {"Answer", c.answer},
-             {"Polling", PollingStateName(c.view.state)}, {"Presented", credentials->thumbprint}};
-    if (!c.status.ok()) {
-      out["Error"] = c.status.message();
-      out["Code"] = StatusCodeName(c.status.code());
-    }
+    Json out = reply(c.outcome, c.thumbprint, c.answer, c.status);
+    out["Polling"] = PollingStateName(c.view.state);
     return out;
   }
   if (command == "health-check") {
