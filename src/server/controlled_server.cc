@@ -33,7 +33,7 @@ Result<Json> ControlledServer::Ask(const Json& request, std::chrono::seconds bou
   return reply;
 }
 
-Result<std::shared_ptr<int>> LockRotation(const Instance& instance) {
+Result<FileLock> LockRotation(const Instance& instance) {
   auto lock = LockFile(instance.config_path() + ".rotation", std::chrono::milliseconds(0));
   if (!lock.ok() && lock.status().code() == StatusCode::kFailedPrecondition) {
     return FailedPrecondition("another rotation is running for instance '" + instance.name() +

@@ -31,6 +31,6 @@ class ControlledServer : public RunningServer {
 // the command, without waiting: one rotate-certificate or
 // rotate-target-certificate at a time. FailedPrecondition, in one line
 // naming the instance, when another holds it.
-Result<std::shared_ptr<int>> LockRotation(const Instance& instance);
+Result<FileLock> LockRotation(const Instance& instance);
 
 }  // namespace octo::server

@@ -89,8 +89,8 @@ TEST(CertificateSummary, NoneIsKeptForAThumbprintThatIsNotTheCertificates) {
 
 class InstanceSummaryTest : public ::testing::Test {
  protected:
-  void SetUp() override { ::setenv("OCTOPUS_CONFIG_ROOT", root_.path().c_str(), 1); }
-  void TearDown() override { ::unsetenv("OCTOPUS_CONFIG_ROOT"); }
+  void SetUp() override { testing::SetEnv("OCTOPUS_CONFIG_ROOT", root_.path()); }
+  void TearDown() override { testing::UnsetEnv("OCTOPUS_CONFIG_ROOT"); }
 
   // What the stored summary says, and what the stored certificate says.
   static std::pair<std::string, std::string> StoredAndComputed(const Instance& inst) {

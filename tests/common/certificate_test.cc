@@ -5,6 +5,8 @@
 
 #include <ctime>
 
+#include "common/base/time_util.h"
+
 namespace octo {
 namespace {
 
@@ -23,12 +25,12 @@ std::string ExtensionText(X509* cert, int nid) {
 std::string UtcDay(int year_offset, int day_offset) {
   std::time_t now = std::time(nullptr);
   struct tm tm {};
-  gmtime_r(&now, &tm);
+  UtcFields(now, &tm);
   tm.tm_year += year_offset;
   tm.tm_mday += day_offset;
   tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-  std::time_t t = timegm(&tm);
-  gmtime_r(&t, &tm);
+  std::time_t t = UtcTime(&tm);
+  UtcFields(t, &tm);
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT00:00:00Z", &tm);
   return buf;

@@ -1,8 +1,8 @@
 #include "common/config/instance.h"
 
 #include <gtest/gtest.h>
-#include <sys/stat.h>
 
+#include "common/base/json.h"
 #include "common/crypto/key_store.h"
 #include "support/temp_dir.h"
 
@@ -14,33 +14,45 @@ using testing::TempDir;
 
 class InstanceTest : public ::testing::Test {
  protected:
-  void SetUp() override { ::setenv("OCTOPUS_CONFIG_ROOT", root_.path().c_str(), 1); }
-  void TearDown() override { ::unsetenv("OCTOPUS_CONFIG_ROOT"); }
+  void SetUp() override { testing::SetEnv("OCTOPUS_CONFIG_ROOT", root_.path()); }
+  void TearDown() override { testing::UnsetEnv("OCTOPUS_CONFIG_ROOT"); }
   TempDir root_;
 };
 
-mode_t Mode(const std::string& path) {
-  struct stat st {};
-  EXPECT_EQ(stat(path.c_str(), &st), 0) << path;
-  return st.st_mode & 0777;
+// `path` exists and, where files have mode bits (not Windows: ACLs), has
+// mode `mode`.
+void ExpectMode(const std::string& path, unsigned mode) {
+  EXPECT_TRUE(FileExists(path)) << path;
+#ifndef _WIN32
+  EXPECT_EQ(FileModeBits(path).value_or(0) & 0777, mode) << path;
+#else
+  (void)mode;
+#endif
 }
 
 TEST_F(InstanceTest, ConfigRootComesFromTheEnvironment) {
   EXPECT_EQ(ConfigRoot(), root_.path());
-  ::unsetenv("OCTOPUS_CONFIG_ROOT");
+  testing::UnsetEnv("OCTOPUS_CONFIG_ROOT");
+#ifdef _WIN32
+  testing::SetEnv("ProgramData", "D:\\Data");
+  EXPECT_EQ(ConfigRoot(), "D:\\Data\\Octopus");  // as the real Windows products
+#else
   EXPECT_EQ(ConfigRoot(), "/etc/octopus");
+#endif
 }
 
 TEST_F(InstanceTest, ServerCreateMakesKeyCertificateConfigAndRegistryEntry) {
   auto inst = Instance::Create(Product::kServer, {"OctopusServer", {}, {}, {}});
   ASSERT_TRUE(inst.ok()) << inst.status().message();
-  const std::string home = root_.path() + "/OctopusServer/OctopusServer";
-  EXPECT_EQ(inst->config_path(), home + "/octopusserver-OctopusServer.config");
-  EXPECT_EQ(Mode(home), 0700u);
-  EXPECT_EQ(Mode(inst->config_path()), 0600u);
-  EXPECT_EQ(Mode(home + "/OctopusServer.masterkey"), 0600u);
-  EXPECT_EQ(ReadTestFile(root_.path() + "/OctopusServer/Instances/OctopusServer.config"),
-            "{\n  \"Name\": \"OctopusServer\",\n  \"ConfigurationFilePath\": \"" + inst->config_path() + "\"\n}\n");
+  // Paths as the platform writes them ('\\' on Windows: file_util.h JoinPath).
+  const std::string home = JoinPath(root_.Path("OctopusServer"), "OctopusServer");
+  EXPECT_EQ(inst->config_path(), JoinPath(home, "octopusserver-OctopusServer.config"));
+  ExpectMode(home, 0700);
+  ExpectMode(inst->config_path(), 0600);
+  ExpectMode(JoinPath(home, "OctopusServer.masterkey"), 0600);
+  EXPECT_EQ(ReadTestFile(JoinPath(root_.Path("OctopusServer"), "Instances") + kPathSeparator + "OctopusServer.config"),
+            "{\n  \"Name\": \"OctopusServer\",\n  \"ConfigurationFilePath\": " + Json(inst->config_path()).dump() +
+                "\n}\n");
   ASSERT_TRUE(inst->HasCertificate());
   auto id = inst->LoadIdentity();
   ASSERT_TRUE(id.ok()) << id.status().message();

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <functional>
 #include <mutex>
+#include <string_view>
 
 #include "common/base/encoding.h"
 #include "support/identities.h"
@@ -467,7 +468,8 @@ std::vector<Find> found;                                    // under mu
 void Look(const void* p, size_t n, const char* file, int line) {
   std::lock_guard<std::mutex> lock(mu);
   for (const auto& [name, bytes] : needles) {
-    if (memmem(p, n, bytes.data(), bytes.size()) != nullptr) found.push_back({name, file != nullptr ? file : "", line});
+    const std::string_view block(static_cast<const char*>(p), n);  // memmem is not in Windows' C library
+    if (block.find(bytes) != std::string_view::npos) found.push_back({name, file != nullptr ? file : "", line});
   }
 }
 

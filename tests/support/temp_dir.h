@@ -14,7 +14,15 @@ class TempDir {
   TempDir& operator=(const TempDir&) = delete;
 
   const std::string& path() const { return path_; }
-  std::string Path(const std::string& name) const { return path_ + "/" + name; }
+  // `name` inside the directory, with the platform's separator (as the
+  // library joins paths: file_util.h JoinPath).
+  std::string Path(const std::string& name) const {
+#ifdef _WIN32
+    return path_ + "\\" + name;
+#else
+    return path_ + "/" + name;
+#endif
+  }
 
  private:
   std::string path_;
@@ -26,5 +34,9 @@ void WriteTestFile(const std::string& path, const std::string& contents);
 std::string ReadTestFile(const std::string& path);
 // SHA-256 of a file's bytes, hex; "" if it cannot be read.
 std::string HashFile(const std::string& path);
+
+// setenv/unsetenv, also on Windows (_putenv_s).
+void SetEnv(const std::string& name, const std::string& value);
+void UnsetEnv(const std::string& name);
 
 }  // namespace octo::testing

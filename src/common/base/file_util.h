@@ -4,6 +4,10 @@
 
 #include <sys/types.h>
 
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,5 +58,43 @@ Result<std::vector<std::string>> ListFiles(const std::string& dir, const std::st
 std::string AbsolutePath(const std::string& path);
 
 std::string DirName(const std::string& path);
+
+// The separator of paths this library makes: '/' on POSIX, '\\' on Windows
+// (which also accepts '/' in what users give).
+#ifdef _WIN32
+inline constexpr char kPathSeparator = '\\';
+#else
+inline constexpr char kPathSeparator = '/';
+#endif
+// `dir` and `name` joined with kPathSeparator.
+inline std::string JoinPath(const std::string& dir, const std::string& name) {
+  return dir + kPathSeparator + name;
+}
+
+// An exclusive lock on `path` + ".lock" (flock; LockFileEx on Windows), held
+// until the last copy of the handle is released. FailedPrecondition, saying
+// another command holds it, after `timeout`.
+using FileLock = std::shared_ptr<const void>;
+Result<FileLock> LockFile(const std::string& path, std::chrono::milliseconds timeout);
+
+// What identifies one version of a file: a replace (new inode or file
+// index), a write (size, modification time). All -1/0 when it is absent.
+struct FileStamp {
+  uint64_t device = 0;
+  uint64_t inode = 0;
+  int64_t size = -1;
+  int64_t mtime_ns = -1;
+  bool operator==(const FileStamp&) const = default;
+};
+Result<FileStamp> StampFile(const std::string& path);
+
+// The permission bits of `path` (POSIX), or nullopt when it does not exist
+// or the platform has none (Windows: ACLs).
+std::optional<unsigned> FileModeBits(const std::string& path);
+
+#ifdef _WIN32
+// Status for a Win32 error code (GetLastError()) while doing `what`.
+Status Win32Error(const std::string& what, unsigned long err);
+#endif
 
 }  // namespace octo

@@ -15,7 +15,6 @@
 // snapshot, +1 at each change) and `bool SameContent(const S&) const`.
 #pragma once
 
-#include <sys/stat.h>
 
 #include <chrono>
 #include <cstdint>
@@ -53,7 +52,7 @@ class ConfigStore {
   // that everything it checks is read under the lock); Edit then uses it
   // instead of taking its own.
   static Result<std::unique_ptr<ConfigStore>> Open(const std::string& config_path, Reader read,
-                                                   std::shared_ptr<int> held_lock = nullptr) {
+                                                   FileLock held_lock = nullptr) {
     std::unique_ptr<ConfigStore> store(new ConfigStore(config_path, std::move(read), std::move(held_lock)));
     const Stamp stamp = store->StampNow();
     auto config = ConfigFile::Load(config_path);
@@ -90,7 +89,7 @@ class ConfigStore {
   // write). On any error nothing is saved and the snapshot stays.
   Result<Change> Edit(const std::function<Status(ConfigFile& config, bool* save)>& edit,
                       std::chrono::milliseconds lock_timeout = std::chrono::seconds(30)) {
-    auto file_lock = held_lock_ ? Result<std::shared_ptr<int>>(held_lock_) : LockFile(path_, lock_timeout);
+    auto file_lock = held_lock_ ? Result<FileLock>(held_lock_) : LockFile(path_, lock_timeout);
     if (!file_lock.ok()) return file_lock.status();
     std::optional<ConfigFile> held = TakeHeld();
     auto config = held ? Result<ConfigFile>(std::move(*held)) : ConfigFile::Load(path_);
@@ -120,22 +119,14 @@ class ConfigStore {
   const std::string& config_path() const { return path_; }
 
  private:
-  struct Stamp {
-    dev_t dev = 0;
-    ino_t ino = 0;
-    off_t size = -1;
-    int64_t mtime_ns = -1;
-    bool operator==(const Stamp&) const = default;
-  };
+  using Stamp = FileStamp;
 
-  ConfigStore(std::string path, Reader read, std::shared_ptr<int> held_lock)
+  ConfigStore(std::string path, Reader read, FileLock held_lock)
       : path_(std::move(path)), read_(std::move(read)), held_lock_(std::move(held_lock)) {}
 
   Stamp StampNow() const {
-    struct stat st {};
-    if (::stat(path_.c_str(), &st) != 0) return Stamp{};
-    return Stamp{st.st_dev, st.st_ino, st.st_size,
-                 static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
+    auto stamp = StampFile(path_);
+    return stamp.ok() ? *stamp : Stamp{};
   }
 
   void SetStamp(const Stamp& stamp) {
@@ -179,7 +170,7 @@ class ConfigStore {
 
   const std::string path_;
   const Reader read_;
-  const std::shared_ptr<int> held_lock_;  // null: Edit takes the lock itself
+  const FileLock held_lock_;  // null: Edit takes the lock itself
   std::mutex publish_mu_;  // serialises Reload and the publishing half of Edit
   Snapshot<S> current_;
   mutable std::mutex stamp_mu_;

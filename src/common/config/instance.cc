@@ -1,13 +1,7 @@
 #include "common/config/instance.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstdlib>
-#include <thread>
 
 #include "common/base/encoding.h"
 #include "common/base/file_util.h"
@@ -47,7 +41,14 @@ const ProductTraits& Traits(Product p) { return p == Product::kServer ? kServerT
 std::string ConfigRoot() {
   const char* env = std::getenv("OCTOPUS_CONFIG_ROOT");
   if (env != nullptr && *env != '\0') return AbsolutePath(env);
+#ifdef _WIN32
+  // Where the real Windows products keep their instance registry:
+  // %ProgramData%\Octopus\<Tentacle|OctopusServer>\Instances.
+  const char* data = std::getenv("ProgramData");
+  return std::string(data != nullptr && *data != '\0' ? data : "C:\\ProgramData") + "\\Octopus";
+#else
   return "/etc/octopus";
+#endif
 }
 
 Status ValidateInstanceName(const std::string& name) {
@@ -75,11 +76,11 @@ InstanceRegistry::InstanceRegistry(Product product, std::string root)
     : product_(product), root_(std::move(root)) {}
 
 std::string InstanceRegistry::RecordPath(const std::string& name) const {
-  return root_ + "/" + Traits(product_).directory + "/Instances/" + name + ".config";
+  return JoinPath(JoinPath(JoinPath(root_, Traits(product_).directory), "Instances"), name + ".config");
 }
 
 std::string InstanceRegistry::DefaultHome(const std::string& name) const {
-  return root_ + "/" + Traits(product_).directory + "/" + name;
+  return JoinPath(JoinPath(root_, Traits(product_).directory), name);
 }
 
 Result<InstanceRecord> InstanceRegistry::Find(const std::string& name) const {
@@ -94,14 +95,14 @@ Result<InstanceRecord> InstanceRegistry::Find(const std::string& name) const {
 }
 
 Result<std::vector<InstanceRecord>> InstanceRegistry::List() const {
-  std::string dir = root_ + "/" + Traits(product_).directory + "/Instances";
+  std::string dir = JoinPath(JoinPath(root_, Traits(product_).directory), "Instances");
   auto names = ListFiles(dir, ".config");
   if (!names.ok()) return names.status();
   std::vector<InstanceRecord> out;
   for (const auto& file : *names) {
     std::string name = file.substr(0, file.size() - 7);
     if (!ValidateInstanceName(name).ok()) continue;  // not ours: editor backups, hidden files
-    auto rec = ReadRecord(dir + "/" + file, name);
+    auto rec = ReadRecord(JoinPath(dir, file), name);
     out.push_back(rec.ok() ? *rec : InstanceRecord{name, "", rec.status().message()});
   }
   return out;
@@ -184,8 +185,8 @@ Result<Instance> Instance::Create(Product product, const CreateOptions& options)
                                            : registry.DefaultHome(options.name);
   std::string config_path = options.config_path
                                 ? AbsolutePath(*options.config_path)
-                                : home + "/" + t.config_prefix + "-" + options.name + ".config";
-  std::string key_path = DirName(config_path) + "/" + options.name + t.key_suffix;
+                                : JoinPath(home, std::string(t.config_prefix) + "-" + options.name + ".config");
+  std::string key_path = JoinPath(DirName(config_path), options.name + t.key_suffix);
   if (FileExists(config_path)) {
     CreateOptions again = options;
     again.config_path = config_path;
@@ -206,7 +207,7 @@ Result<Instance> Instance::Create(Product product, const CreateOptions& options)
     inst.config_.Set(keys::kListenIp, "");
     inst.config_.Set(keys::kNoListen, false);
     inst.config_.Set(keys::kApplicationDirectory,
-                     options.app_directory ? AbsolutePath(*options.app_directory) : home + "/Applications");
+                     options.app_directory ? AbsolutePath(*options.app_directory) : JoinPath(home, "Applications"));
   }
   // Every file is published with no-replace semantics, and a failure removes
   // only what this call created: two concurrent create-instance runs of one
@@ -245,26 +246,6 @@ Result<Instance> Instance::Create(Product product, const CreateOptions& options)
   return inst;
 }
 
-Result<std::shared_ptr<int>> LockFile(const std::string& path, std::chrono::milliseconds timeout) {
-  const std::string lock_path = path + ".lock";
-  int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return PosixError("cannot lock " + path, errno);
-  auto handle = std::shared_ptr<int>(new int(fd), [](int* p) {
-    ::close(*p);
-    delete p;
-  });
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return handle;
-    if (errno != EWOULDBLOCK && errno != EINTR) return PosixError("cannot lock " + path, errno);
-    if (std::chrono::steady_clock::now() >= deadline) {
-      return FailedPrecondition("another command has been changing " + path + " for " +
-                                std::to_string(timeout.count() / 1000) + " seconds; try again later");
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-}
-
 Result<Instance> Instance::Open(Product product, const std::string& name,
                                 const std::optional<std::string>& config_path, Access access) {
   std::string path;
@@ -275,9 +256,10 @@ Result<Instance> Instance::Open(Product product, const std::string& name,
     if (!rec.ok()) return rec.status();
     path = rec->config_path;
   }
-  std::shared_ptr<int> lock;
+  FileLock lock;
   if (access == Access::kUpdate) {
-    if (::access(path.c_str(), F_OK) != 0 && errno == ENOENT) {  // EACCES falls through to the lock's error
+    if (auto stamp = StampFile(path); !stamp.ok() && stamp.status().code() == StatusCode::kNotFound) {
+      // PermissionDenied falls through to the lock's error
       return NotFound("the configuration file " + path + " of instance '" + name + "' does not exist");
     }
     auto l = LockFile(path, std::chrono::seconds(30));
@@ -320,10 +302,10 @@ Result<Secret> Instance::LoadKey() const {
 std::vector<std::string> Instance::PermissionWarnings() const {
   std::vector<std::string> out;
   auto check = [&](const std::string& path, const char* what) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0 || (st.st_mode & 077) == 0) return;
+    const auto bits = FileModeBits(path);
+    if (!bits || (*bits & 077) == 0) return;
     char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", st.st_mode & 07777);
+    std::snprintf(mode, sizeof mode, "%04o", *bits & 07777);
     out.push_back(std::string("the ") + what + " " + path + " can be read or changed by other users (mode " + mode +
                   "); make it private: chmod 600 " + path);
   };

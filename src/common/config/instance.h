@@ -20,6 +20,7 @@
 
 #include "common/crypto/certificate.h"
 #include "common/config/config_file.h"
+#include "common/base/file_util.h"
 #include "common/base/secret.h"
 #include "common/base/status.h"
 
@@ -163,7 +164,7 @@ class Instance {
 
   // The config's file lock when opened with kUpdate (held until this object
   // dies), else null: for a store that changes the config under it.
-  const std::shared_ptr<int>& file_lock() const { return lock_; }
+  const FileLock& file_lock() const { return lock_; }
 
   // True when Create() registered an existing configuration file.
   bool adopted() const { return adopted_; }
@@ -177,12 +178,7 @@ class Instance {
   std::string name_;
   ConfigFile config_;
   bool adopted_ = false;
-  std::shared_ptr<int> lock_;  // the locked file descriptor (kUpdate)
+  FileLock lock_;  // the config file's lock (kUpdate; file_util.h LockFile)
 };
-
-// Takes an exclusive lock on `path` + ".lock" (created mode 0600), waiting up
-// to `timeout`. The lock is released when the returned handle dies, or when
-// the process ends however it ends.
-Result<std::shared_ptr<int>> LockFile(const std::string& path, std::chrono::milliseconds timeout);
 
 }  // namespace octo

@@ -26,7 +26,7 @@ const Target* TargetSnapshot::Find(const std::string& name) const {
   return it == targets.end() ? nullptr : &*it;
 }
 
-Result<std::unique_ptr<TargetStore>> TargetStore::Open(const std::string& config_path, std::shared_ptr<int> held_lock) {
+Result<std::unique_ptr<TargetStore>> TargetStore::Open(const std::string& config_path, FileLock held_lock) {
   auto store = ConfigStore<TargetSnapshot>::Open(config_path, ReadTargets, std::move(held_lock));
   if (!store.ok()) return store.status();
   return std::unique_ptr<TargetStore>(new TargetStore(std::move(store).value()));

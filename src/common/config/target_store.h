@@ -38,7 +38,7 @@ class TargetStore {
   // Reads the targets from the configuration at `config_path`. Corrupt as
   // LoadTargets when the list or an entry is malformed.
   // `held_lock`: the config's lock when the caller holds it (see ConfigStore::Open).
-  static Result<std::unique_ptr<TargetStore>> Open(const std::string& config_path, std::shared_ptr<int> held_lock = nullptr);
+  static Result<std::unique_ptr<TargetStore>> Open(const std::string& config_path, FileLock held_lock = nullptr);
 
   // The current snapshot; never null.
   std::shared_ptr<const TargetSnapshot> Current() const { return store_->Current(); }

@@ -38,7 +38,7 @@ TrustChange Describe(const ConfigStore<TrustSnapshot>::Change& c) {
 
 }  // namespace
 
-Result<std::unique_ptr<TrustStore>> TrustStore::Open(const std::string& config_path, std::shared_ptr<int> held_lock) {
+Result<std::unique_ptr<TrustStore>> TrustStore::Open(const std::string& config_path, FileLock held_lock) {
   auto store = ConfigStore<TrustSnapshot>::Open(config_path, ReadTrust, std::move(held_lock));
   if (!store.ok()) return store.status();
   return std::unique_ptr<TrustStore>(new TrustStore(std::move(store).value()));

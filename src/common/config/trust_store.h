@@ -47,7 +47,7 @@ class TrustStore {
  public:
   // Reads the trusted set from the configuration at `config_path`.
   // `held_lock`: the config's lock when the caller holds it (see ConfigStore::Open).
-  static Result<std::unique_ptr<TrustStore>> Open(const std::string& config_path, std::shared_ptr<int> held_lock = nullptr);
+  static Result<std::unique_ptr<TrustStore>> Open(const std::string& config_path, FileLock held_lock = nullptr);
 
   // The current snapshot; never null.
   std::shared_ptr<const TrustSnapshot> Current() const { return store_->Current(); }

@@ -10,6 +10,7 @@
 #include <cctype>
 #include <ctime>
 
+#include "common/base/time_util.h"
 #include "common/crypto/thumbprint.h"
 
 namespace octo {
@@ -71,12 +72,12 @@ std::string DotNetSignatureName(int nid) {
 std::string DayString(int year_offset, int day_offset) {
   std::time_t now = std::time(nullptr);
   struct tm tm {};
-  gmtime_r(&now, &tm);
+  UtcFields(now, &tm);
   tm.tm_year += year_offset;
   tm.tm_mday += day_offset;
   tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-  std::time_t t = timegm(&tm);  // normalises day overflow and Feb 29
-  gmtime_r(&t, &tm);
+  std::time_t t = UtcTime(&tm);  // normalises day overflow and Feb 29
+  UtcFields(t, &tm);
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y%m%d%H%M%SZ", &tm);
   return buf;

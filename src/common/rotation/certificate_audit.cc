@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "common/base/parallel.h"
+#include "common/base/time_util.h"
 #include "common/channel/health_check.h"
 #include "common/crypto/certificate.h"
 
@@ -70,7 +71,7 @@ std::optional<std::chrono::system_clock::time_point> ParseIso8601Utc(const std::
   }
   tm.tm_year -= 1900;
   tm.tm_mon -= 1;
-  const std::time_t t = timegm(&tm);
+  const std::time_t t = UtcTime(&tm);
   if (t == static_cast<std::time_t>(-1)) return std::nullopt;
   return std::chrono::system_clock::from_time_t(t);
 }
