@@ -5,6 +5,9 @@
 #include "common/base/encoding.h"
 #include "common/base/file_util.h"
 #include "common/crypto/ossl.h"
+#ifdef _WIN32
+#include "common/crypto/dpapi_win.h"
+#endif
 
 namespace octo {
 namespace {
@@ -12,6 +15,12 @@ namespace {
 constexpr char kPrefix[] = "v1:";
 constexpr size_t kNonceBytes = 12;
 constexpr size_t kTagBytes = 16;
+
+// On Windows the key file holds the key protected by DPAPI in the machine
+// scope, as the real products protect their Master Key and machine key:
+// "dpapi:" + base64(CryptProtectData(key)). Only this machine can read it.
+constexpr char kDpapiPrefix[] = "dpapi:";
+
 
 }  // namespace
 
@@ -21,7 +30,13 @@ Result<Secret> CreateKeyFile(const std::string& path) {
   if (RAND_priv_bytes(reinterpret_cast<unsigned char*>(key.mutable_value().data()), kKeyBytes) != 1) {
     return OpenSslError("cannot generate a key");
   }
+#ifdef _WIN32
+  auto blob = DpapiProtect(key);
+  if (!blob.ok()) return blob.status();
+  Secret text(std::string(kDpapiPrefix) + Base64Encode(blob->value()) + "\n");
+#else
   Secret text(Base64Encode(key.value()) + "\n");
+#endif
   // Published with no-replace semantics: of two concurrent creators exactly
   // one key survives, and nobody's config ends up sealed under a lost key.
   Status st = WriteFileExclusive(path, text.value(), 0600);
@@ -34,6 +49,26 @@ Result<Secret> LoadKeyFile(const std::string& path) {
   auto text = ReadFile(path);
   if (!text.ok()) return text.status();
   Secret owned(std::move(text).value());
+  if (owned.value().rfind(kDpapiPrefix, 0) == 0) {
+#ifdef _WIN32
+    auto blob = Base64Decode(owned.value().substr(sizeof kDpapiPrefix - 1));
+    if (!blob.ok()) return Corrupt("the key file " + path + " does not hold a DPAPI-protected key");
+    auto key = DpapiUnprotect(*blob);
+    if (!key.ok()) {
+      return FailedPrecondition("the key file " + path +
+                                " was protected by DPAPI on another machine (or for another user) and cannot be "
+                                "read here; restore the instance's certificate from an exported PFX instead");
+    }
+    if (key->size() != kKeyBytes) {
+      return Corrupt("the key file " + path + " does not hold a " + std::to_string(kKeyBytes) + "-byte key");
+    }
+    return key;
+#else
+    return FailedPrecondition("the key file " + path +
+                              " was protected by Windows DPAPI and can be read only on the Windows machine that "
+                              "wrote it; restore the instance's certificate from an exported PFX instead");
+#endif
+  }
   auto raw = Base64Decode(owned.value());
   if (!raw.ok() || raw->size() != kKeyBytes) {
     return Corrupt("the key file " + path + " does not hold a " + std::to_string(kKeyBytes) + "-byte key");

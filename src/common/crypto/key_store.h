@@ -1,7 +1,8 @@
 // Keys at rest: the Server's Master Key and the Tentacle's machine key.
 //
 // A key is 32 random bytes kept base64-encoded in a file of its own, mode
-// 0600. Values sealed with it (the stored PFX) are AES-256-GCM with a fresh
+// 0600; on Windows the file holds "dpapi:" + base64 of the key protected by
+// DPAPI in the machine scope (dpapi_win.h), and a plain key is still read. Values sealed with it (the stored PFX) are AES-256-GCM with a fresh
 // 96-bit nonce each time and written as "v1:" + base64(nonce|ciphertext|tag);
 // the prefix names the scheme so that it can change later.
 #pragma once

@@ -1,0 +1,352 @@
+// The file system seam on Windows (file_util.h; the POSIX version is
+// file_util.cc). Paths are UTF-8 in the library and UTF-16 for the OS.
+// Windows has no mode bits: the `mode` arguments are accepted for the same
+// signatures and ignored; files get their directory's inherited ACL, which
+// for the default home (C:\Octopus, under an administrator's C:\) is
+// administrators and SYSTEM full control.
+#include "common/base/file_util.h"
+
+#ifndef NOMINMAX
+#define NOMINMAX
+#endif
+#include <windows.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <thread>
+#include <vector>
+
+namespace octo {
+
+namespace {
+
+std::wstring Wide(const std::string& s) {
+  if (s.empty()) return {};
+  int n = ::MultiByteToWideChar(CP_UTF8, 0, s.data(), static_cast<int>(s.size()), nullptr, 0);
+  std::wstring w(static_cast<size_t>(n), L'\0');
+  ::MultiByteToWideChar(CP_UTF8, 0, s.data(), static_cast<int>(s.size()), w.data(), n);
+  return w;
+}
+
+std::string Narrow(const std::wstring& w) {
+  if (w.empty()) return {};
+  int n = ::WideCharToMultiByte(CP_UTF8, 0, w.data(), static_cast<int>(w.size()), nullptr, 0, nullptr, nullptr);
+  std::string s(static_cast<size_t>(n), '\0');
+  ::WideCharToMultiByte(CP_UTF8, 0, w.data(), static_cast<int>(w.size()), s.data(), n, nullptr, nullptr);
+  return s;
+}
+
+// The system's message for a Win32 error, without the trailing ".\r\n".
+std::string Win32Message(DWORD err) {
+  wchar_t* buf = nullptr;
+  DWORD n = ::FormatMessageW(FORMAT_MESSAGE_ALLOCATE_BUFFER | FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS,
+                             nullptr, err, MAKELANGID(LANG_NEUTRAL, SUBLANG_DEFAULT),
+                             reinterpret_cast<wchar_t*>(&buf), 0, nullptr);
+  std::string msg = n > 0 ? Narrow(std::wstring(buf, n)) : "error " + std::to_string(err);
+  if (buf != nullptr) ::LocalFree(buf);
+  while (!msg.empty() && (msg.back() == '\n' || msg.back() == '\r' || msg.back() == ' ' || msg.back() == '.')) {
+    msg.pop_back();
+  }
+  return msg;
+}
+
+class Handle {
+ public:
+  explicit Handle(HANDLE h) : h_(h) {}
+  ~Handle() {
+    if (ok()) ::CloseHandle(h_);
+  }
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  bool ok() const { return h_ != INVALID_HANDLE_VALUE && h_ != nullptr; }
+  HANDLE get() const { return h_; }
+  void close() {
+    if (ok()) ::CloseHandle(h_);
+    h_ = INVALID_HANDLE_VALUE;
+  }
+
+ private:
+  HANDLE h_;
+};
+
+}  // namespace
+
+Status Win32Error(const std::string& what, unsigned long err) {
+  std::string msg = what + ": " + Win32Message(err);
+  switch (err) {
+    case ERROR_FILE_NOT_FOUND:
+    case ERROR_PATH_NOT_FOUND:
+      return NotFound(msg);
+    case ERROR_ACCESS_DENIED:
+    case ERROR_SHARING_VIOLATION:
+      return PermissionDenied(msg);
+    case ERROR_FILE_EXISTS:
+    case ERROR_ALREADY_EXISTS:
+      return AlreadyExists(msg);
+    case ERROR_DIRECTORY:
+    case ERROR_INVALID_NAME:
+      return InvalidArgument(msg);
+    default:
+      return Internal(msg);
+  }
+}
+
+Status PosixError(const std::string& what, int err) {
+  std::string msg = what + ": " + std::strerror(err);
+  switch (err) {
+    case ENOENT:
+      return NotFound(msg);
+    case EACCES:
+    case EPERM:
+      return PermissionDenied(msg);
+    case EEXIST:
+      return AlreadyExists(msg);
+    case EISDIR:
+    case ENOTDIR:
+      return InvalidArgument(msg);
+    default:
+      return Internal(msg);
+  }
+}
+
+Result<std::string> ReadFile(const std::string& path) {
+  const DWORD attrs = ::GetFileAttributesW(Wide(path).c_str());
+  if (attrs != INVALID_FILE_ATTRIBUTES && (attrs & FILE_ATTRIBUTE_DIRECTORY) != 0) {
+    return InvalidArgument("cannot read " + path + ": it is a directory, not a file");
+  }
+  Handle h(::CreateFileW(Wide(path).c_str(), GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                         nullptr, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, nullptr));
+  if (!h.ok()) return Win32Error("cannot read " + path, ::GetLastError());
+  LARGE_INTEGER size{};
+  if (!::GetFileSizeEx(h.get(), &size)) return Win32Error("cannot read " + path, ::GetLastError());
+  // As on POSIX: read straight into the result, wipe a buffer outgrown.
+  std::string out(size.QuadPart > 0 ? static_cast<size_t>(size.QuadPart) + 1 : 4096, '\0');
+  size_t len = 0;
+  for (;;) {
+    if (len == out.size()) {
+      std::string bigger(out.size() * 2, '\0');
+      std::memcpy(bigger.data(), out.data(), len);
+      ::SecureZeroMemory(out.data(), out.size());
+      out.swap(bigger);
+    }
+    DWORD n = 0;
+    const DWORD want = static_cast<DWORD>(std::min<size_t>(out.size() - len, 1u << 30));
+    if (!::ReadFile(h.get(), out.data() + len, want, &n, nullptr)) {
+      const DWORD e = ::GetLastError();
+      ::SecureZeroMemory(out.data(), out.size());
+      return Win32Error("cannot read " + path, e);
+    }
+    if (n == 0) break;
+    len += n;
+  }
+  out.resize(len);
+  return out;
+}
+
+namespace {
+
+enum class Publish { kReplace, kNoReplace };
+
+// Writes `contents` to a new temporary beside `path` (CREATE_NEW under an
+// unpredictable name, write-through, flushed) and moves it into place: a
+// POSIX-semantics rename by handle where the system has it, else
+// MoveFileExW with MOVEFILE_WRITE_THROUGH (and MOVEFILE_REPLACE_EXISTING to
+// replace; without it the file is created exactly once).
+Status WriteAndPublish(const std::string& path, const std::string& contents, Publish how) {
+  size_t slash = path.find_last_of("/\\");
+  const std::string base = path.substr(slash == std::string::npos ? 0 : slash + 1);
+  const std::string prefix = slash == std::string::npos ? std::string() : path.substr(0, slash + 1);
+  std::random_device rd;
+  std::string tmp;
+  HANDLE raw = INVALID_HANDLE_VALUE;
+  for (int attempt = 0; attempt < 16 && raw == INVALID_HANDLE_VALUE; ++attempt) {
+    static const char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    std::string suffix(6, 'X');
+    for (char& c : suffix) c = kAlphabet[rd() % (sizeof kAlphabet - 1)];
+    tmp = prefix + "." + base + ".tmp-" + suffix;
+    raw = ::CreateFileW(Wide(tmp).c_str(), GENERIC_WRITE | DELETE, 0, nullptr, CREATE_NEW,
+                        FILE_ATTRIBUTE_NORMAL | FILE_FLAG_WRITE_THROUGH, nullptr);
+    if (raw == INVALID_HANDLE_VALUE && ::GetLastError() != ERROR_FILE_EXISTS) break;
+  }
+  if (raw == INVALID_HANDLE_VALUE) return Win32Error("cannot write " + path, ::GetLastError());
+  Handle h(raw);
+  auto fail = [&](DWORD e) {
+    FILE_DISPOSITION_INFO dispose{TRUE};  // delete the temporary when h closes
+    ::SetFileInformationByHandle(h.get(), FileDispositionInfo, &dispose, sizeof dispose);
+    return Win32Error("cannot write " + path, e);
+  };
+  size_t off = 0;
+  while (off < contents.size()) {
+    DWORD n = 0;
+    const DWORD chunk = static_cast<DWORD>(std::min<size_t>(contents.size() - off, 1u << 30));
+    if (!::WriteFile(h.get(), contents.data() + off, chunk, &n, nullptr)) return fail(::GetLastError());
+    off += n;
+  }
+  if (!::FlushFileBuffers(h.get())) return fail(::GetLastError());
+
+  // First, a rename by handle with POSIX semantics (Windows 10 1709 and
+  // later, NTFS): it replaces `path` even while a reader has it open, and
+  // that reader keeps the old file, as rename() does on POSIX.
+  const std::wstring target = Wide(path);
+  std::vector<char> buf(sizeof(FILE_RENAME_INFO) + target.size() * sizeof(wchar_t));
+  auto* info = reinterpret_cast<FILE_RENAME_INFO*>(buf.data());
+  info->Flags = FILE_RENAME_FLAG_POSIX_SEMANTICS | (how == Publish::kReplace ? FILE_RENAME_FLAG_REPLACE_IF_EXISTS : 0);
+  info->RootDirectory = nullptr;
+  info->FileNameLength = static_cast<DWORD>(target.size() * sizeof(wchar_t));
+  std::memcpy(info->FileName, target.data(), info->FileNameLength);
+  // FileRenameInfoEx is 22 (minwinbase.h); mingw-w64 declares it only for
+  // _WIN32_WINNT >= 0x0A000002, a value no other header expects.
+  constexpr auto kFileRenameInfoEx = static_cast<FILE_INFO_BY_HANDLE_CLASS>(22);
+  if (::SetFileInformationByHandle(h.get(), kFileRenameInfoEx, info, static_cast<DWORD>(buf.size()))) {
+    ::FlushFileBuffers(h.get());
+    return Status::Ok();
+  }
+  DWORD e = ::GetLastError();
+  if (how == Publish::kNoReplace && (e == ERROR_ALREADY_EXISTS || e == ERROR_FILE_EXISTS)) {
+    (void)fail(e);
+    return AlreadyExists(path + " already exists; it was left as it is");
+  }
+  // Older systems and file systems (and wine 8) have no POSIX rename:
+  // MoveFileExW, write-through. A reader holding the old file open makes the
+  // replace fail for a moment: retry for up to 5 s, as readers are short.
+  h.close();
+  DWORD flags = MOVEFILE_WRITE_THROUGH;
+  if (how == Publish::kReplace) flags |= MOVEFILE_REPLACE_EXISTING;
+  for (int attempt = 0;; ++attempt) {
+    if (::MoveFileExW(Wide(tmp).c_str(), target.c_str(), flags)) return Status::Ok();
+    e = ::GetLastError();
+    if ((e == ERROR_ACCESS_DENIED || e == ERROR_SHARING_VIOLATION) && attempt < 1000) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(attempt < 10 ? 1 : 5));
+      continue;
+    }
+    ::DeleteFileW(Wide(tmp).c_str());
+    if (how == Publish::kNoReplace && (e == ERROR_ALREADY_EXISTS || e == ERROR_FILE_EXISTS)) {
+      return AlreadyExists(path + " already exists; it was left as it is");
+    }
+    return Win32Error("cannot write " + path, e);
+  }
+}
+
+}  // namespace
+
+Status WriteFileAtomic(const std::string& path, const std::string& contents, mode_t /*mode*/) {
+  return WriteAndPublish(path, contents, Publish::kReplace);
+}
+
+Status WriteFileExclusive(const std::string& path, const std::string& contents, mode_t /*mode*/) {
+  return WriteAndPublish(path, contents, Publish::kNoReplace);
+}
+
+Status MakeDirectories(const std::string& path, mode_t /*mode*/) {
+  if (path.empty()) return Status::Ok();
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::u8path(path), ec);
+  const DWORD attrs = ::GetFileAttributesW(Wide(path).c_str());
+  if (attrs == INVALID_FILE_ATTRIBUTES) return Win32Error("cannot create directory " + path, ::GetLastError());
+  if ((attrs & FILE_ATTRIBUTE_DIRECTORY) == 0) return InvalidArgument(path + " exists and is not a directory");
+  return Status::Ok();
+}
+
+Status CheckPrivateDirectory(const std::string& dir) {
+  const DWORD attrs = ::GetFileAttributesW(Wide(dir).c_str());
+  if (attrs == INVALID_FILE_ATTRIBUTES) return Win32Error("cannot use the directory " + dir, ::GetLastError());
+  if ((attrs & FILE_ATTRIBUTE_REPARSE_POINT) != 0) {
+    return PermissionDenied("the directory " + dir + " is a symbolic link or junction; give the real directory instead");
+  }
+  if ((attrs & FILE_ATTRIBUTE_DIRECTORY) == 0) return InvalidArgument(dir + " is not a directory");
+  return Status::Ok();
+}
+
+bool FileExists(const std::string& path) { return ::GetFileAttributesW(Wide(path).c_str()) != INVALID_FILE_ATTRIBUTES; }
+
+Status RemoveFile(const std::string& path) {
+  if (!::DeleteFileW(Wide(path).c_str())) {
+    const DWORD e = ::GetLastError();
+    if (e != ERROR_FILE_NOT_FOUND && e != ERROR_PATH_NOT_FOUND) return Win32Error("cannot remove " + path, e);
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<std::string>> ListFiles(const std::string& dir, const std::string& suffix) {
+  std::vector<std::string> names;
+  WIN32_FIND_DATAW fd{};
+  HANDLE h = ::FindFirstFileW(Wide(dir + "\\*").c_str(), &fd);
+  if (h == INVALID_HANDLE_VALUE) {
+    const DWORD e = ::GetLastError();
+    if (e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND) return names;
+    return Win32Error("cannot list " + dir, e);
+  }
+  do {
+    if ((fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) != 0) continue;
+    std::string name = Narrow(fd.cFileName);
+    if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      names.push_back(name);
+    }
+  } while (::FindNextFileW(h, &fd));
+  ::FindClose(h);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::string AbsolutePath(const std::string& path) {
+  if (path.empty()) return path;
+  std::error_code ec;
+  auto p = std::filesystem::absolute(std::filesystem::u8path(path), ec);
+  if (ec) return path;
+  auto s = p.lexically_normal().u8string();
+  return std::string(s.begin(), s.end());
+}
+
+std::string DirName(const std::string& path) {
+  auto slash = path.find_last_of("/\\");
+  if (slash == std::string::npos) return ".";
+  // "C:\" and "\" keep their separator: they are roots.
+  if (slash == 0 || (slash == 2 && path.size() > 1 && path[1] == ':')) return path.substr(0, slash + 1);
+  return path.substr(0, slash);
+}
+
+Result<FileLock> LockFile(const std::string& path, std::chrono::milliseconds timeout) {
+  const std::string lock_path = path + ".lock";
+  HANDLE h = ::CreateFileW(Wide(lock_path).c_str(), GENERIC_READ | GENERIC_WRITE,
+                           FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr, OPEN_ALWAYS,
+                           FILE_ATTRIBUTE_NORMAL, nullptr);
+  if (h == INVALID_HANDLE_VALUE) return Win32Error("cannot lock " + path, ::GetLastError());
+  FileLock lock(new intptr_t(reinterpret_cast<intptr_t>(h)), [](intptr_t* p) {
+    ::CloseHandle(reinterpret_cast<HANDLE>(*p));  // closing releases the lock
+    delete p;
+  });
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    OVERLAPPED ov{};
+    if (::LockFileEx(h, LOCKFILE_EXCLUSIVE_LOCK | LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, &ov)) return lock;
+    const DWORD e = ::GetLastError();
+    if (e != ERROR_LOCK_VIOLATION && e != ERROR_IO_PENDING) return Win32Error("cannot lock " + path, e);
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return FailedPrecondition("another command has been changing " + path + " for " +
+                                std::to_string(timeout.count() / 1000) + " seconds; try again later");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
+Result<FileStamp> StampFile(const std::string& path) {
+  Handle h(::CreateFileW(Wide(path).c_str(), 0, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr,
+                         OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, nullptr));
+  if (!h.ok()) return Win32Error("cannot stat " + path, ::GetLastError());
+  BY_HANDLE_FILE_INFORMATION info{};
+  if (!::GetFileInformationByHandle(h.get(), &info)) return Win32Error("cannot stat " + path, ::GetLastError());
+  FileStamp s;
+  s.device = info.dwVolumeSerialNumber;
+  s.inode = (static_cast<uint64_t>(info.nFileIndexHigh) << 32) | info.nFileIndexLow;
+  s.size = static_cast<int64_t>((static_cast<uint64_t>(info.nFileSizeHigh) << 32) | info.nFileSizeLow);
+  s.mtime_ns = static_cast<int64_t>(((static_cast<uint64_t>(info.ftLastWriteTime.dwHighDateTime) << 32) |
+                                     info.ftLastWriteTime.dwLowDateTime) *
+                                    100);
+  return s;
+}
+
+std::optional<unsigned> FileModeBits(const std::string& /*path*/) { return std::nullopt; }
+
+}  // namespace octo
