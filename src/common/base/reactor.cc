@@ -1,9 +1,5 @@
 #include "common/base/reactor.h"
 
-#include <fcntl.h>
-#include <sys/epoll.h>
-#include <unistd.h>
-
 #include <openssl/crypto.h>
 
 #include <algorithm>
@@ -15,23 +11,14 @@ Reactor::Reactor() = default;
 
 Reactor::~Reactor() {
   stopping_.store(true);
-  if (wake_[1] >= 0) (void)!::write(wake_[1], "x", 1);
+  poller_.Wake();
   if (thread_.joinable()) thread_.join();
-  if (epoll_ >= 0) ::close(epoll_);
-  if (wake_[0] >= 0) ::close(wake_[0]);
-  if (wake_[1] >= 0) ::close(wake_[1]);
 }
 
 Status Reactor::Start() {
   std::lock_guard<std::mutex> lock(mu_);
-  if (epoll_ >= 0) return Status::Ok();
-  epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
-  if (epoll_ < 0) return Internal("cannot create an epoll instance");
-  if (::pipe2(wake_, O_CLOEXEC | O_NONBLOCK) != 0) return Internal("cannot create a pipe");
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.u64 = 0;  // the wake-up pipe
-  if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, wake_[0], &ev) != 0) return Internal("cannot watch the wake-up pipe");
+  if (poller_.is_open()) return Status::Ok();
+  OCTO_RETURN_IF_ERROR(poller_.Open());
   thread_ = std::thread([this] { Loop(); });
   return Status::Ok();
 }
@@ -39,26 +26,20 @@ Status Reactor::Start() {
 uint64_t Reactor::WatchOnce(int fd, Deadline deadline, Callback fn) {
   std::lock_guard<std::mutex> lock(mu_);
   const uint64_t token = ++next_token_;
-  epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
-  ev.data.u64 = token;
-  if (epoll_ < 0 || ::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev) != 0) return 0;
+  if (!poller_.Add(fd, token, true)) return 0;
   watches_.emplace(token, Watch{fd, true, deadline, std::move(fn)});
   deadlines_.emplace(deadline, token);
   // The loop sleeps until the earliest deadline it knew, and 1 s at most:
   // wake it only for a deadline before that (an idle connection's is
   // minutes away, so parking one costs no wake-up).
-  if (deadline < sleeping_until_) (void)!::write(wake_[1], "x", 1);
+  if (deadline < sleeping_until_) poller_.Wake();
   return token;
 }
 
 uint64_t Reactor::WatchAlways(int fd, Callback fn) {
   std::lock_guard<std::mutex> lock(mu_);
   const uint64_t token = ++next_token_;
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.u64 = token;
-  if (epoll_ < 0 || ::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev) != 0) return 0;
+  if (!poller_.Add(fd, token, false)) return 0;
   watches_.emplace(token, Watch{fd, false, Deadline::max(), std::move(fn)});
   return token;
 }
@@ -68,7 +49,7 @@ bool Reactor::Cancel(uint64_t token) {
   auto it = watches_.find(token);
   bool removed = false;
   if (it != watches_.end()) {
-    ::epoll_ctl(epoll_, EPOLL_CTL_DEL, it->second.fd, nullptr);
+    poller_.Remove(it->second.fd);
     if (it->second.once) deadlines_.erase({it->second.deadline, token});
     watches_.erase(it);
     removed = true;
@@ -85,7 +66,7 @@ size_t Reactor::watching() const {
 }
 
 void Reactor::Loop() {
-  std::vector<epoll_event> events(256);
+  std::vector<uint64_t> ready;
   while (!stopping_.load()) {
     int timeout_ms = 1000;
     {
@@ -98,7 +79,8 @@ void Reactor::Loop() {
             std::chrono::ceil<std::chrono::milliseconds>(sleeping_until_ - now).count(), 0, 1000));
       }
     }
-    const int n = ::epoll_wait(epoll_, events.data(), static_cast<int>(events.size()), timeout_ms);
+    ready.clear();
+    poller_.Wait(timeout_ms, &ready);
     {
       // Awake: deadlines added from now on are seen at the top of the loop.
       std::lock_guard<std::mutex> lock(mu_);
@@ -108,16 +90,7 @@ void Reactor::Loop() {
     // is taken out (a one-shot) under the lock and run outside it, marked as
     // running so that Cancel can wait for it.
     std::vector<std::pair<uint64_t, bool>> due;
-    for (int i = 0; i < n; ++i) {
-      if (events[i].data.u64 == 0) {
-        char buf[64];
-        while (::read(wake_[0], buf, sizeof buf) > 0) {
-        }
-        continue;
-      }
-      const uint64_t token = events[i].data.u64;
-      due.emplace_back(token, true);
-    }
+    for (const uint64_t token : ready) due.emplace_back(token, true);
     {
       std::lock_guard<std::mutex> lock(mu_);
       const auto now = Clock::now();
@@ -133,7 +106,7 @@ void Reactor::Loop() {
         auto it = watches_.find(token);
         if (it == watches_.end()) continue;  // cancelled, or fired already
         if (it->second.once) {
-          ::epoll_ctl(epoll_, EPOLL_CTL_DEL, it->second.fd, nullptr);
+          poller_.Remove(it->second.fd);
           deadlines_.erase({it->second.deadline, token});
           fn = std::move(it->second.fn);
           watches_.erase(it);
@@ -149,7 +122,6 @@ void Reactor::Loop() {
       }
       cv_.notify_all();
     }
-    if (n == static_cast<int>(events.size())) events.resize(events.size() * 2);
   }
   OPENSSL_thread_stop();
 }

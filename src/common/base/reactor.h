@@ -1,6 +1,7 @@
 // Reactor and WorkerPool: the event-driven part of the Tentacle agent.
 //
-// A Reactor is one thread waiting, with epoll, on any number of descriptors:
+// A Reactor is one thread waiting (poller.h: epoll on Linux, WSAPoll on
+// Windows) on any number of descriptors:
 // listening sockets, and connections that are idle between requests. An
 // idle connection costs a descriptor and an entry here, no thread. When a
 // descriptor becomes readable (or its deadline passes) the reactor calls
@@ -30,6 +31,7 @@
 #include <utility>
 
 #include "common/base/net.h"
+#include "common/base/poller.h"
 #include "common/base/status.h"
 
 namespace octo {
@@ -45,8 +47,8 @@ class Reactor {
   Reactor(const Reactor&) = delete;
   Reactor& operator=(const Reactor&) = delete;
 
-  // Starts the thread (once; later calls do nothing). Internal when epoll
-  // cannot be set up.
+  // Starts the thread (once; later calls do nothing). Internal when the
+  // poller cannot be set up.
   Status Start();
 
   // Calls `fn` once, when `fd` becomes readable or at `deadline`, whichever
@@ -74,8 +76,7 @@ class Reactor {
   };
   void Loop();
 
-  int epoll_ = -1;
-  int wake_[2] = {-1, -1};
+  Poller poller_;  // epoll on Linux, WSAPoll on Windows (poller.h)
   std::thread thread_;
   std::atomic<bool> stopping_{false};
   mutable std::mutex mu_;

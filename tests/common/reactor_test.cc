@@ -1,0 +1,200 @@
+// The Reactor (src/common/base/reactor.h) on its own, over loopback
+// sockets: the same test on Linux (epoll) and Windows (WSAPoll, under wine).
+#include "common/base/reactor.h"
+
+#include <gtest/gtest.h>
+
+#ifdef _WIN32
+#ifndef NOMINMAX
+#define NOMINMAX
+#endif
+#include <winsock2.h>
+#else
+#include <sys/socket.h>
+#endif
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <vector>
+
+#include "common/base/net.h"
+
+namespace octo {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Accepts one connection within 5 s; an invalid Fd otherwise.
+Fd AcceptOne(const Fd& listener) {
+  if (!WaitFd(listener.get(), POLLIN, DeadlineIn(5s)).ok()) return Fd();
+#ifdef _WIN32
+  SOCKET s = ::accept(static_cast<SOCKET>(listener.get()), nullptr, nullptr);
+  Fd fd(s == INVALID_SOCKET ? -1 : static_cast<int>(s));
+#else
+  Fd fd(::accept(listener.get(), nullptr, nullptr));
+#endif
+  if (fd.valid()) SetNonBlocking(fd.get());
+  return fd;
+}
+
+// A connected pair of loopback sockets.
+struct Pair {
+  Fd a;  // the connecting side
+  Fd b;  // the accepted side
+};
+
+Pair Connected() {
+  Pair p;
+  auto l = ListenTcp("127.0.0.1", 0);
+  EXPECT_TRUE(l.ok()) << l.status().message();
+  if (!l.ok()) return p;
+  auto c = ConnectTcp({"127.0.0.1", LocalPort(l->get())}, DeadlineIn(5s));
+  EXPECT_TRUE(c.ok()) << c.status().message();
+  if (!c.ok()) return p;
+  p.a = std::move(c).value();
+  p.b = AcceptOne(*l);
+  EXPECT_TRUE(p.b.valid());
+  return p;
+}
+
+// What callbacks reported, waited for with a bound.
+class Calls {
+ public:
+  Reactor::Callback Record(int id) {
+    return [this, id](bool readable) {
+      std::lock_guard<std::mutex> lock(mu_);
+      seen_.push_back({id, readable});
+      cv_.notify_all();
+    };
+  }
+  // The calls seen once there are `n` of them, or after 5 s.
+  std::vector<std::pair<int, bool>> WaitFor(size_t n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, 5s, [&] { return seen_.size() >= n; });
+    return seen_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::pair<int, bool>> seen_;
+};
+
+TEST(Reactor, AWatchFiresOnceWhenDataArrivesThenIsGone) {
+  Reactor reactor;
+  ASSERT_TRUE(reactor.Start().ok());
+  Pair p = Connected();
+  ASSERT_TRUE(p.b.valid());
+  Calls calls;
+  ASSERT_NE(reactor.WatchOnce(p.b.get(), DeadlineIn(10s), calls.Record(1)), 0u);
+  EXPECT_EQ(reactor.watching(), 1u);
+  ASSERT_TRUE(WriteAllFd(p.a.get(), "x\n", DeadlineIn(5s)).ok());
+  auto seen = calls.WaitFor(1);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0], std::make_pair(1, true));
+  EXPECT_EQ(reactor.watching(), 0u);
+  // More data, no watch: nothing more is called.
+  ASSERT_TRUE(WriteAllFd(p.a.get(), "y\n", DeadlineIn(5s)).ok());
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(calls.WaitFor(1).size(), 1u);
+}
+
+TEST(Reactor, AWatchWhoseDeadlinePassesIsCalledNotReadable) {
+  Reactor reactor;
+  ASSERT_TRUE(reactor.Start().ok());
+  Pair p = Connected();
+  ASSERT_TRUE(p.b.valid());
+  Calls calls;
+  ASSERT_NE(reactor.WatchOnce(p.b.get(), DeadlineIn(50ms), calls.Record(7)), 0u);
+  auto seen = calls.WaitFor(1);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0], std::make_pair(7, false));
+  EXPECT_EQ(reactor.watching(), 0u);
+}
+
+TEST(Reactor, APeerHangingUpCountsAsReadable) {
+  Reactor reactor;
+  ASSERT_TRUE(reactor.Start().ok());
+  Pair p = Connected();
+  ASSERT_TRUE(p.b.valid());
+  Calls calls;
+  ASSERT_NE(reactor.WatchOnce(p.b.get(), DeadlineIn(10s), calls.Record(2)), 0u);
+  p.a.reset();
+  auto seen = calls.WaitFor(1);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0], std::make_pair(2, true));
+}
+
+TEST(Reactor, ACancelledWatchIsNeverCalled) {
+  Reactor reactor;
+  ASSERT_TRUE(reactor.Start().ok());
+  Pair p = Connected();
+  ASSERT_TRUE(p.b.valid());
+  Calls calls;
+  const uint64_t token = reactor.WatchOnce(p.b.get(), DeadlineIn(10s), calls.Record(3));
+  ASSERT_NE(token, 0u);
+  EXPECT_TRUE(reactor.Cancel(token));
+  EXPECT_FALSE(reactor.Cancel(token));
+  ASSERT_TRUE(WriteAllFd(p.a.get(), "x\n", DeadlineIn(5s)).ok());
+  std::this_thread::sleep_for(200ms);
+  EXPECT_TRUE(calls.WaitFor(0).empty());
+  EXPECT_EQ(reactor.watching(), 0u);
+}
+
+TEST(Reactor, AListenerWatchedAlwaysFiresForEachConnection) {
+  Reactor reactor;
+  ASSERT_TRUE(reactor.Start().ok());
+  auto l = ListenTcp("127.0.0.1", 0);
+  ASSERT_TRUE(l.ok());
+  std::mutex mu;
+  std::vector<Fd> accepted;
+  std::condition_variable cv;
+  const uint64_t token = reactor.WatchAlways(l->get(), [&](bool readable) {
+    if (!readable) return;
+    Fd fd = AcceptOne(*l);
+    std::lock_guard<std::mutex> lock(mu);
+    if (fd.valid()) accepted.push_back(std::move(fd));
+    cv.notify_all();
+  });
+  ASSERT_NE(token, 0u);
+  std::vector<Fd> clients;
+  for (int i = 0; i < 3; ++i) {
+    auto c = ConnectTcp({"127.0.0.1", LocalPort(l->get())}, DeadlineIn(5s));
+    ASSERT_TRUE(c.ok()) << c.status().message();
+    clients.push_back(std::move(c).value());
+  }
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait_for(lock, 5s, [&] { return accepted.size() >= 3; });
+    EXPECT_EQ(accepted.size(), 3u);
+  }
+  EXPECT_TRUE(reactor.Cancel(token));
+}
+
+TEST(Reactor, TwoHundredIdleConnectionsEachFireWhenTheirDataComes) {
+  Reactor reactor;
+  ASSERT_TRUE(reactor.Start().ok());
+  constexpr int kPairs = 200;
+  std::vector<Pair> pairs;
+  Calls calls;
+  for (int i = 0; i < kPairs; ++i) {
+    pairs.push_back(Connected());
+    ASSERT_TRUE(pairs.back().b.valid());
+    ASSERT_NE(reactor.WatchOnce(pairs.back().b.get(), DeadlineIn(30s), calls.Record(i)), 0u);
+  }
+  EXPECT_EQ(reactor.watching(), static_cast<size_t>(kPairs));
+  for (int i = kPairs - 1; i >= 0; --i) ASSERT_TRUE(WriteAllFd(pairs[i].a.get(), "x\n", DeadlineIn(5s)).ok());
+  auto seen = calls.WaitFor(kPairs);
+  ASSERT_EQ(seen.size(), static_cast<size_t>(kPairs));
+  std::vector<bool> fired(kPairs, false);
+  for (const auto& [id, readable] : seen) {
+    EXPECT_TRUE(readable) << id;
+    fired[static_cast<size_t>(id)] = true;
+  }
+  for (int i = 0; i < kPairs; ++i) EXPECT_TRUE(fired[static_cast<size_t>(i)]) << i;
+  EXPECT_EQ(reactor.watching(), 0u);
+}
+
+}  // namespace
+}  // namespace octo
