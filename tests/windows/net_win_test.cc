@@ -11,6 +11,9 @@
 #include <thread>
 
 #include "common/base/net.h"
+#include "common/crypto/thumbprint.h"
+#include "common/crypto/tls.h"
+#include "support/identities.h"
 
 namespace octo {
 namespace {
@@ -113,6 +116,83 @@ TEST(WindowsNet, TheControlChannelIsNotThereYetAndSaysSo) {
   EXPECT_EQ(l.status().message(),
             "cannot listen on C:\\Octopus\\Tentacle\\control.sock: the control channel is not available on Windows yet "
             "(a named pipe is planned)");
+}
+
+}  // namespace
+}  // namespace octo
+
+namespace octo {
+namespace {
+
+// One mutual-TLS handshake over loopback, as the Server (client) and the
+// Tentacle (server) make it, under wine: the pins decide, lines go both ways.
+struct Handshake {
+  Status server_status = Status::Ok();
+  Status client_status = Status::Ok();
+  std::string server_saw;  // the client's thumbprint, as the server's check saw it
+  std::string line;        // what the server read
+};
+
+Handshake RunHandshake(const Identity& server_id, const Identity& client_id, const std::string& client_pins) {
+  Handshake h;
+  auto server_ctx = MakeTlsContext(TlsRole::kServer, server_id);
+  auto client_ctx = MakeTlsContext(TlsRole::kClient, client_id);
+  EXPECT_TRUE(server_ctx.ok() && client_ctx.ok());
+  auto l = ListenTcp("127.0.0.1", 0);
+  EXPECT_TRUE(l.ok());
+  if (!server_ctx.ok() || !client_ctx.ok() || !l.ok()) return h;
+  const int port = LocalPort(l->get());
+  std::thread server([&] {
+    if (!WaitFd(l->get(), POLLIN, DeadlineIn(std::chrono::seconds(10))).ok()) return;
+    SOCKET s = ::accept(static_cast<SOCKET>(l->get()), nullptr, nullptr);
+    Fd fd(s == INVALID_SOCKET ? -1 : static_cast<int>(s));
+    SetNonBlocking(fd.get());
+    auto st = TlsStream::Accept(std::move(fd), server_ctx->get(),
+                                [&](const std::string& tp) {
+                                  h.server_saw = tp;
+                                  return true;
+                                },
+                                DeadlineIn(std::chrono::seconds(10)));
+    h.server_status = st.status();
+    if (!st.ok()) return;
+    auto line = st->ReadLine(1024, DeadlineIn(std::chrono::seconds(10)));
+    if (line.ok()) h.line = *line;
+    (void)st->Write("pong\n", DeadlineIn(std::chrono::seconds(10)));
+  });
+  auto fd = ConnectTcp({"127.0.0.1", port}, DeadlineIn(std::chrono::seconds(10)));
+  EXPECT_TRUE(fd.ok()) << fd.status().message();
+  if (fd.ok()) {
+    auto c = TlsStream::Connect(std::move(fd).value(), client_ctx->get(), client_pins,
+                                DeadlineIn(std::chrono::seconds(10)));
+    h.client_status = c.status();
+    if (c.ok()) {
+      EXPECT_TRUE(c->Write("ping\n", DeadlineIn(std::chrono::seconds(10))).ok());
+      auto back = c->ReadLine(1024, DeadlineIn(std::chrono::seconds(10)));
+      EXPECT_TRUE(back.ok() && *back == "pong") << (back.ok() ? *back : back.status().message());
+      EXPECT_EQ(c->protocol(), "TLSv1.3");
+    }
+  }
+  server.join();
+  return h;
+}
+
+TEST(WindowsTls, AMutualHandshakeWithTheRightPinCarriesLines) {
+  const Identity& tentacle = testing::SharedIdentity(kTentacleCommonName);
+  const Identity& server = testing::SharedIdentity(kServerCommonName);
+  Handshake h = RunHandshake(tentacle, server, Thumbprint(tentacle.certificate.get()));
+  EXPECT_TRUE(h.client_status.ok()) << h.client_status.message();
+  EXPECT_TRUE(h.server_status.ok()) << h.server_status.message();
+  EXPECT_EQ(h.server_saw, Thumbprint(server.certificate.get()));
+  EXPECT_EQ(h.line, "ping");
+}
+
+TEST(WindowsTls, AnotherCertificateThanThePinIsRefused) {
+  const Identity& tentacle = testing::SharedIdentity(kTentacleCommonName);
+  const Identity& server = testing::SharedIdentity(kServerCommonName);
+  Handshake h = RunHandshake(tentacle, server, std::string(40, 'A'));
+  EXPECT_EQ(h.client_status.code(), StatusCode::kPermissionDenied) << h.client_status.message();
+  EXPECT_FALSE(h.server_status.ok());
+  EXPECT_EQ(h.server_saw, "");  // refused before the client sent its certificate
 }
 
 }  // namespace

@@ -95,6 +95,15 @@ Result<std::string> ReadLineFd(int fd, size_t max, Deadline deadline);
 
 void SetNonBlocking(int fd);
 
+// True when `fd` is readable, hung up or failed right now (a poll that
+// does not wait).
+bool ReadableNow(int fd);
+
+// The calling thread's last socket error (errno on POSIX, WSAGetLastError()
+// on Windows), and its text ("Connection reset by peer").
+int LastSocketError();
+std::string SocketErrorText(int err);
+
 // Raises this process's soft limit on open descriptors to its hard limit
 // (a service holding thousands of connections needs more than the usual
 // 1,024); returns the soft limit in force afterwards.

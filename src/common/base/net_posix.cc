@@ -44,6 +44,15 @@ Status ConnectError(const std::string& what, int err, bool missing_is_unavailabl
 
 }  // namespace
 
+bool ReadableNow(int fd) {
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, 0) != 0;
+}
+
+int LastSocketError() { return errno; }
+
+std::string SocketErrorText(int err) { return std::strerror(err); }
+
 void SetNonBlocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
 Result<Fd> ListenTcp(const std::string& ip, int port, int backlog) {

@@ -56,6 +56,19 @@ void Fd::reset(int fd) {
   fd_ = fd;
 }
 
+bool ReadableNow(int fd) {
+  WSAPOLLFD p{S(fd), POLLRDNORM, 0};
+  return ::WSAPoll(&p, 1, 0) != 0;
+}
+
+int LastSocketError() { return ::WSAGetLastError(); }
+
+std::string SocketErrorText(int err) {
+  // Win32Error's message without its "what: " prefix.
+  const std::string msg = Win32Error("", static_cast<unsigned long>(err)).message();
+  return msg.size() > 2 ? msg.substr(2) : msg;
+}
+
 void SetNonBlocking(int fd) {
   u_long on = 1;
   ::ioctlsocket(S(fd), FIONBIO, &on);

@@ -1,7 +1,19 @@
 #include "common/crypto/tls.h"
 
 #include <openssl/err.h>
+
+#ifdef _WIN32
+// POLLIN/POLLOUT; lean, so that <wincrypt.h> (X509_NAME...) stays out.
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#ifndef NOMINMAX
+#define NOMINMAX
+#endif
+#include <winsock2.h>
+#else
 #include <poll.h>
+#endif
 
 #include <algorithm>
 
@@ -83,8 +95,9 @@ Status TlsStream::Drive(int rc, Deadline deadline, const char* what) {
       return FailedPrecondition("the connection was closed");
     case SSL_ERROR_SYSCALL:
       if (ERR_peek_error() == 0) {
-        return FailedPrecondition(errno != 0 && rc < 0 ? std::string("the connection was reset: ") + strerror(errno)
-                                                       : std::string("the connection was closed"));
+        const int e = LastSocketError();
+        return FailedPrecondition(e != 0 && rc < 0 ? "the connection was reset: " + SocketErrorText(e)
+                                                   : std::string("the connection was closed"));
       }
       [[fallthrough]];
     default:
@@ -240,9 +253,7 @@ bool TlsStream::HasBuffered() const { return ssl_ && SSL_has_pending(ssl_.get())
 
 bool TlsStream::IdleAndOpen() const {
   if (!ssl_ || fd_.get() < 0 || HasBuffered()) return false;
-  pollfd p{fd_.get(), POLLIN, 0};
-  const int n = ::poll(&p, 1, 0);
-  return n == 0;  // readable (a close_notify, EOF, data), hung up or failed: not reusable
+  return !ReadableNow(fd_.get());  // readable (a close_notify, EOF, data), hung up or failed: not reusable
 }
 
 std::string TlsStream::protocol() const { return ssl_ ? SSL_get_version(ssl_.get()) : ""; }
