@@ -1,11 +1,12 @@
 // The local control channel between the CLI and a running service: a Unix
 // domain socket in the instance home, mode 0600 (only its owner can use
-// it). One JSON object per line each way.
+// it); on Windows a named pipe named after that path, open to
+// Administrators and SYSTEM only, and to local clients only. One JSON
+// object per line each way.
 #pragma once
 
-#include <sys/types.h>
-
 #include <atomic>
+#include <cstdint>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -18,10 +19,11 @@
 
 namespace octo {
 
-// Who is on the other end of a control connection (SO_PEERCRED).
+// Who is on the other end of a control connection (SO_PEERCRED; on
+// Windows the pipe client's process id and account).
 struct ControlPeer {
-  pid_t pid = 0;
-  uid_t uid = 0;
+  int64_t pid = 0;
+  std::string account;            // "uid 0"; on Windows "DOMAIN\\user"
   std::string Describe() const;  // "pid 123, uid 0"
 };
 
@@ -43,12 +45,19 @@ class ControlServer {
   void Stop();
 
  private:
+#ifdef _WIN32
+  void AcceptLoop(void* first_pipe);  // the first pipe instance (a HANDLE), made by Start
+  void Serve(void* pipe);  // a connected pipe instance (a HANDLE), closed when done
+  std::string pipe_name_;
+  void* stop_event_ = nullptr;  // set by Stop: the acceptor's wait ends
+#else
   void AcceptLoop();
   void Serve(Fd fd);
+  Fd listener_;
+#endif
 
   std::string path_;
   Handler handler_;
-  Fd listener_;
   std::thread acceptor_;
   std::atomic<bool> stopping_{false};
   std::mutex mu_;
@@ -57,6 +66,18 @@ class ControlServer {
 };
 
 inline constexpr size_t kMaxControlLine = 64 * 1024 * 1024;  // a health check of 10,000 targets answers ~6 MiB
+
+// The reply line (ending in "\n") to one request line: the handler's answer,
+// or an "Error" when the line is not a JSON object. Both transports use it.
+std::string AnswerControlLine(const std::string& line, const ControlServer::Handler& handler, const ControlPeer& peer);
+// What SendControlRequest returns for the reply line read (or the error).
+Result<Json> ParseControlReply(const Result<std::string>& line);
+
+#ifdef _WIN32
+// The pipe that stands for the control socket `socket_path`:
+// \\.\pipe\Octopus-<the path, with '\', '/' and ':' as '-'>.
+std::string ControlPipeName(const std::string& socket_path);
+#endif
 
 // Sends `request` and reads the reply. Unavailable when nothing listens
 // there (the service is not running); DeadlineExceeded when it does not
