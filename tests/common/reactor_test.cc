@@ -198,3 +198,37 @@ TEST(Reactor, TwoHundredIdleConnectionsEachFireWhenTheirDataComes) {
 
 }  // namespace
 }  // namespace octo
+
+namespace octo {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(WorkerPool, EveryJobRunsAndIdleThreadsEnd) {
+  std::mutex mu;
+  std::condition_variable cv;
+  int done = 0;
+  {
+    WorkerPool pool(/*keep=*/1, /*max=*/8, /*idle_exit=*/50ms);
+    for (int round = 0; round < 20; ++round) {
+      for (int i = 0; i < 50; ++i) {
+        pool.Run([&] {
+          std::this_thread::sleep_for(1ms);
+          std::lock_guard<std::mutex> lock(mu);
+          ++done;
+          cv.notify_all();
+        });
+      }
+      std::unique_lock<std::mutex> lock(mu);
+      ASSERT_TRUE(cv.wait_for(lock, 10s, [&] { return done == (round + 1) * 50; })) << done;
+    }
+    EXPECT_LE(pool.threads(), 8u);
+    // Idle: down to `keep` (bounded wait).
+    for (int i = 0; i < 200 && pool.threads() > 1; ++i) std::this_thread::sleep_for(10ms);
+    EXPECT_EQ(pool.threads(), 1u);
+  }  // the destructor waits for every thread
+  EXPECT_EQ(done, 1000);
+}
+
+}  // namespace
+}  // namespace octo
