@@ -10,6 +10,7 @@
 #endif
 #include <winsock2.h>
 #else
+#include <poll.h>
 #include <sys/socket.h>
 #endif
 

@@ -356,16 +356,6 @@ struct TentacleAgent::Connection {
   uint64_t token = 0;      // its reactor watch while parked; guarded by parked_mu_
 };
 
-namespace {
-
-// Whether the socket has something to read now (a request, or its close).
-bool ReadableNow(int fd) {
-  pollfd p{fd, POLLIN, 0};
-  return ::poll(&p, 1, 0) > 0;
-}
-
-}  // namespace
-
 void TentacleAgent::Serve(Fd fd, std::string peer) {
   // Counted in active_ by AcceptReady; counted out here unless the
   // connection goes on to be served (ServeRequests counts it out then).
