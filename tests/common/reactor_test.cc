@@ -4,15 +4,6 @@
 
 #include <gtest/gtest.h>
 
-#ifdef _WIN32
-#ifndef NOMINMAX
-#define NOMINMAX
-#endif
-#include <winsock2.h>
-#else
-#include <poll.h>
-#include <sys/socket.h>
-#endif
 
 #include <chrono>
 #include <condition_variable>
@@ -20,44 +11,16 @@
 #include <vector>
 
 #include "common/base/net.h"
+#include "support/loopback.h"
 
 namespace octo {
 namespace {
 
 using namespace std::chrono_literals;
 
-// Accepts one connection within 5 s; an invalid Fd otherwise.
-Fd AcceptOne(const Fd& listener) {
-  if (!WaitFd(listener.get(), POLLIN, DeadlineIn(5s)).ok()) return Fd();
-#ifdef _WIN32
-  SOCKET s = ::accept(static_cast<SOCKET>(listener.get()), nullptr, nullptr);
-  Fd fd(s == INVALID_SOCKET ? -1 : static_cast<int>(s));
-#else
-  Fd fd(::accept(listener.get(), nullptr, nullptr));
-#endif
-  if (fd.valid()) SetNonBlocking(fd.get());
-  return fd;
-}
-
-// A connected pair of loopback sockets.
-struct Pair {
-  Fd a;  // the connecting side
-  Fd b;  // the accepted side
-};
-
-Pair Connected() {
-  Pair p;
-  auto l = ListenTcp("127.0.0.1", 0);
-  EXPECT_TRUE(l.ok()) << l.status().message();
-  if (!l.ok()) return p;
-  auto c = ConnectTcp({"127.0.0.1", LocalPort(l->get())}, DeadlineIn(5s));
-  EXPECT_TRUE(c.ok()) << c.status().message();
-  if (!c.ok()) return p;
-  p.a = std::move(c).value();
-  p.b = AcceptOne(*l);
-  EXPECT_TRUE(p.b.valid());
-  return p;
-}
+using testing::AcceptOne;
+using testing::Connected;
+using testing::Pair;
 
 // What callbacks reported, waited for with a bound.
 class Calls {

@@ -14,19 +14,12 @@
 #include "common/crypto/thumbprint.h"
 #include "common/crypto/tls.h"
 #include "support/identities.h"
+#include "support/loopback.h"
 
 namespace octo {
 namespace {
 
-// Accepts one connection on `listener` within 5 s; an invalid Fd otherwise.
-Fd AcceptOne(const Fd& listener) {
-  if (!WaitFd(listener.get(), POLLIN, DeadlineIn(std::chrono::seconds(5))).ok()) return Fd();
-  SOCKET s = ::accept(static_cast<SOCKET>(listener.get()), nullptr, nullptr);
-  if (s == INVALID_SOCKET) return Fd();
-  Fd fd(static_cast<int>(s));
-  SetNonBlocking(fd.get());
-  return fd;
-}
+using testing::AcceptOne;
 
 TEST(WindowsNet, NothingListeningIsUnavailable) {
   // A port that was free a moment ago: listen, note it, close.
@@ -143,10 +136,8 @@ Handshake RunHandshake(const Identity& server_id, const Identity& client_id, con
   if (!server_ctx.ok() || !client_ctx.ok() || !l.ok()) return h;
   const int port = LocalPort(l->get());
   std::thread server([&] {
-    if (!WaitFd(l->get(), POLLIN, DeadlineIn(std::chrono::seconds(10))).ok()) return;
-    SOCKET s = ::accept(static_cast<SOCKET>(l->get()), nullptr, nullptr);
-    Fd fd(s == INVALID_SOCKET ? -1 : static_cast<int>(s));
-    SetNonBlocking(fd.get());
+    Fd fd = testing::AcceptOne(*l);
+    if (!fd.valid()) return;
     auto st = TlsStream::Accept(std::move(fd), server_ctx->get(),
                                 [&](const std::string& tp) {
                                   h.server_saw = tp;

@@ -1,4 +1,5 @@
 #include "common/base/file_util.h"
+#include "common/base/file_util_os.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -12,27 +13,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <thread>
 
 namespace octo {
-
-Status PosixError(const std::string& what, int err) {
-  std::string msg = what + ": " + std::strerror(err);
-  switch (err) {
-    case ENOENT:
-      return NotFound(msg);
-    case EACCES:
-    case EPERM:
-      return PermissionDenied(msg);
-    case EEXIST:
-      return AlreadyExists(msg);
-    case EISDIR:
-    case ENOTDIR:
-      return InvalidArgument(msg);
-    default:
-      return Internal(msg);
-  }
-}
 
 Result<std::string> ReadFile(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -247,24 +229,20 @@ std::string DirName(const std::string& path) {
   return path.substr(0, slash);
 }
 
-Result<FileLock> LockFile(const std::string& path, std::chrono::milliseconds timeout) {
-  const std::string lock_path = path + ".lock";
-  int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+Result<FileLock> OpenLockFile(const std::string& path) {
+  int fd = ::open((path + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return PosixError("cannot lock " + path, errno);
-  FileLock handle(new int(fd), [](int* p) {
+  return FileLock(new int(fd), [](int* p) {
     ::close(*p);
     delete p;
   });
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return handle;
-    if (errno != EWOULDBLOCK && errno != EINTR) return PosixError("cannot lock " + path, errno);
-    if (std::chrono::steady_clock::now() >= deadline) {
-      return FailedPrecondition("another command has been changing " + path + " for " +
-                                std::to_string(timeout.count() / 1000) + " seconds; try again later");
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
+}
+
+Result<bool> TryLockFile(const FileLock& lock, const std::string& path) {
+  const int fd = *static_cast<const int*>(lock.get());
+  if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return true;
+  if (errno == EWOULDBLOCK || errno == EINTR) return false;
+  return PosixError("cannot lock " + path, errno);
 }
 
 Result<FileStamp> StampFile(const std::string& path) {

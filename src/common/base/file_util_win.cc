@@ -5,11 +5,9 @@
 // for the default home (C:\Octopus, under an administrator's C:\) is
 // administrators and SYSTEM full control.
 #include "common/base/file_util.h"
+#include "common/base/file_util_os.h"
 
-#ifndef NOMINMAX
-#define NOMINMAX
-#endif
-#include <windows.h>
+#include "common/base/win32.h"
 
 #include <algorithm>
 #include <cstring>
@@ -21,22 +19,6 @@
 namespace octo {
 
 namespace {
-
-std::wstring Wide(const std::string& s) {
-  if (s.empty()) return {};
-  int n = ::MultiByteToWideChar(CP_UTF8, 0, s.data(), static_cast<int>(s.size()), nullptr, 0);
-  std::wstring w(static_cast<size_t>(n), L'\0');
-  ::MultiByteToWideChar(CP_UTF8, 0, s.data(), static_cast<int>(s.size()), w.data(), n);
-  return w;
-}
-
-std::string Narrow(const std::wstring& w) {
-  if (w.empty()) return {};
-  int n = ::WideCharToMultiByte(CP_UTF8, 0, w.data(), static_cast<int>(w.size()), nullptr, 0, nullptr, nullptr);
-  std::string s(static_cast<size_t>(n), '\0');
-  ::WideCharToMultiByte(CP_UTF8, 0, w.data(), static_cast<int>(w.size()), s.data(), n, nullptr, nullptr);
-  return s;
-}
 
 // The system's message for a Win32 error, without the trailing ".\r\n".
 std::string Win32Message(DWORD err) {
@@ -52,24 +34,6 @@ std::string Win32Message(DWORD err) {
   return msg;
 }
 
-class Handle {
- public:
-  explicit Handle(HANDLE h) : h_(h) {}
-  ~Handle() {
-    if (ok()) ::CloseHandle(h_);
-  }
-  Handle(const Handle&) = delete;
-  Handle& operator=(const Handle&) = delete;
-  bool ok() const { return h_ != INVALID_HANDLE_VALUE && h_ != nullptr; }
-  HANDLE get() const { return h_; }
-  void close() {
-    if (ok()) ::CloseHandle(h_);
-    h_ = INVALID_HANDLE_VALUE;
-  }
-
- private:
-  HANDLE h_;
-};
 
 }  // namespace
 
@@ -93,32 +57,14 @@ Status Win32Error(const std::string& what, unsigned long err) {
   }
 }
 
-Status PosixError(const std::string& what, int err) {
-  std::string msg = what + ": " + std::strerror(err);
-  switch (err) {
-    case ENOENT:
-      return NotFound(msg);
-    case EACCES:
-    case EPERM:
-      return PermissionDenied(msg);
-    case EEXIST:
-      return AlreadyExists(msg);
-    case EISDIR:
-    case ENOTDIR:
-      return InvalidArgument(msg);
-    default:
-      return Internal(msg);
-  }
-}
-
 Result<std::string> ReadFile(const std::string& path) {
   const DWORD attrs = ::GetFileAttributesW(Wide(path).c_str());
   if (attrs != INVALID_FILE_ATTRIBUTES && (attrs & FILE_ATTRIBUTE_DIRECTORY) != 0) {
     return InvalidArgument("cannot read " + path + ": it is a directory, not a file");
   }
-  Handle h(::CreateFileW(Wide(path).c_str(), GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+  WinHandle h(::CreateFileW(Wide(path).c_str(), GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
                          nullptr, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, nullptr));
-  if (!h.ok()) return Win32Error("cannot read " + path, ::GetLastError());
+  if (!h.valid()) return Win32Error("cannot read " + path, ::GetLastError());
   LARGE_INTEGER size{};
   if (!::GetFileSizeEx(h.get(), &size)) return Win32Error("cannot read " + path, ::GetLastError());
   // As on POSIX: read straight into the result, wipe a buffer outgrown.
@@ -171,7 +117,7 @@ Status WriteAndPublish(const std::string& path, const std::string& contents, Pub
     if (raw == INVALID_HANDLE_VALUE && ::GetLastError() != ERROR_FILE_EXISTS) break;
   }
   if (raw == INVALID_HANDLE_VALUE) return Win32Error("cannot write " + path, ::GetLastError());
-  Handle h(raw);
+  WinHandle h(raw);
   auto fail = [&](DWORD e) {
     FILE_DISPOSITION_INFO dispose{TRUE};  // delete the temporary when h closes
     ::SetFileInformationByHandle(h.get(), FileDispositionInfo, &dispose, sizeof dispose);
@@ -307,34 +253,30 @@ std::string DirName(const std::string& path) {
   return path.substr(0, slash);
 }
 
-Result<FileLock> LockFile(const std::string& path, std::chrono::milliseconds timeout) {
-  const std::string lock_path = path + ".lock";
-  HANDLE h = ::CreateFileW(Wide(lock_path).c_str(), GENERIC_READ | GENERIC_WRITE,
+Result<FileLock> OpenLockFile(const std::string& path) {
+  HANDLE h = ::CreateFileW(Wide(path + ".lock").c_str(), GENERIC_READ | GENERIC_WRITE,
                            FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr, OPEN_ALWAYS,
                            FILE_ATTRIBUTE_NORMAL, nullptr);
   if (h == INVALID_HANDLE_VALUE) return Win32Error("cannot lock " + path, ::GetLastError());
-  FileLock lock(new intptr_t(reinterpret_cast<intptr_t>(h)), [](intptr_t* p) {
+  return FileLock(new intptr_t(reinterpret_cast<intptr_t>(h)), [](intptr_t* p) {
     ::CloseHandle(reinterpret_cast<HANDLE>(*p));  // closing releases the lock
     delete p;
   });
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    OVERLAPPED ov{};
-    if (::LockFileEx(h, LOCKFILE_EXCLUSIVE_LOCK | LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, &ov)) return lock;
-    const DWORD e = ::GetLastError();
-    if (e != ERROR_LOCK_VIOLATION && e != ERROR_IO_PENDING) return Win32Error("cannot lock " + path, e);
-    if (std::chrono::steady_clock::now() >= deadline) {
-      return FailedPrecondition("another command has been changing " + path + " for " +
-                                std::to_string(timeout.count() / 1000) + " seconds; try again later");
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
+}
+
+Result<bool> TryLockFile(const FileLock& lock, const std::string& path) {
+  const HANDLE h = reinterpret_cast<HANDLE>(*static_cast<const intptr_t*>(lock.get()));
+  OVERLAPPED ov{};
+  if (::LockFileEx(h, LOCKFILE_EXCLUSIVE_LOCK | LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, &ov)) return true;
+  const DWORD e = ::GetLastError();
+  if (e == ERROR_LOCK_VIOLATION || e == ERROR_IO_PENDING) return false;
+  return Win32Error("cannot lock " + path, e);
 }
 
 Result<FileStamp> StampFile(const std::string& path) {
-  Handle h(::CreateFileW(Wide(path).c_str(), 0, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr,
+  WinHandle h(::CreateFileW(Wide(path).c_str(), 0, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr,
                          OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, nullptr));
-  if (!h.ok()) return Win32Error("cannot stat " + path, ::GetLastError());
+  if (!h.valid()) return Win32Error("cannot stat " + path, ::GetLastError());
   BY_HANDLE_FILE_INFORMATION info{};
   if (!::GetFileInformationByHandle(h.get(), &info)) return Win32Error("cannot stat " + path, ::GetLastError());
   FileStamp s;

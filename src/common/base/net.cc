@@ -1,5 +1,5 @@
-// The portable half of net.h: addresses and times. The sockets are in
-// net_posix.cc and net_win.cc.
+// The portable half of net.h: addresses, times, and what a socket's
+// address is. Making and using sockets is in net_posix.cc and net_win.cc.
 #include "common/base/net.h"
 
 #ifdef _WIN32
@@ -81,6 +81,46 @@ Result<std::string> ParseListenAddress(const std::string& text) {
   auto normal = NormalizeIp(text);
   if (!normal) return InvalidArgument("'" + text + "' is not an IPv4 or IPv6 address, or 'any'");
   return *normal;
+}
+
+namespace {
+
+// getsockname/getpeername as each platform spells them.
+#ifdef _WIN32
+using SockLen = int;
+SOCKET AsSocket(int fd) { return static_cast<SOCKET>(fd); }
+#else
+using SockLen = socklen_t;
+int AsSocket(int fd) { return fd; }
+#endif
+
+}  // namespace
+
+int LocalPort(int fd) {
+  sockaddr_storage ss{};
+  SockLen len = sizeof ss;
+  if (::getsockname(AsSocket(fd), reinterpret_cast<sockaddr*>(&ss), &len) != 0) return 0;
+  if (ss.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+  return ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+}
+
+std::string PeerAddress(int fd) {
+  sockaddr_storage ss{};
+  SockLen len = sizeof ss;
+  if (::getpeername(AsSocket(fd), reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "unknown";
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (ss.ss_family == AF_INET) {
+    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+    inet_ntop(AF_INET, &a->sin_addr, buf, sizeof buf);
+    return std::string(buf) + ":" + std::to_string(ntohs(a->sin_port));
+  }
+  auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+  if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
+    inet_ntop(AF_INET, &a->sin6_addr.s6_addr[12], buf, sizeof buf);
+    return std::string(buf) + ":" + std::to_string(ntohs(a->sin6_port));
+  }
+  inet_ntop(AF_INET6, &a->sin6_addr, buf, sizeof buf);
+  return "[" + std::string(buf) + "]:" + std::to_string(ntohs(a->sin6_port));
 }
 
 }  // namespace octo

@@ -87,14 +87,6 @@ Result<Fd> ListenTcp(const std::string& ip, int port, int backlog) {
   return fd;
 }
 
-int LocalPort(int fd) {
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return 0;
-  if (ss.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
-  return ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
-}
-
 Status WaitFd(int fd, short events, Deadline deadline) {
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
@@ -146,25 +138,6 @@ Result<Fd> ConnectTcp(const HostPort& target, Deadline deadline) {
   }
   ::freeaddrinfo(res);
   return last;
-}
-
-std::string PeerAddress(int fd) {
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "unknown";
-  char buf[INET6_ADDRSTRLEN] = {};
-  if (ss.ss_family == AF_INET) {
-    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
-    inet_ntop(AF_INET, &a->sin_addr, buf, sizeof buf);
-    return std::string(buf) + ":" + std::to_string(ntohs(a->sin_port));
-  }
-  auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
-  if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
-    inet_ntop(AF_INET, &a->sin6_addr.s6_addr[12], buf, sizeof buf);
-    return std::string(buf) + ":" + std::to_string(ntohs(a->sin6_port));
-  }
-  inet_ntop(AF_INET6, &a->sin6_addr, buf, sizeof buf);
-  return "[" + std::string(buf) + "]:" + std::to_string(ntohs(a->sin6_port));
 }
 
 Result<Fd> ListenUnix(const std::string& path, mode_t mode) {

@@ -3,10 +3,8 @@
 // deadline and Stop ends the acceptor's wait at once.
 #include "common/channel/control.h"
 
-#ifndef NOMINMAX
-#define NOMINMAX
-#endif
-#include <windows.h>
+#include "common/base/win32.h"
+
 #include <sddl.h>
 
 #include <algorithm>
@@ -19,43 +17,26 @@ namespace octo {
 
 namespace {
 
-std::wstring Wide(const std::string& s) { return std::wstring(s.begin(), s.end()); }  // pipe names are ASCII
-
-// Owns a HANDLE (INVALID_HANDLE_VALUE or null: none).
-class OwnedHandle {
- public:
-  explicit OwnedHandle(HANDLE h = INVALID_HANDLE_VALUE) : h_(h) {}
-  ~OwnedHandle() {
-    if (valid()) ::CloseHandle(h_);
-  }
-  OwnedHandle(const OwnedHandle&) = delete;
-  OwnedHandle& operator=(const OwnedHandle&) = delete;
-  bool valid() const { return h_ != INVALID_HANDLE_VALUE && h_ != nullptr; }
-  HANDLE get() const { return h_; }
-
- private:
-  HANDLE h_;
-};
-
 DWORD MillisLeft(Deadline deadline) {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
   return static_cast<DWORD>(std::clamp<long long>(left, 0, 0x7fffffff));
 }
 
+// An OVERLAPPED and its event, on the heap: if a cancelled operation does
+// not finish (it must, bar an OS fault), they are left to it rather than
+// freed under it.
+struct Overlapped {
+  OVERLAPPED ov{};
+  WinHandle event{::CreateEventW(nullptr, TRUE, FALSE, nullptr)};
+  Overlapped() { ov.hEvent = event.get(); }
+};
+
 // One overlapped ReadFile or WriteFile on `pipe`, waited for until
 // `deadline`: DeadlineExceeded "timed out" (the I/O is cancelled);
 // FailedPrecondition "the connection was closed" when the other end went.
 Result<DWORD> PipeIo(HANDLE pipe, bool write, char* data, DWORD size, Deadline deadline) {
-  // The OVERLAPPED and its event live on the heap: if a cancelled I/O does
-  // not finish (it must, bar an OS fault), they are left to it rather than
-  // freed under it.
-  struct Io {
-    OVERLAPPED ov{};
-    OwnedHandle event{::CreateEventW(nullptr, TRUE, FALSE, nullptr)};
-  };
-  auto io = std::make_unique<Io>();
+  auto io = std::make_unique<Overlapped>();
   if (!io->event.valid()) return Win32Error("cannot create an event", ::GetLastError());
-  io->ov.hEvent = io->event.get();
   const BOOL started =
       write ? ::WriteFile(pipe, data, size, nullptr, &io->ov) : ::ReadFile(pipe, data, size, nullptr, &io->ov);
   if (!started) {
@@ -188,14 +169,7 @@ void ControlServer::AcceptLoop(void* first_pipe) {
       ::WaitForSingleObject(static_cast<HANDLE>(stop_event_), 200);
       continue;
     }
-    // The OVERLAPPED and event on the heap, as in PipeIo: an operation that
-    // does not end when cancelled keeps them.
-    struct Io {
-      OVERLAPPED ov{};
-      OwnedHandle event{::CreateEventW(nullptr, TRUE, FALSE, nullptr)};
-    };
-    auto io = std::make_unique<Io>();
-    io->ov.hEvent = io->event.get();
+    auto io = std::make_unique<Overlapped>();
     bool connected = false;
     bool pending = false;
     if (::ConnectNamedPipe(pipe, &io->ov)) {
@@ -325,7 +299,7 @@ Result<Json> SendControlRequest(const std::string& socket_path, const Json& requ
       ::Sleep(5);
     }
   }
-  OwnedHandle owned(pipe);
+  WinHandle owned(pipe);
   OCTO_RETURN_IF_ERROR(WriteAllPipe(pipe, request.dump() + "\n", deadline));
   return ParseControlReply(ReadLinePipe(pipe, kMaxControlLine, deadline));
 }
