@@ -1,7 +1,13 @@
 #include "frontend/password.h"
 
+#ifdef _WIN32
+#include <io.h>
+
+#include "common/base/win32.h"
+#else
 #include <termios.h>
 #include <unistd.h>
+#endif
 
 #include <algorithm>
 #include <cerrno>
@@ -21,13 +27,60 @@ void StripNewline(std::string& s) {
 // Reads one line from `fd` straight into a Secret, a byte at a time: no
 // stream buffer keeps a copy, and when the line outgrows the buffer the old
 // one is wiped before it is freed. The newline is not kept.
+#ifdef _WIN32
+int ReadByte(int fd, char* c) { return ::_read(fd, c, 1); }
+constexpr int kStdin = 0;
+bool InteractiveStdin() { return ::_isatty(kStdin) != 0; }
+
+// Turns the console's echo off until destroyed.
+class QuietInput {
+ public:
+  QuietInput() : in_(::GetStdHandle(STD_INPUT_HANDLE)) {
+    restore_ = ::GetConsoleMode(in_, &old_) != 0;
+    if (restore_) ::SetConsoleMode(in_, old_ & ~static_cast<DWORD>(ENABLE_ECHO_INPUT));
+  }
+  ~QuietInput() {
+    if (restore_) ::SetConsoleMode(in_, old_);
+  }
+
+ private:
+  HANDLE in_;
+  DWORD old_ = 0;
+  bool restore_ = false;
+};
+#else
+ssize_t ReadByte(int fd, char* c) { return ::read(fd, c, 1); }
+constexpr int kStdin = STDIN_FILENO;
+bool InteractiveStdin() { return ::isatty(kStdin) != 0; }
+
+// Turns the terminal's echo off until destroyed.
+class QuietInput {
+ public:
+  QuietInput() {
+    restore_ = ::tcgetattr(kStdin, &old_) == 0;
+    if (restore_) {
+      termios quiet = old_;
+      quiet.c_lflag &= static_cast<tcflag_t>(~ECHO);
+      ::tcsetattr(kStdin, TCSANOW, &quiet);
+    }
+  }
+  ~QuietInput() {
+    if (restore_) ::tcsetattr(kStdin, TCSANOW, &old_);
+  }
+
+ private:
+  termios old_{};
+  bool restore_ = false;
+};
+#endif
+
 Secret ReadSecretLine(int fd) {
   Secret line;
   std::string& v = line.mutable_value();
   v.reserve(256);
   for (;;) {
     char c = 0;
-    ssize_t n = ::read(fd, &c, 1);
+    auto n = ReadByte(fd, &c);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0 || c == '\n') break;
     if (v.size() == v.capacity()) {
@@ -70,17 +123,13 @@ bool g_never_prompt = false;
 void NeverPrompt() { g_never_prompt = true; }
 
 std::optional<Secret> PromptPassword(const std::string& prompt) {
-  if (g_never_prompt || !::isatty(STDIN_FILENO)) return std::nullopt;
+  if (g_never_prompt || !InteractiveStdin()) return std::nullopt;
   std::cerr << prompt << std::flush;
-  termios old {};
-  bool restore = ::tcgetattr(STDIN_FILENO, &old) == 0;
-  if (restore) {
-    termios quiet = old;
-    quiet.c_lflag &= static_cast<tcflag_t>(~ECHO);
-    ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+  Secret line;
+  {
+    QuietInput quiet;
+    line = ReadSecretLine(kStdin);
   }
-  Secret line = ReadSecretLine(STDIN_FILENO);
-  if (restore) ::tcsetattr(STDIN_FILENO, TCSANOW, &old);
   std::cerr << std::endl;
   StripNewline(line.mutable_value());
   return line;
@@ -110,7 +159,7 @@ Result<Secret> ResolvePassword(const PasswordOptions& o, PasswordNeed need) {
     if (v == nullptr) return InvalidArgument("the environment variable " + *o.env + " is not set");
     pw = Secret(v);
   } else if (o.from_stdin) {
-    pw = ReadSecretLine(STDIN_FILENO);
+    pw = ReadSecretLine(kStdin);
   } else if (need == PasswordNeed::kRequired) {
     auto first = PromptPassword("PFX password: ");
     if (!first) {

@@ -1,8 +1,11 @@
 #include "frontend/service_command.h"
 
+#ifndef _WIN32
 #include <pwd.h>
+#endif
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
@@ -13,6 +16,9 @@
 #include "common/service/supervisor.h"
 #include "common/config/trust.h"
 #include "common/service/systemd_unit.h"
+#ifdef _WIN32
+#include "common/service/windows_service.h"
+#endif
 
 namespace octo::cli {
 namespace {
@@ -73,6 +79,9 @@ class ServiceRunner {
   // The unit systemd runs this instance with: ours under the real name, or
   // one written by an earlier version under the old name; "" when none.
   std::string InstalledUnit() const {
+#ifdef _WIN32
+    return WindowsServiceExists(scm_name_) ? scm_name_ : "";  // the Service Control Manager's
+#endif
     if (FileExists(unit_path_)) {
       auto text = ReadFile(unit_path_);
       if (text.ok() && UnitRunsInstance(*text, product_, inst_.name())) return unit_name_;
@@ -98,6 +107,9 @@ class ServiceRunner {
   }
 
   int Start() {
+#ifdef _WIN32
+    if (!InstalledUnit().empty()) return ScmStart();
+#endif
     if (std::string unit = InstalledUnit(); !unit.empty()) {
       int rc = Systemctl("start", unit);
       if (rc == kExitOk) std::cout << "Service started: " << Short(unit) << std::endl;
@@ -135,6 +147,9 @@ class ServiceRunner {
   }
 
   int Stop() {
+#ifdef _WIN32
+    if (!InstalledUnit().empty()) return ScmStop() < 0 ? kExitFailed : kExitOk;
+#endif
     if (std::string unit = InstalledUnit(); !unit.empty()) {
       std::cout << "Stopping service: " << Short(unit) << std::endl;
       int rc = Systemctl("stop", unit);
@@ -149,6 +164,9 @@ class ServiceRunner {
   }
 
   int Restart() {
+#ifdef _WIN32
+    if (!InstalledUnit().empty()) return ScmRestart();
+#endif
     if (std::string unit = InstalledUnit(); !unit.empty()) {
       std::cout << "Restarting service: " << Short(unit) << std::endl;
       int rc = Systemctl("restart", unit);
@@ -185,7 +203,12 @@ class ServiceRunner {
     std::string unit = InstalledUnit();
     bool running;
     if (!unit.empty()) {
+#ifdef _WIN32
+      auto st = QueryWindowsService(unit);
+      running = st.ok() && st->state == ServiceState::kRunning;
+#else
       running = Active(unit);
+#endif
       pid = RunningPid(paths_.lock_file);
     } else {
       pid = RunningPid(paths_.lock_file);
@@ -233,7 +256,11 @@ class ServiceRunner {
       return running ? kExitOk : kExitStopped;
     }
     std::cout << "The " << ServiceName(product_) << " service for instance '" << inst_.name() << "'";
+#ifdef _WIN32
+    if (!unit.empty()) std::cout << " (Windows service " << unit << ")";
+#else
     if (!unit.empty()) std::cout << " (systemd unit " << unit << ")";
+#endif
     if (running && unit.empty()) {
       std::cout << " is running (pid " << *pid << ")." << std::endl;
     } else {
@@ -260,6 +287,9 @@ class ServiceRunner {
   // --install and --reconfigure: writes the unit (under the real name) and
   // enables it. A service that was running keeps running, now under systemd.
   int Install() {
+#ifdef _WIN32
+    return ScmInstall();
+#endif
     if (auto clash = FindUnit(unit_name_, product_, inst_.name()); clash && !clash->ours) {
       return Fail(FailedPrecondition("the systemd unit " + unit_name_ + " already exists (" + clash->path +
                                      ") and does not run this " + ServiceName(product_) +
@@ -313,6 +343,9 @@ class ServiceRunner {
   }
 
   int Uninstall() {
+#ifdef _WIN32
+    return ScmUninstall();
+#endif
     std::string unit = InstalledUnit();
     if (unit.empty()) {
       std::cout << "The systemd unit " << unit_path_ << " is not installed." << std::endl;
@@ -335,6 +368,95 @@ class ServiceRunner {
     return kExitOk;
   }
 
+#ifdef _WIN32
+  // The Service Control Manager's side, with the real products' messages
+  // (their WindowsServiceConfigurator).
+  std::chrono::milliseconds Timeout() const { return std::chrono::seconds(o_.timeout_seconds); }
+
+  // Stops the installed service if it runs: 1 stopped, 0 was not running, -1 failed (reported).
+  int ScmStop() {
+    auto st = QueryWindowsService(scm_name_);
+    if (!st.ok()) {
+      Fail(st.status());
+      return -1;
+    }
+    if (st->state == ServiceState::kStopped || st->state == ServiceState::kStopPending) return 0;
+    std::cout << "Stopping service..." << std::endl;
+    if (Status stop = StopWindowsService(scm_name_, Timeout()); !stop.ok()) {
+      std::cout << "The service could not be stopped" << std::endl;
+      Fail(stop);
+      return -1;
+    }
+    std::cout << "Service stopped" << std::endl;
+    return 1;
+  }
+
+  int ScmStart() {
+    auto st = QueryWindowsService(scm_name_);
+    if (!st.ok()) return Fail(st.status());
+    if (st->state == ServiceState::kRunning) return kExitOk;
+    if (Status start = StartWindowsService(scm_name_, Timeout()); !start.ok()) {
+      return Fail(start.WithContext(Describe(product_, inst_.name()) + " could not start"));
+    }
+    std::cout << "Service started" << std::endl;
+    return kExitOk;
+  }
+
+  int ScmRestart() {
+    std::cout << "Restarting service " << scm_name_ << std::endl;
+    const int stopped = ScmStop();
+    if (stopped < 0) return kExitFailed;
+    if (stopped == 0) {
+      std::cout << "Service " << scm_name_ << " wasn't restarted as it is not running." << std::endl;
+      return kExitOk;
+    }
+    return ScmStart();
+  }
+
+  int ScmInstall() {
+    const bool existed = WindowsServiceExists(scm_name_);
+    bool keep_running = false;
+    if (!existed) {
+      if (auto pid = RunningPid(paths_.lock_file)) {
+        // From now on the SCM runs the service: a process running outside
+        // it would be left unmanaged.
+        auto was = StopService(paths_.lock_file, paths_.pid_file, Timeout());
+        if (!was.ok()) return Fail(was.status());
+        keep_running = true;
+        std::cout << "Stopped the running service (pid " << *pid
+                  << ") so that the Service Control Manager runs it from now on." << std::endl;
+      }
+    }
+    WindowsServiceSettings settings;
+    settings.executable = exe_;
+    settings.arguments = {"run", o_.instance.config ? "--config=" + inst_.config_path() : "--instance=" + inst_.name()};
+    settings.description = WindowsServiceDescription(product_);
+    settings.dependencies = {"LanmanWorkstation", "TCPIP"};
+    if (o_.depend_on) settings.dependencies.push_back(*o_.depend_on);
+    settings.username = o_.username.value_or("");
+    settings.password = o_.password.value_or(std::getenv("OCTOPUS_SERVICE_PASSWORD") != nullptr
+                                                 ? std::getenv("OCTOPUS_SERVICE_PASSWORD")
+                                                 : "");
+    if (Status st = InstallWindowsService(scm_name_, settings, existed || o_.reconfigure); !st.ok()) return Fail(st);
+    std::cout << (existed || (o_.reconfigure && !o_.install) ? "Service reconfigured" : "Service installed")
+              << std::endl;
+    if (!settings.username.empty()) std::cout << "Service credentials set" << std::endl;
+    return keep_running ? ScmStart() : kExitOk;
+  }
+
+  int ScmUninstall() {
+    if (!WindowsServiceExists(scm_name_)) {
+      std::cout << "The Windows service " << scm_name_ << " is not installed." << std::endl;
+      return kExitOk;
+    }
+    if (ScmStop() < 0) return kExitFailed;
+    if (Status st = UninstallWindowsService(scm_name_); !st.ok()) return Fail(st);
+    std::cout << "Service uninstalled" << std::endl;
+    return kExitOk;
+  }
+
+#endif
+
   Product product_;
   const ServiceOptions& o_;
   const Instance& inst_;
@@ -342,6 +464,9 @@ class ServiceRunner {
   std::string exe_;
   std::string unit_name_, unit_path_;
   std::string legacy_name_, legacy_path_;
+#ifdef _WIN32
+  std::string scm_name_ = WindowsServiceName(product_, inst_.name());  // after product_ and inst_
+#endif
 };
 
 // Checks --username, --password and --dependOn; warns about what does not
@@ -355,6 +480,10 @@ std::string CheckAccountOptions(ServiceOptions& o) {
   const bool password_env = writes_unit && std::getenv("OCTOPUS_SERVICE_PASSWORD") != nullptr;
   if (o.username) {
     const std::string& u = *o.username;
+#ifdef _WIN32
+    if (u.empty() || u.find_first_of("\t\r\n\"/:") != std::string::npos) return "--username: '" + u + "' is not a user name";
+    if (writes_unit && !WindowsAccountExists(u)) return "--username: there is no user '" + u + "' here";
+#else
     if (u.find('\\') != std::string::npos || u.find('@') != std::string::npos) {
       return "--username: '" + u + "' is a Windows account; on Linux give the name of a local user";
     }
@@ -362,18 +491,30 @@ std::string CheckAccountOptions(ServiceOptions& o) {
       return "--username: '" + u + "' is not a user name";
     }
     if (writes_unit && ::getpwnam(u.c_str()) == nullptr) return "--username: there is no user '" + u + "' here";
+#endif
   }
   if (o.depend_on) {
     std::string& d = *o.depend_on;
+#ifdef _WIN32
+    if (d.empty() || d.find_first_of("\t\r\n/\\\"") != std::string::npos) {
+      return "--dependOn: '" + d + "' is not a Windows service name";
+    }
+    if (writes_unit && !WindowsServiceExists(d)) {
+      return "Unable to set dependency on service '" + d + "' as no service was found with that name.";
+    }
+#else
     if (d.empty() || d.find_first_of(" \t\r\n/\\\"'") != std::string::npos) {
       return "--dependOn: '" + d + "' is not a systemd unit name";
     }
     if (d.find('.') == std::string::npos) d += ".service";
+#endif
   }
   if (!writes_unit && (o.username || o.depend_on || o.password)) {
     Warn("--username, --password and --dependOn are used only with --install or --reconfigure; ignored");
   } else if (o.password || password_env) {
+#ifndef _WIN32
     Warn("--password is not used on Linux: systemd starts the service as the --username account, no password needed");
+#endif
   }
   return "";
 }
@@ -423,6 +564,33 @@ int RunService(Product product, ServiceOptions o) {
 }
 
 }  // namespace
+
+int RunServiceProcess(Product product, const InstanceOptions& instance, const std::function<int()>& body) {
+#ifdef _WIN32
+  auto as_service = [&]() -> int {
+    // No console: what the process prints goes where the built-in
+    // supervisor puts it, <home>\Logs\service-output.log.
+    if (auto inst = OpenInstance(product, instance); inst.ok()) {
+      const std::string out = PathsFor(*inst).output_log;
+      if (MakeDirectories(DirName(out), 0700).ok()) {
+        std::FILE* f = nullptr;
+        f = std::freopen(out.c_str(), "a", stdout);
+        if (f != nullptr) f = std::freopen(out.c_str(), "a", stderr);
+        if (f != nullptr) {
+          std::setvbuf(stdout, nullptr, _IONBF, 0);
+          std::setvbuf(stderr, nullptr, _IONBF, 0);
+        }
+      }
+    }
+    return body();
+  };
+  if (auto rc = RunAsWindowsService(WindowsServiceName(product, instance.instance), as_service)) return *rc;
+#else
+  (void)product;
+  (void)instance;
+#endif
+  return body();
+}
 
 std::optional<std::string> RunningThumbprint(const Instance& instance) {
   const ServicePaths paths = PathsFor(instance);
@@ -508,6 +676,19 @@ void SetupService(CommandTable& table) {
         sub->add_option("--format", o->format, "Output of --status: text or json")
             ->check(CLI::IsMember({"text", "json"}, CLI::ignore_case))
             ->default_str("text");
+#ifdef _WIN32
+        sub->add_flag("--install", o->install,
+                      "Install the Windows service (OctopusDeploy Tentacle[: NAME] / OctopusDeploy[: NAME]), "
+                      "starting automatically");
+        sub->add_flag("--uninstall", o->uninstall, "Stop and remove the Windows service");
+        sub->add_flag("--reconfigure", o->reconfigure, "Reconfigure the Windows service");
+        sub->add_option("--username,--user", o->username,
+                        "Account the Windows service runs as (default LocalSystem; also "
+                        "%OCTOPUS_SERVICE_USERNAME%)");
+        sub->add_option("--password", o->password,
+                        "Password of --username (also %OCTOPUS_SERVICE_PASSWORD%)");
+        sub->add_option("--dependOn", o->depend_on, "A Windows service this one depends on");
+#else
         sub->add_flag("--install", o->install,
                       "Install the systemd unit <instance>.service and enable it");
         sub->add_flag("--uninstall", o->uninstall, "Stop, disable and remove the systemd unit");
@@ -520,6 +701,7 @@ void SetupService(CommandTable& table) {
                         "Accepted for scripts written for Windows; not used on Linux");
         sub->add_option("--dependOn", o->depend_on,
                         "A unit the service starts after (added to After=)");
+#endif
         sub->add_option("--timeout", o->timeout_seconds,
                         "Seconds to wait for start-up or shut-down")
             ->check(CLI::Range(1, 3600))

@@ -3,6 +3,7 @@
 // restart go through systemctl). Shared by both executables.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "common/config/instance.h"
@@ -39,6 +40,11 @@ std::optional<std::string> RunningThumbprint(const Instance& instance);
 // service ("Error: the Octopus Server service for instance 'X' is not
 // running; start it with: ...") and returns kExitStopped.
 int ServerNotRunning(const Instance& instance);
+
+// Runs `body`, the service process of `run`/`agent`: on Windows, as the
+// Service Control Manager's service when the SCM started this process
+// (windows_service.h); else as it is.
+int RunServiceProcess(Product product, const InstanceOptions& instance, const std::function<int()>& body);
 
 // For `run`/`agent`, before they bind anything: takes the instance's service
 // lock for the life of the process. AlreadyExists "the ... service for

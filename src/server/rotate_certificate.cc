@@ -1,7 +1,9 @@
 // Octopus.Server rotate-certificate: the Server's own certificate, rotated
 // across its fleet in phases by the running Server (rotation/server_rotation.h).
+#ifndef _WIN32
 #include <signal.h>
 #include <unistd.h>
+#endif
 
 #include <cstdlib>
 #include <functional>
@@ -47,7 +49,11 @@ std::function<void(const ServerRotationState&)> KillFailpoint() {
   return [stage, nth, seen](const ServerRotationState& s) {
     if (stage == RotationStageName(s.stage) && ++*seen == nth) {
       std::cout.flush();
+#ifdef _WIN32
+      std::_Exit(137);  // as abrupt: no destructor, no flush, no lock released by us
+#else
       ::kill(::getpid(), SIGKILL);
+#endif
     }
   };
 }

@@ -179,7 +179,7 @@ void SetupRun(cli::CommandTable& table) {
   auto o = std::make_shared<RunOptions>();
   table.Add(
       "run", "Runs the Octopus Server service in the foreground (Ctrl+C or SIGTERM stops it)",
-      [o] { return RunServer(*o); },
+      [o] { return cli::RunServiceProcess(Product::kServer, o->instance, [o] { return RunServer(*o); }); },
       [o](CLI::App* sub) {
         cli::AddInstanceOptions(sub, &o->instance, Product::kServer);
         sub->add_option(

@@ -186,7 +186,7 @@ void SetupAgent(cli::CommandTable& table) {
   auto o = std::make_shared<cli::InstanceOptions>();
   table.Add(
       "agent", "Runs the Tentacle service in the foreground (Ctrl+C or SIGTERM stops it)",
-      [o] { return RunAgent(*o); },
+      [o] { return cli::RunServiceProcess(Product::kTentacle, *o, [o] { return RunAgent(*o); }); },
       [o](CLI::App* sub) { cli::AddInstanceOptions(sub, o.get(), Product::kTentacle); }, "run");
 }
 

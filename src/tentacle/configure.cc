@@ -1,7 +1,5 @@
 // Tentacle configure, update-trust and show-configuration: the trust list and
 // the listening settings.
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <cstring>
 #include <iostream>

@@ -34,8 +34,13 @@ TEST_F(InstanceTest, ConfigRootComesFromTheEnvironment) {
   EXPECT_EQ(ConfigRoot(), root_.path());
   testing::UnsetEnv("OCTOPUS_CONFIG_ROOT");
 #ifdef _WIN32
+  // The ProgramData known folder, as the real Windows products use it, not
+  // %ProgramData% (which a service's environment may set otherwise: wine
+  // gives its services C:\users\Public).
   testing::SetEnv("ProgramData", "D:\\Data");
-  EXPECT_EQ(ConfigRoot(), "D:\\Data\\Octopus");  // as the real Windows products
+  EXPECT_EQ(ConfigRoot(), ProgramDataDirectory() + "\\Octopus");
+  EXPECT_NE(ProgramDataDirectory(), "D:\\Data");
+  EXPECT_EQ(ProgramDataDirectory().substr(1), ":\\ProgramData");
 #else
   EXPECT_EQ(ConfigRoot(), "/etc/octopus");
 #endif

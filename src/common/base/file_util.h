@@ -40,6 +40,11 @@ Status MakeDirectories(const std::string& path, mode_t mode);
 
 bool FileExists(const std::string& path);
 
+// True when something other than a regular file is at `path`, a symbolic
+// link (or, on Windows, a junction or other reparse point) included: what a
+// service refuses to write into.
+bool IsNonRegularFile(const std::string& path);
+
 // For directories a root-run service writes into (its home, its Logs):
 // PermissionDenied, with the command that fixes it, when `dir` is a
 // symbolic link, belongs to another user than this process's, or can be
@@ -93,6 +98,11 @@ Result<FileStamp> StampFile(const std::string& path);
 std::optional<unsigned> FileModeBits(const std::string& path);
 
 #ifdef _WIN32
+// The machine's shared application data folder (FOLDERID_ProgramData,
+// normally C:\ProgramData), as the known-folder API gives it: the same for
+// a user's shell and for a service running as SYSTEM, unlike %ProgramData%.
+std::string ProgramDataDirectory();
+
 // Status for a Win32 error code (GetLastError()) while doing `what`.
 Status Win32Error(const std::string& what, unsigned long err);
 #endif

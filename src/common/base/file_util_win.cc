@@ -9,6 +9,9 @@
 
 #include "common/base/win32.h"
 
+#include <knownfolders.h>
+#include <shlobj.h>
+
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
@@ -206,6 +209,26 @@ Status CheckPrivateDirectory(const std::string& dir) {
 }
 
 bool FileExists(const std::string& path) { return ::GetFileAttributesW(Wide(path).c_str()) != INVALID_FILE_ATTRIBUTES; }
+
+std::string ProgramDataDirectory() {
+  PWSTR path = nullptr;
+  std::string out;
+  if (SUCCEEDED(::SHGetKnownFolderPath(FOLDERID_ProgramData, 0, nullptr, &path)) && path != nullptr) {
+    out = Narrow(path);
+  }
+  ::CoTaskMemFree(path);
+  if (out.empty()) {
+    const char* data = std::getenv("ProgramData");
+    out = data != nullptr && *data != '\0' ? data : "C:\\ProgramData";
+  }
+  return out;
+}
+
+bool IsNonRegularFile(const std::string& path) {
+  const DWORD attrs = ::GetFileAttributesW(Wide(path).c_str());
+  return attrs != INVALID_FILE_ATTRIBUTES &&
+         (attrs & (FILE_ATTRIBUTE_DIRECTORY | FILE_ATTRIBUTE_REPARSE_POINT | FILE_ATTRIBUTE_DEVICE)) != 0;
+}
 
 Status RemoveFile(const std::string& path) {
   if (!::DeleteFileW(Wide(path).c_str())) {

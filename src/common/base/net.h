@@ -95,6 +95,14 @@ Result<std::string> ReadLineFd(int fd, size_t max, Deadline deadline);
 
 void SetNonBlocking(int fd);
 
+// Takes one waiting connection from a listening socket, non-blocking and
+// not inherited by child processes; nullopt when none is waiting.
+std::optional<Fd> AcceptSocket(int listener);
+
+// Shuts both directions of a connected socket, so that whoever waits on it
+// sees the end (close() alone does not wake a thread blocked on it).
+void ShutdownSocket(int fd);
+
 // True when `fd` is readable, hung up or failed right now (a poll that
 // does not wait).
 bool ReadableNow(int fd);

@@ -55,6 +55,14 @@ std::string SocketErrorText(int err) { return std::strerror(err); }
 
 void SetNonBlocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
+std::optional<Fd> AcceptSocket(int listener) {
+  int c = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+  if (c < 0) return std::nullopt;
+  return Fd(c);
+}
+
+void ShutdownSocket(int fd) { ::shutdown(fd, SHUT_RDWR); }
+
 Result<Fd> ListenTcp(const std::string& ip, int port, int backlog) {
   const bool v6 = ip.find(':') != std::string::npos;
   Fd fd(::socket(v6 || ip.empty() ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));

@@ -74,6 +74,17 @@ void SetNonBlocking(int fd) {
   ::ioctlsocket(S(fd), FIONBIO, &on);
 }
 
+std::optional<Fd> AcceptSocket(int listener) {
+  SOCKET c = ::accept(S(listener), nullptr, nullptr);
+  if (c == INVALID_SOCKET) return std::nullopt;
+  Fd fd(AsFd(c));
+  ::SetHandleInformation(reinterpret_cast<HANDLE>(c), HANDLE_FLAG_INHERIT, 0);
+  SetNonBlocking(fd.get());
+  return fd;
+}
+
+void ShutdownSocket(int fd) { ::shutdown(S(fd), SD_BOTH); }
+
 Result<Fd> ListenTcp(const std::string& ip, int port, int backlog) {
   StartWinsock();
   const bool v6 = ip.find(':') != std::string::npos;

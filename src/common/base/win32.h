@@ -34,6 +34,27 @@ inline std::string Narrow(const std::wstring& w) {
   return s;
 }
 
+// One argument quoted for a command line, as CommandLineToArgvW and the C
+// runtime split it back: quotes only when needed, backslashes doubled only
+// before a quote.
+inline std::wstring QuoteArgument(const std::wstring& arg) {
+  if (!arg.empty() && arg.find_first_of(L" \t\n\v\"") == std::wstring::npos) return arg;
+  std::wstring out = L"\"";
+  size_t backslashes = 0;
+  for (wchar_t c : arg) {
+    if (c == L'\\') {
+      ++backslashes;
+      continue;
+    }
+    out.append(c == L'"' ? backslashes * 2 + 1 : backslashes, L'\\');
+    backslashes = 0;
+    out.push_back(c);
+  }
+  out.append(backslashes * 2, L'\\');
+  out.push_back(L'"');
+  return out;
+}
+
 // Owns a HANDLE (INVALID_HANDLE_VALUE or null: none), closed on destruction.
 class WinHandle {
  public:

@@ -2,7 +2,6 @@
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
-#include <sys/socket.h>
 
 #include <algorithm>
 #include <cctype>
@@ -59,7 +58,7 @@ void PollingClient::Retire(std::shared_ptr<Worker> w) {
   {
     std::lock_guard<std::mutex> lock(w->mu);
     w->stop = true;
-    if (w->fd >= 0) ::shutdown(w->fd, SHUT_RDWR);
+    if (w->fd >= 0) ShutdownSocket(w->fd);
   }
   w->cv.notify_all();
   retired_.push_back(std::move(w));
@@ -81,7 +80,7 @@ void PollingClient::SetEndpoints(const std::vector<PollingEndpoint>& endpoints, 
         // A connection whose Server presented a thumbprint no longer
         // pinned ends now (a busy one: before its next request).
         if (w->fd >= 0 && !w->busy && ep->thumbprints.count(w->server_thumbprint) == 0) {
-          ::shutdown(w->fd, SHUT_RDWR);
+          ShutdownSocket(w->fd);
         }
         w->poke = true;
       }
@@ -120,7 +119,7 @@ void PollingClient::IdentityChanged() {
   for (auto& w : workers_) {
     std::lock_guard<std::mutex> wl(w->mu);
     // An idle connection ends now; a busy one ends after its answer.
-    if (w->fd >= 0 && !w->busy) ::shutdown(w->fd, SHUT_RDWR);
+    if (w->fd >= 0 && !w->busy) ShutdownSocket(w->fd);
     w->poke = true;
     w->cv.notify_all();
   }
@@ -248,7 +247,7 @@ bool PollingClient::Connect(const std::shared_ptr<Worker>& w, bool* again_now, s
     std::lock_guard<std::mutex> lock(w->mu);
     w->fd = s.fd();
     w->server_thumbprint = server;
-    if (w->stop || identity_generation_.load() != generation) ::shutdown(s.fd(), SHUT_RDWR);
+    if (w->stop || identity_generation_.load() != generation) ShutdownSocket(s.fd());
   }
   log_->info("Polling {} as {}: connected; the Octopus Server presented the certificate {}", ep.address,
              ep.subscription_id, server);

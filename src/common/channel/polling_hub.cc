@@ -1,10 +1,6 @@
 #include "common/channel/polling_hub.h"
 
-#include <fcntl.h>
 #include <openssl/crypto.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -87,9 +83,6 @@ PollingHub::~PollingHub() {
   Stop();
   std::unique_lock<std::mutex> lock(mu_);
   done_cv_.wait(lock, [this] { return active_.load() == 0; });
-  lock.unlock();
-  if (wake_pipe_[0] >= 0) ::close(wake_pipe_[0]);
-  if (wake_pipe_[1] >= 0) ::close(wake_pipe_[1]);
 }
 
 void PollingHub::SetIdentity(std::shared_ptr<const PresentedIdentity> identity) {
@@ -105,18 +98,19 @@ Status PollingHub::Start() {
   if (!fd.ok()) return fd.status();
   listener_ = std::move(fd).value();
   port_ = LocalPort(listener_.get());
-  if (::pipe2(wake_pipe_, O_CLOEXEC | O_NONBLOCK) != 0) return Internal("cannot create a pipe");
+  OCTO_RETURN_IF_ERROR(accept_wait_.Open());
+  if (!accept_wait_.Add(listener_.get(), 1, false)) return Internal("cannot watch the polling listener");
   acceptor_ = std::thread([this] { AcceptLoop(); });
   return Status::Ok();
 }
 
 void PollingHub::Stop() {
   if (stopping_.exchange(true)) return;
-  if (wake_pipe_[1] >= 0) (void)!::write(wake_pipe_[1], "x", 1);
+  if (accept_wait_.is_open()) accept_wait_.Wake();
   if (acceptor_.joinable()) acceptor_.join();
   listener_.reset();
   std::lock_guard<std::mutex> lock(mu_);
-  for (auto& [id, fd] : open_) ::shutdown(fd, SHUT_RDWR);  // their threads see the end and finish
+  for (auto& [id, fd] : open_) ShutdownSocket(fd);  // their threads see the end and finish
   for (auto& [id, s] : subscriptions_) {
     for (auto& p : s->queue) {
       p->state = Pending::State::kDone;
@@ -129,13 +123,13 @@ void PollingHub::Stop() {
 
 void PollingHub::AcceptLoop() {
   while (!stopping_.load()) {
-    pollfd fds[2] = {{listener_.get(), POLLIN, 0}, {wake_pipe_[0], POLLIN, 0}};
-    int n = ::poll(fds, 2, 1000);
-    if (n <= 0 || (fds[1].revents & POLLIN)) continue;
+    std::vector<uint64_t> ready;
+    accept_wait_.Wait(1000, &ready);
+    if (ready.empty() || stopping_.load()) continue;
     for (;;) {
-      int c = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-      if (c < 0) break;
-      Fd conn(c);
+      auto accepted = AcceptSocket(listener_.get());
+      if (!accepted) break;
+      Fd conn = std::move(*accepted);
       std::string peer = PeerAddress(conn.get());
       if (active_.load() >= options_.max_connections) {
         log_->warn("Refused a polling connection from {}: {} connections are open already", peer,
@@ -200,7 +194,7 @@ void PollingHub::Serve(Fd fd, const std::string& peer) {
     std::lock_guard<std::mutex> lock(mu_);
     reg_id = ++next_id_;
     open_[reg_id] = s.fd();
-    if (stopping_.load()) ::shutdown(s.fd(), SHUT_RDWR);
+    if (stopping_.load()) ShutdownSocket(s.fd());
   }
   Registration registration{this, reg_id};
   const Deadline ident_deadline = DeadlineIn(options_.handshake_timeout);

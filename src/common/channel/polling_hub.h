@@ -48,6 +48,7 @@
 
 #include "common/base/json.h"
 #include "common/base/net.h"
+#include "common/base/poller.h"
 #include "common/base/snapshot.h"
 #include "common/base/status.h"
 #include "common/channel/health_check.h"
@@ -147,7 +148,7 @@ class PollingHub {
   std::atomic<uint64_t> generation_{0};  // +1 at each SetIdentity
   Fd listener_;
   int port_ = 0;
-  int wake_pipe_[2] = {-1, -1};
+  Poller accept_wait_;  // the listener, and Stop()'s wake-up
   std::thread acceptor_;
   std::atomic<bool> stopping_{false};
   std::atomic<size_t> active_{0};

@@ -1,10 +1,5 @@
 #include "common/channel/tentacle_agent.h"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <openssl/crypto.h>
 
 #include <optional>
@@ -282,7 +277,7 @@ size_t TentacleAgent::SetTrusted(std::set<std::string> thumbprints) {
   size_t closed = 0;
   for (auto& [id, c] : connections_) {
     if (next->count(c.thumbprint) == 0 && c.fd >= 0) {
-      ::shutdown(c.fd, SHUT_RDWR);  // its thread sees the connection end and closes it
+      ShutdownSocket(c.fd);  // its thread sees the connection end and closes it
       c.fd = -1;
       ++closed;
     }
@@ -316,9 +311,9 @@ Status TentacleAgent::Start() {
 // On the reactor thread: takes every waiting connection and hands each to a worker.
 void TentacleAgent::AcceptReady() {
   for (;;) {
-    int c = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-    if (c < 0) break;
-    Fd conn(c);
+    auto accepted = AcceptSocket(listener_.get());
+    if (!accepted) break;
+    Fd conn = std::move(*accepted);
     std::string peer = PeerAddress(conn.get());
     if (stopping_.load()) continue;
     if (active_.load() >= options_.max_connections) {
@@ -539,7 +534,7 @@ bool TentacleAgent::AnswerHealthInline(const std::shared_ptr<Connection>& conn) 
   // A small answer to an idle socket goes out at once; the bound only
   // keeps a peer that stopped reading from holding the reactor.
   if (!frame.ok() || !s.Write(*frame, DeadlineIn(std::chrono::milliseconds(100))).ok()) {
-    ::shutdown(s.fd(), SHUT_RDWR);  // the worker sees the end and closes it
+    ShutdownSocket(s.fd());  // the worker sees the end and closes it
     return false;
   }
   return true;

@@ -44,8 +44,7 @@ std::string ConfigRoot() {
 #ifdef _WIN32
   // Where the real Windows products keep their instance registry:
   // %ProgramData%\Octopus\<Tentacle|OctopusServer>\Instances.
-  const char* data = std::getenv("ProgramData");
-  return std::string(data != nullptr && *data != '\0' ? data : "C:\\ProgramData") + "\\Octopus";
+  return ProgramDataDirectory() + "\\Octopus";
 #else
   return "/etc/octopus";
 #endif

@@ -1,6 +1,5 @@
 #include "common/rotation/server_rotation.h"
 
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <cctype>
@@ -416,9 +415,10 @@ Status ServerRotation::Cleanup() {
       auto pfx = WritePfx(*old, Secret(Base64Encode(key->value())), PfxEncoding::kModern);
       if (!pfx.ok()) return pfx.status();
       auto home = inst.config().GetString(keys::kHome);
-      const std::string dir = (home.ok() && !home->empty() ? *home : DirName(inst.config_path())) + "/Rotation";
-      if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return PosixError("cannot create " + dir, errno);
-      const std::string path = dir + "/OctopusServer-" + s.old_thumbprint + ".pfx";
+      const std::string home_dir = (home.ok() && !home->empty() ? *home : DirName(inst.config_path()));
+      const std::string dir = JoinPath(home_dir, "Rotation");
+      OCTO_RETURN_IF_ERROR(MakeDirectories(dir, 0700));
+      const std::string path = JoinPath(dir, "OctopusServer-" + s.old_thumbprint + ".pfx");
       OCTO_RETURN_IF_ERROR(WriteFileAtomic(path, pfx->value(), 0600));
       s.exported_previous = path;
       auto discarded = DiscardCertificate(inst, CertificateSlot::kPrevious, s.old_thumbprint);

@@ -1,9 +1,5 @@
 #include "common/service/server_service.h"
 
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <ctime>
 

@@ -4,8 +4,6 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include <sys/stat.h>
-
 #include "common/base/file_util.h"
 
 namespace octo {
@@ -16,8 +14,7 @@ Result<std::shared_ptr<spdlog::logger>> MakeServiceLogger(const std::string& nam
   // The directory is private to us, so nobody else can put a link in the
   // log's place; and a link found there is refused, never followed.
   OCTO_RETURN_IF_ERROR(CheckPrivateDirectory(DirName(file)));
-  struct stat st {};
-  if (::lstat(file.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+  if (IsNonRegularFile(file)) {
     return PermissionDenied("the log file " + file + " is not a regular file (a symbolic link?); remove it");
   }
   std::vector<spdlog::sink_ptr> sinks;

@@ -1,5 +1,6 @@
 // The built-in service supervisor: runs a service process detached, knows
-// whether it is running, and stops it gracefully. POSIX.
+// whether it is running, and stops it gracefully (supervisor_posix.cc,
+// supervisor_win.cc).
 //
 // Start-up handshake: the supervisor passes the write end of a pipe to the
 // service in the environment variable OCTO_READY_FD. The service writes
@@ -16,9 +17,19 @@
 // the kernel's answer about that lock (F_GETLK) and nothing else: a stale or
 // forged pid file can never make `service --stop` signal another process.
 // The pid file is still written, for people and tools that read it.
+//
+// On Windows the pipe is an anonymous pipe whose inherited handle is in
+// OCTO_READY_FD; the service is created detached (no console, its own
+// process group) with its output appended to the log. The lock is a
+// LockFileEx byte-range lock far past the file's end, and the holder writes
+// its pid at the file's start, since Windows cannot say who holds a lock.
+// The environment is the caller's without OCTOPUS_PFX_PASSWORD. StopService
+// sets the service's stop event (StopEventName) and, after the grace
+// period, terminates it.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -41,7 +52,7 @@ struct ServiceProcess {
 class ServiceLock {
  public:
   ServiceLock() = default;
-  explicit ServiceLock(int fd) : fd_(fd) {}
+  explicit ServiceLock(std::intptr_t fd) : fd_(fd) {}
   ServiceLock(ServiceLock&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
   ServiceLock& operator=(ServiceLock&& o) noexcept;
   ServiceLock(const ServiceLock&) = delete;
@@ -49,7 +60,7 @@ class ServiceLock {
   ~ServiceLock();
 
  private:
-  int fd_ = -1;
+  std::intptr_t fd_ = -1;  // a descriptor on POSIX, a HANDLE on Windows
 };
 
 // Takes the lock (the file is made 0600, never through a symlink).
@@ -82,8 +93,19 @@ void NotifyFailed(const Status& status);
 Status ParseErrorLine(const std::string& line);
 Status WritePidFile(const std::string& path);
 
-// The path of the running executable (/proc/self/exe).
+// Runs a program to completion (standard output and error inherited),
+// returning its exit code; NotFound when it cannot be run. POSIX searches
+// PATH (execvp); Windows does as CreateProcessW does.
+Result<int> RunProgram(const std::vector<std::string>& argv);
+
+// The path of the running executable (/proc/self/exe; GetModuleFileNameW).
 std::string SelfExecutable();
+
+#ifdef _WIN32
+// The event a service waits on for its stop (set by StopService, by the
+// Service Control Manager's stop, or by Ctrl+C): "Local\\OctopusStop-<pid>".
+std::string StopEventName(int pid);
+#endif
 
 }  // namespace octo
 

@@ -1,6 +1,5 @@
 #include "common/service/systemd_unit.h"
 
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -212,25 +211,6 @@ std::optional<ExistingUnit> FindUnit(const std::string& unit_name, Product produ
     return unit;
   }
   return std::nullopt;
-}
-
-Result<int> RunProgram(const std::vector<std::string>& argv) {
-  pid_t pid = ::fork();
-  if (pid < 0) return PosixError("fork", errno);
-  if (pid == 0) {
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execvp(args[0], args.data());
-    ::_exit(127);  // reported by the parent, as one line
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return PosixError("waitpid", errno);
-  }
-  if (!WIFEXITED(status)) return Internal(argv[0] + " was killed by a signal");
-  if (WEXITSTATUS(status) == 127) return NotFound("cannot run " + argv[0] + " (not found, or not executable)");
-  return WEXITSTATUS(status);
 }
 
 }  // namespace octo

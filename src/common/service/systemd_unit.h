@@ -17,6 +17,7 @@
 
 #include "common/config/instance.h"
 #include "common/base/status.h"
+#include "common/service/supervisor.h"  // RunProgram
 
 namespace octo {
 
@@ -55,8 +56,5 @@ std::optional<ExistingUnit> FindUnit(const std::string& unit_name, Product produ
 // Whether a unit's text runs this product's executable for `instance`.
 bool UnitRunsInstance(const std::string& unit_text, Product product, const std::string& instance);
 
-// Runs a program to completion (standard output and error inherited),
-// returning its exit code.
-Result<int> RunProgram(const std::vector<std::string>& argv);
 
 }  // namespace octo
