@@ -24,7 +24,16 @@ class CliTest : public ::testing::Test {
   ProcessResult Run(const std::string& bin, std::vector<std::string> args, ProcessOptions options) {
     args.insert(args.begin(), bin);
     options.env["OCTOPUS_CONFIG_ROOT"] = root_.path();
-    return RunProcess(args, options);
+    const std::string wrapper = ProgramWrapper();
+    if (wrapper.empty()) return RunProcess(args, options);
+    // The Windows executables under wine: the same checks, on what a
+    // Windows console shows (CRLF lines, compared without the CR).
+    args.insert(args.begin(), wrapper);
+    options.env["WINEDEBUG"] = "-all";
+    ProcessResult r = RunProcess(args, options);
+    std::erase(r.out, '\r');
+    std::erase(r.err, '\r');
+    return r;
   }
 
   // Runs a command that must succeed, failing the test with its output if not.

@@ -34,8 +34,16 @@ std::vector<std::string> SplitLines(const std::string& text) {
 std::vector<std::string> ProcessResult::OutLines() const { return SplitLines(out); }
 std::vector<std::string> ProcessResult::ErrLines() const { return SplitLines(err); }
 
-std::string ServerBin() { return OCTO_SERVER_BIN; }
-std::string TentacleBin() { return OCTO_TENTACLE_BIN; }
+namespace {
+std::string FromEnv(const char* name, const char* fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? v : fallback;
+}
+}  // namespace
+
+std::string ServerBin() { return FromEnv("OCTO_TEST_SERVER_BIN", OCTO_SERVER_BIN); }
+std::string TentacleBin() { return FromEnv("OCTO_TEST_TENTACLE_BIN", OCTO_TENTACLE_BIN); }
+std::string ProgramWrapper() { return FromEnv("OCTO_TEST_PROGRAM_WRAPPER", ""); }
 
 bool HaveProgram(const std::string& name) {
   const char* path = std::getenv("PATH");

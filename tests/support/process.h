@@ -35,8 +35,12 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const ProcessOpti
 std::vector<std::string> SplitLines(const std::string& text);
 
 // The path of the built executables.
+// The executables under test: the build's, or OCTO_TEST_SERVER_BIN and
+// OCTO_TEST_TENTACLE_BIN (the Windows ones, say), run through
+// OCTO_TEST_PROGRAM_WRAPPER when it is set (wine64): see CliTest::Run.
 std::string ServerBin();
 std::string TentacleBin();
+std::string ProgramWrapper();
 
 // Whether a program is on PATH.
 bool HaveProgram(const std::string& name);

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The bad-input table (tests/reliability/bad_input_test.cc) on Windows: the
+# Linux test binary drives Octopus.Server.exe and Tentacle.exe under wine
+# (OCTO_TEST_PROGRAM_WRAPPER), in a wine prefix of its own, so every case is
+# checked on both platforms with the same expectations.
+# Usage: bad_inputs_under_wine.sh WINDOWS_BIN_DIR LINUX_BUILD_DIR [WINE]
+set -euo pipefail
+win_bin="$(cd "$1" && pwd)"
+test_bin="$2/tests/reliability_test"
+wine="${3:-/usr/lib/wine/wine64}"
+if [[ ! -x "$test_bin" ]]; then
+  echo "FAIL: $test_bin is missing: build the Linux tests first (cmake --workflow --preset ci)"
+  exit 1
+fi
+wineserver="$(dirname "$wine")/wineserver64"
+[[ -x "$wineserver" ]] || wineserver="$(dirname "$wine")/wineserver"
+work="$(mktemp -d)"
+export WINEPREFIX="$work/prefix" WINEDEBUG=-all
+cleanup() {
+  timeout 30 "$wineserver" -k >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+mkdir -p "$WINEPREFIX"
+"$wineserver" -p  # one wineserver for every command, not one each
+timeout 120 "$wine" cmd /c exit >/dev/null 2>&1
+OCTO_TEST_PROGRAM_WRAPPER="$wine" OCTO_TEST_SERVER_BIN="$win_bin/Octopus.Server.exe" \
+  OCTO_TEST_TENTACLE_BIN="$win_bin/Tentacle.exe" "$test_bin" --gtest_filter='BadInputs.*'

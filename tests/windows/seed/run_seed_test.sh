@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# The seed procedure's Windows lines as batch files under wine: setup.bat
+# then seed.bat, each run by `wine64 cmd /c`, with Octopus.Server.exe and
+# Tentacle.exe copied where the real products install them, in a wine
+# prefix of its own under a temporary directory (so C:\PathToCertificate,
+# %ProgramData%\Octopus and the Windows services are all hermetic).
+#
+# Checks: both batch files exit 0; every line either prints is the expected
+# transcript (expected.txt, with thumbprints, pids and ports replaced by
+# names); every line ends with CRLF; the exported PFX files open with
+# openssl and hold the certificates the transcript names.
+# Usage: run_seed_test.sh BIN_DIR [WINE]     Prints a diff on failure.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+bin="$(cd "$1" && pwd)"
+wine="${2:-/usr/lib/wine/wine64}"
+wineserver="$(dirname "$wine")/wineserver64"
+[[ -x "$wineserver" ]] || wineserver="$(dirname "$wine")/wineserver"
+work="$(mktemp -d)"
+export WINEPREFIX="$work/prefix" WINEDEBUG=-all
+server="$WINEPREFIX/drive_c/Program Files/Octopus Deploy/Octopus/Octopus.Server.exe"
+tentacle="$WINEPREFIX/drive_c/Program Files/OctopusDeploy/Tentacle/Tentacle.exe"
+cleanup() {
+  if [[ -f "$server" ]]; then
+    timeout 60 "$wine" "$server" service --instance '*' --stop >/dev/null 2>&1 || true
+    timeout 60 "$wine" "$tentacle" service --instance '*' --stop >/dev/null 2>&1 || true
+  fi
+  timeout 30 "$wineserver" -k >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Services run under wine's services.exe, which ends with the wineserver
+# when no other program runs: one that stays until the end, started first.
+mkdir -p "$WINEPREFIX"
+"$wineserver" -p
+timeout 120 "$wine" cmd /c exit >/dev/null 2>&1  # creates the prefix
+mkdir -p "$(dirname "$server")" "$(dirname "$tentacle")"
+cp "$bin/Octopus.Server.exe" "$server"
+cp "$bin/Tentacle.exe" "$tentacle"
+cp "$here/setup.bat" "$here/seed.bat" "$WINEPREFIX/drive_c/"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+export COMMS_PORT="$(free_port)" TENTACLE_PORT="$(free_port)"
+export WINEPATH=  # nothing of the build machine on the path
+
+raw="$work/transcript.raw"
+set +e
+{
+  echo "> setup.bat"
+  timeout 300 "$wine" cmd /c 'C:\setup.bat'
+  echo "setup.bat exit code: $?"
+  echo "> seed.bat"
+  timeout 600 "$wine" cmd /c 'C:\seed.bat'
+  echo "seed.bat exit code: $?"
+} > "$raw" 2>&1
+set -e
+
+# Lines the programs and cmd print end with CRLF (the driver's own do not).
+bad_endings="$(grep -v -e '^> ' -e '^[a-z.]* exit code: ' "$raw" | grep -c -v $'\r$' || true)"
+
+# Thumbprints, pids, ports and the temporary folder get stable names, in
+# order of first appearance.
+python3 - "$raw" "$work/transcript.txt" <<'PY'
+import re, sys, os
+text = open(sys.argv[1], encoding="utf-8", errors="replace").read().replace("\r\n", "\n")
+names = {}
+def name(kind, value):
+    key = (kind, value)
+    if key not in names:
+        names[key] = "{%s%d}" % (kind, sum(1 for k in names if k[0] == kind) + 1)
+    return names[key]
+text = re.sub(r"\b[0-9A-F]{40}\b", lambda m: name("THUMBPRINT", m.group(0)), text)
+text = re.sub(r"\(pid \d+\)", "(pid {PID})", text)
+text = text.replace(os.environ["COMMS_PORT"], "{COMMS_PORT}").replace(os.environ["TENTACLE_PORT"], "{TENTACLE_PORT}")
+text = re.sub(r"C:\\users\\[^\\]+\\Temp", "%TEMP%", text, flags=re.I)
+open(sys.argv[2], "w").write(text)
+PY
+
+status=0
+if ! diff -u "$here/expected.txt" "$work/transcript.txt"; then
+  echo "FAIL: the transcript differs from tests/windows/seed/expected.txt (above)"
+  status=1
+fi
+if [[ "$bad_endings" != 0 ]]; then
+  echo "FAIL: $bad_endings printed lines do not end with CRLF"
+  status=1
+fi
+# The backup holds the old certificate, the new PFX the new one.
+fingerprint() {
+  openssl pkcs12 -in "$1" -passin pass:MySecretPassword -nokeys 2>/dev/null | openssl x509 -noout -fingerprint -sha1 |
+    sed 's/.*=//; s/://g'
+}
+dir="$WINEPREFIX/drive_c/PathToCertificate"
+old="$(fingerprint "$dir/oldcert.pfx" || true)"
+new="$(fingerprint "$dir/newcert.pfx" || true)"
+if [[ -z "$old" || -z "$new" || "$old" == "$new" ]] || ! grep -q "$old" "$raw" || ! grep -q "$new" "$raw"; then
+  echo "FAIL: oldcert.pfx ($old) and newcert.pfx ($new) are not the certificates the transcript names"
+  status=1
+fi
+if [[ "${KEEP_TRANSCRIPT:-}" != "" ]]; then cp "$work/transcript.txt" "$KEEP_TRANSCRIPT"; fi
+[[ $status == 0 ]] && echo "PASS: the seed's Windows lines ran as batch files under wine"
+exit $status
