@@ -55,7 +55,8 @@ TEST_F(InstanceTest, ServerCreateMakesKeyCertificateConfigAndRegistryEntry) {
   ExpectMode(home, 0700);
   ExpectMode(inst->config_path(), 0600);
   ExpectMode(JoinPath(home, "OctopusServer.masterkey"), 0600);
-  EXPECT_EQ(ReadTestFile(JoinPath(root_.Path("OctopusServer"), "Instances") + kPathSeparator + "OctopusServer.config"),
+  // Named as the real products name it: lower case (spaces as '-').
+  EXPECT_EQ(ReadTestFile(JoinPath(root_.Path("OctopusServer"), "Instances") + kPathSeparator + "octopusserver.config"),
             "{\n  \"Name\": \"OctopusServer\",\n  \"ConfigurationFilePath\": " + Json(inst->config_path()).dump() +
                 "\n}\n");
   ASSERT_TRUE(inst->HasCertificate());
@@ -147,6 +148,35 @@ TEST_F(InstanceTest, RegistryListsAndRemoves) {
   EXPECT_EQ(reg.List()->size(), 1u);
   EXPECT_EQ(reg.Remove("A").code(), StatusCode::kNotFound);
   EXPECT_EQ(InstanceRegistry(Product::kServer).List()->size(), 0u);
+}
+
+TEST_F(InstanceTest, RegistryFilesAreNamedAsTheRealProductsNameThem) {
+  ASSERT_TRUE(Instance::Create(Product::kTentacle, {"My Tentacle", {}, {}, {}}).ok());
+  const std::string dir = JoinPath(root_.Path("Tentacle"), "Instances");
+  EXPECT_TRUE(FileExists(JoinPath(dir, "my-tentacle.config")));
+  InstanceRegistry reg(Product::kTentacle);
+  auto found = reg.Find("my tentacle");  // matched without regard to case, as the real products match
+  ASSERT_TRUE(found.ok()) << found.status().message();
+  EXPECT_EQ(found->name, "My Tentacle");
+  EXPECT_EQ(reg.Find("my-tentacle").status().code(), StatusCode::kNotFound);  // its file, not its name
+  EXPECT_EQ(Instance::Create(Product::kTentacle, {"my-tentacle", {}, {}, {}}).status().code(),
+            StatusCode::kAlreadyExists);
+
+  // A registry file of an earlier version, under the name as given.
+  const auto config = found->config_path;
+  testing::WriteTestFile(JoinPath(dir, "Old One.config"),
+                "{\"Name\": \"Old One\", \"ConfigurationFilePath\": " + Json(config).dump() + "}\n");
+  auto old = reg.Find("Old One");
+  ASSERT_TRUE(old.ok()) << old.status().message();
+  EXPECT_EQ(old->config_path, config);
+  auto list = reg.List();
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].name, "My Tentacle");
+  EXPECT_EQ((*list)[1].name, "Old One");
+  ASSERT_TRUE(reg.Remove("Old One").ok());
+  EXPECT_FALSE(FileExists(JoinPath(dir, "Old One.config")));
+  EXPECT_EQ(reg.List()->size(), 1u);
 }
 
 TEST(ValidateInstanceName, AcceptsAndRejects) {

@@ -1,5 +1,7 @@
 #include "common/config/instance.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 
@@ -22,6 +24,12 @@ constexpr ProductTraits kTentacleTraits{
     "Tentacle machine key", "Tentacle.Security.MachineKeyFile", "Tentacle.Certificate",
     "Tentacle.CertificateThumbprint", "Tentacle.PublicCertificate",
     "Tentacle", "OctopusTentacle.txt", "tentacle-", "json-hierarchical"};
+
+bool EqualsIgnoringCase(const std::string& a, const std::string& b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
 
 Result<InstanceRecord> ReadRecord(const std::string& path, const std::string& name) {
   auto cfg = ConfigFile::Load(path);
@@ -74,8 +82,21 @@ Status ValidateInstanceName(const std::string& name) {
 InstanceRegistry::InstanceRegistry(Product product, std::string root)
     : product_(product), root_(std::move(root)) {}
 
+std::string InstanceRegistry::Directory() const {
+  return JoinPath(JoinPath(root_, Traits(product_).directory), "Instances");
+}
+
 std::string InstanceRegistry::RecordPath(const std::string& name) const {
-  return JoinPath(JoinPath(JoinPath(root_, Traits(product_).directory), "Instances"), name + ".config");
+  std::string file = name;
+  for (char& c : file) c = c == ' ' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return JoinPath(Directory(), file + ".config");
+}
+
+std::string InstanceRegistry::ExistingRecordPath(const std::string& name) const {
+  const std::string path = RecordPath(name);
+  if (FileExists(path)) return path;
+  const std::string legacy = JoinPath(Directory(), name + ".config");
+  return FileExists(legacy) ? legacy : "";
 }
 
 std::string InstanceRegistry::DefaultHome(const std::string& name) const {
@@ -84,17 +105,21 @@ std::string InstanceRegistry::DefaultHome(const std::string& name) const {
 
 Result<InstanceRecord> InstanceRegistry::Find(const std::string& name) const {
   OCTO_RETURN_IF_ERROR(ValidateInstanceName(name));
-  std::string path = RecordPath(name);
-  auto rec = ReadRecord(path, name);
-  if (!rec.ok() && rec.status().code() == StatusCode::kNotFound) {
+  auto not_found = [&] {
     return NotFound(std::string("there is no ") + Traits(product_).display_name + " instance named '" + name +
                     "' (see list-instances; create one with create-instance)");
-  }
+  };
+  const std::string path = ExistingRecordPath(name);
+  if (path.empty()) return not_found();
+  auto rec = ReadRecord(path, name);
+  if (!rec.ok() && rec.status().code() == StatusCode::kNotFound) return not_found();
+  // "My Tentacle" and "my-tentacle" share a file: it is the other one's.
+  if (rec.ok() && !EqualsIgnoringCase(rec->name, name)) return not_found();
   return rec;
 }
 
 Result<std::vector<InstanceRecord>> InstanceRegistry::List() const {
-  std::string dir = JoinPath(JoinPath(root_, Traits(product_).directory), "Instances");
+  const std::string dir = Directory();
   auto names = ListFiles(dir, ".config");
   if (!names.ok()) return names.status();
   std::vector<InstanceRecord> out;
@@ -104,13 +129,19 @@ Result<std::vector<InstanceRecord>> InstanceRegistry::List() const {
     auto rec = ReadRecord(JoinPath(dir, file), name);
     out.push_back(rec.ok() ? *rec : InstanceRecord{name, "", rec.status().message()});
   }
+  // One instance under both namings (a file of an earlier version, then one
+  // of this version): listed once.
+  std::stable_sort(out.begin(), out.end(), [](const InstanceRecord& a, const InstanceRecord& b) { return a.name < b.name; });
+  out.erase(std::unique(out.begin(), out.end(),
+                        [](const InstanceRecord& a, const InstanceRecord& b) { return a.name == b.name; }),
+            out.end());
   return out;
 }
 
 Status InstanceRegistry::Add(const InstanceRecord& record) const {
   OCTO_RETURN_IF_ERROR(ValidateInstanceName(record.name));
   std::string path = RecordPath(record.name);
-  if (FileExists(path)) {
+  if (FileExists(path) || !ExistingRecordPath(record.name).empty()) {
     return AlreadyExists(std::string("the ") + Traits(product_).display_name + " instance '" + record.name +
                          "' already exists");
   }
@@ -128,8 +159,12 @@ Status InstanceRegistry::Add(const InstanceRecord& record) const {
 
 Status InstanceRegistry::Remove(const std::string& name) const {
   OCTO_RETURN_IF_ERROR(ValidateInstanceName(name));
-  if (!FileExists(RecordPath(name))) return Find(name).status();
-  return RemoveFile(RecordPath(name));
+  const std::string path = ExistingRecordPath(name);
+  if (path.empty()) return Find(name).status();
+  OCTO_RETURN_IF_ERROR(RemoveFile(path));
+  // And the other naming's file, if an earlier version left one.
+  const std::string legacy = ExistingRecordPath(name);
+  return legacy.empty() ? Status::Ok() : RemoveFile(legacy);
 }
 
 // An instance deleted from the registry (its files are kept), set up by
@@ -166,7 +201,7 @@ Result<Instance> Instance::Create(Product product, const CreateOptions& options)
   // Registered already with this configuration (a set-up script run again):
   // adopted as it is, as the real create-instance re-registers it.
   bool registered = false;
-  if (FileExists(registry.RecordPath(options.name))) {
+  if (!registry.ExistingRecordPath(options.name).empty()) {
     auto rec = registry.Find(options.name);
     registered = rec.ok() && FileExists(rec->config_path) &&
                  (!options.config_path || AbsolutePath(*options.config_path) == rec->config_path);

@@ -82,8 +82,16 @@ class InstanceRegistry {
  public:
   explicit InstanceRegistry(Product product, std::string root = ConfigRoot());
 
+  // The registry file of `name`, as the real products name it on Windows
+  // and Linux: the name lower-cased, spaces as '-' ("My Tentacle" ->
+  // Instances/my-tentacle.config). A file under the name as given
+  // (Instances/My Tentacle.config, what earlier versions of these tools wrote) is still
+  // found, listed and removed.
   std::string RecordPath(const std::string& name) const;
-  // NotFound "there is no Tentacle instance named 'X'" when absent.
+  // The existing registry file of `name` (either naming), or "" when none.
+  std::string ExistingRecordPath(const std::string& name) const;
+  // NotFound "there is no Tentacle instance named 'X'" when absent. The
+  // name is matched without regard to case, as the real products match it.
   Result<InstanceRecord> Find(const std::string& name) const;
   // Every registered instance, by name. A registry file that cannot be read
   // is listed with `error` set rather than hiding the others.
@@ -95,6 +103,7 @@ class InstanceRegistry {
   std::string DefaultHome(const std::string& name) const;
 
  private:
+  std::string Directory() const;
   Product product_;
   std::string root_;
 };
