@@ -14,6 +14,7 @@
 #include <windows.h>
 
 #include <string>
+#include <vector>
 
 namespace octo {
 
@@ -53,6 +54,17 @@ inline std::wstring QuoteArgument(const std::wstring& arg) {
   out.append(backslashes * 2, L'\\');
   out.push_back(L'"');
   return out;
+}
+
+// A command line for CreateProcessW and the SCM: each argument quoted as
+// QuoteArgument does, separated by spaces.
+inline std::wstring CommandLine(const std::vector<std::string>& argv) {
+  std::wstring line;
+  for (const auto& a : argv) {
+    if (!line.empty()) line.push_back(L' ');
+    line += QuoteArgument(Wide(a));
+  }
+  return line;
 }
 
 // Owns a HANDLE (INVALID_HANDLE_VALUE or null: none), closed on destruction.

@@ -183,11 +183,7 @@ Result<int> StartService(const ServiceProcess& service, std::chrono::millisecond
   WinHandle nul(::CreateFileW(L"NUL", GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE, &inherit, OPEN_EXISTING, 0,
                               nullptr));
 
-  std::wstring command_line;
-  for (const auto& a : service.argv) {
-    if (!command_line.empty()) command_line.push_back(L' ');
-    command_line += QuoteArgument(Wide(a));
-  }
+  std::wstring command_line = CommandLine(service.argv);
   std::wstring env = ServiceEnvironment(write_end);
   STARTUPINFOW si{};
   si.cb = sizeof si;
@@ -243,11 +239,7 @@ Result<int> StartService(const ServiceProcess& service, std::chrono::millisecond
 }
 
 Result<int> RunProgram(const std::vector<std::string>& argv) {
-  std::wstring command_line;
-  for (const auto& a : argv) {
-    if (!command_line.empty()) command_line.push_back(L' ');
-    command_line += QuoteArgument(Wide(a));
-  }
+  std::wstring command_line = CommandLine(argv);
   STARTUPINFOW si{};
   si.cb = sizeof si;
   PROCESS_INFORMATION pi{};

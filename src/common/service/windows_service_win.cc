@@ -20,6 +20,10 @@ class ScHandle {
   ScHandle(const ScHandle&) = delete;
   ScHandle& operator=(const ScHandle&) = delete;
   SC_HANDLE get() const { return h_; }
+  void reset(SC_HANDLE h) {
+    if (h_ != nullptr) ::CloseServiceHandle(h_);
+    h_ = h;
+  }
   explicit operator bool() const { return h_ != nullptr; }
 
  private:
@@ -29,6 +33,15 @@ class ScHandle {
 Status ScmError(const std::string& what, DWORD err) {
   if (err == ERROR_ACCESS_DENIED) return ElevationRequired();
   return Win32Error(what, err);
+}
+
+// Opens the SCM, then the service `name` in it for `access`.
+Status OpenNamedService(const std::string& name, DWORD access, ScHandle* manager, ScHandle* service) {
+  manager->reset(::OpenSCManagerW(nullptr, nullptr, SC_MANAGER_CONNECT));
+  if (!*manager) return ScmError("cannot open the Service Control Manager", ::GetLastError());
+  service->reset(::OpenServiceW(manager->get(), Wide(name).c_str(), access));
+  if (!*service) return ScmError("cannot open the service " + name, ::GetLastError());
+  return Status::Ok();
 }
 
 ServiceState StateOf(DWORD s) {
@@ -61,12 +74,6 @@ Result<bool> WaitForState(SC_HANDLE service, DWORD want, std::chrono::millisecon
     if (std::chrono::steady_clock::now() >= deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-}
-
-std::wstring CommandLine(const WindowsServiceSettings& s) {
-  std::wstring line = QuoteArgument(Wide(s.executable));
-  for (const auto& a : s.arguments) line += L" " + QuoteArgument(Wide(a));
-  return line;
 }
 
 std::wstring MultiString(const std::vector<std::string>& items) {
@@ -200,7 +207,9 @@ Status InstallWindowsService(const std::string& name, const WindowsServiceSettin
   ScHandle manager(::OpenSCManagerW(nullptr, nullptr, SC_MANAGER_CONNECT | SC_MANAGER_CREATE_SERVICE));
   if (!manager) return ScmError("cannot open the Service Control Manager", ::GetLastError());
   const std::wstring wname = Wide(name);
-  const std::wstring command = CommandLine(s);
+  std::vector<std::string> argv = {s.executable};
+  argv.insert(argv.end(), s.arguments.begin(), s.arguments.end());
+  const std::wstring command = CommandLine(argv);
   const std::wstring deps = MultiString(s.dependencies);
   const std::wstring user = Wide(ServiceAccount(s.username));
   const std::wstring password = Wide(s.password);
@@ -227,10 +236,8 @@ Status InstallWindowsService(const std::string& name, const WindowsServiceSettin
 }
 
 Status UninstallWindowsService(const std::string& name) {
-  ScHandle manager(::OpenSCManagerW(nullptr, nullptr, SC_MANAGER_CONNECT));
-  if (!manager) return ScmError("cannot open the Service Control Manager", ::GetLastError());
-  ScHandle service(::OpenServiceW(manager.get(), Wide(name).c_str(), DELETE));
-  if (!service) return ScmError("cannot open the service " + name, ::GetLastError());
+  ScHandle manager, service;
+  OCTO_RETURN_IF_ERROR(OpenNamedService(name, DELETE, &manager, &service));
   if (!::DeleteService(service.get())) {
     const DWORD e = ::GetLastError();
     if (e != ERROR_SERVICE_MARKED_FOR_DELETE) return ScmError("cannot delete the service " + name, e);
@@ -239,10 +246,8 @@ Status UninstallWindowsService(const std::string& name) {
 }
 
 Status StartWindowsService(const std::string& name, std::chrono::milliseconds timeout) {
-  ScHandle manager(::OpenSCManagerW(nullptr, nullptr, SC_MANAGER_CONNECT));
-  if (!manager) return ScmError("cannot open the Service Control Manager", ::GetLastError());
-  ScHandle service(::OpenServiceW(manager.get(), Wide(name).c_str(), SERVICE_START | SERVICE_QUERY_STATUS));
-  if (!service) return ScmError("cannot open the service " + name, ::GetLastError());
+  ScHandle manager, service;
+  OCTO_RETURN_IF_ERROR(OpenNamedService(name, SERVICE_START | SERVICE_QUERY_STATUS, &manager, &service));
   if (!::StartServiceW(service.get(), 0, nullptr)) {
     const DWORD e = ::GetLastError();
     if (e != ERROR_SERVICE_ALREADY_RUNNING) return ScmError("cannot start the service " + name, e);
@@ -264,10 +269,8 @@ Status StartWindowsService(const std::string& name, std::chrono::milliseconds ti
 }
 
 Status StopWindowsService(const std::string& name, std::chrono::milliseconds timeout) {
-  ScHandle manager(::OpenSCManagerW(nullptr, nullptr, SC_MANAGER_CONNECT));
-  if (!manager) return ScmError("cannot open the Service Control Manager", ::GetLastError());
-  ScHandle service(::OpenServiceW(manager.get(), Wide(name).c_str(), SERVICE_STOP | SERVICE_QUERY_STATUS));
-  if (!service) return ScmError("cannot open the service " + name, ::GetLastError());
+  ScHandle manager, service;
+  OCTO_RETURN_IF_ERROR(OpenNamedService(name, SERVICE_STOP | SERVICE_QUERY_STATUS, &manager, &service));
   SERVICE_STATUS st{};
   if (!::ControlService(service.get(), SERVICE_CONTROL_STOP, &st)) {
     const DWORD e = ::GetLastError();
