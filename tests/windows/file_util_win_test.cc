@@ -6,10 +6,16 @@
 #define NOMINMAX
 #endif
 #include <windows.h>
+// After windows.h:
+#include <aclapi.h>
+#include <sddl.h>
 
 #include <chrono>
+#include <algorithm>
 #include <filesystem>
+#include <set>
 #include <thread>
+#include <vector>
 
 #include "common/base/encoding.h"
 #include "common/base/file_util.h"
@@ -22,6 +28,87 @@ namespace {
 using testing::ReadTestFile;
 using testing::TempDir;
 using testing::WriteTestFile;
+
+// The DACL of `path` in SDDL ("D:P(A;;...;;;SY)..."), with the current
+// user's SID written as "ME": what a user sees with `icacls`, in one string.
+std::string Dacl(const std::string& path) {
+  PSECURITY_DESCRIPTOR sd = nullptr;
+  const std::wstring wide = std::filesystem::u8path(path).wstring();
+  if (::GetNamedSecurityInfoW(wide.c_str(), SE_FILE_OBJECT, DACL_SECURITY_INFORMATION, nullptr, nullptr, nullptr,
+                              nullptr, &sd) != ERROR_SUCCESS) {
+    return "(no security information)";
+  }
+  LPWSTR text = nullptr;
+  ::ConvertSecurityDescriptorToStringSecurityDescriptorW(sd, SDDL_REVISION_1, DACL_SECURITY_INFORMATION, &text,
+                                                         nullptr);
+  std::wstring dacl = text != nullptr ? text : L"";
+  ::LocalFree(text);
+  ::LocalFree(sd);
+  HANDLE token = nullptr;
+  ::OpenProcessToken(::GetCurrentProcess(), TOKEN_QUERY, &token);
+  DWORD n = 0;
+  ::GetTokenInformation(token, TokenUser, nullptr, 0, &n);
+  std::vector<BYTE> buf(n);
+  ::GetTokenInformation(token, TokenUser, buf.data(), n, &n);
+  ::CloseHandle(token);
+  LPWSTR me = nullptr;
+  ::ConvertSidToStringSidW(reinterpret_cast<TOKEN_USER*>(buf.data())->User.Sid, &me);
+  const std::wstring user = me;
+  ::LocalFree(me);
+  for (size_t at; (at = dacl.find(user)) != std::wstring::npos;) dacl.replace(at, user.size(), L"ME");
+  return std::string(dacl.begin(), dacl.end());
+}
+
+// Who the DACL of `path` allows anything: the SIDs of its allow entries in
+// SDDL ("SY", "BA", "WD"...), the current user's written "ME".
+std::set<std::string> Allowed(const std::string& path) {
+  const std::string dacl = Dacl(path);
+  std::set<std::string> sids;
+  for (size_t open = dacl.find("(A;"); open != std::string::npos; open = dacl.find("(A;", open + 1)) {
+    const size_t close = dacl.find(')', open);
+    const size_t last = dacl.rfind(';', close);
+    sids.insert(dacl.substr(last + 1, close - last - 1));
+  }
+  return sids;
+}
+
+// Mode 0600 and 0700 on Windows: a DACL that allows the user, SYSTEM and
+// Administrators and nobody else (src/common/base/file_util_win.cc). Wine
+// 8.0 keeps no DACL: it makes the file's Unix mode from the one given and
+// shows a DACL made from that mode, in which "Everyone" (WD) stands for the
+// other bits. So what is checked here, on Windows and wine alike, is that
+// nobody but those three is allowed; and that a 0644 file is left to what
+// its folder passes down (under wine: Everyone may read it).
+TEST(WindowsFiles, APrivateModeAllowsOnlyTheUserSystemAndAdministrators) {
+  const std::set<std::string> only_us = {"SY", "BA", "ME"};
+  auto expect_private = [&](const std::string& path) {
+    const auto allowed = Allowed(path);
+    EXPECT_TRUE(allowed.count("ME")) << path << ": " << Dacl(path);
+    EXPECT_TRUE(std::includes(only_us.begin(), only_us.end(), allowed.begin(), allowed.end()))
+        << path << ": " << Dacl(path);
+  };
+  TempDir dir;
+  const std::string key = dir.path() + "\\Tentacle.machinekey";
+  ASSERT_TRUE(WriteFileExclusive(key, "secret", 0600).ok());
+  expect_private(key);
+  const std::string config = dir.path() + "\\Tentacle.config";
+  ASSERT_TRUE(WriteFileAtomic(config, "one", 0600).ok());
+  ASSERT_TRUE(WriteFileAtomic(config, "two", 0600).ok());
+  expect_private(config);
+
+  const std::string home = dir.path() + "\\Octopus\\Tentacle";
+  ASSERT_TRUE(MakeDirectories(home, 0700).ok());
+  expect_private(home);
+  expect_private(dir.path() + "\\Octopus");  // every directory it made
+
+  const std::string pid = dir.path() + "\\Tentacle.pid";
+  ASSERT_TRUE(WriteFileAtomic(pid, "42", 0644).ok());
+  EXPECT_EQ(Dacl(pid).rfind("D:P", 0), std::string::npos) << "not protected: " << Dacl(pid);
+  const bool under_wine = ::GetProcAddress(::GetModuleHandleW(L"ntdll.dll"), "wine_get_version") != nullptr;
+  if (under_wine) {
+    EXPECT_TRUE(Allowed(pid).count("WD")) << "under wine, mode 0644: " << Dacl(pid);
+  }
+}
 
 TEST(WindowsFiles, AtomicWriteReplacesAndLeavesNoTemporary) {
   TempDir dir;

@@ -1,15 +1,16 @@
 // The file system seam on Windows (file_util.h; the POSIX version is
 // file_util.cc). Paths are UTF-8 in the library and UTF-16 for the OS.
-// Windows has no mode bits: the `mode` arguments are accepted for the same
-// signatures and ignored; files get their directory's inherited ACL, which
-// for the default home (C:\Octopus, under an administrator's C:\) is
-// administrators and SYSTEM full control.
+// Windows has no mode bits. A private mode (no group or other bits: 0600,
+// 0700) becomes a protected DACL that grants the user running the program,
+// SYSTEM and Administrators, and nobody else, inheriting nothing from the
+// folder (PrivateAcl); any other mode leaves the folder's inherited ACL.
 #include "common/base/file_util.h"
 #include "common/base/file_util_os.h"
 
 #include "common/base/win32.h"
 
 #include <knownfolders.h>
+#include <sddl.h>
 #include <shlobj.h>
 
 #include <algorithm>
@@ -37,6 +38,57 @@ std::string Win32Message(DWORD err) {
   return msg;
 }
 
+
+// The user the program runs as, as an SDDL SID string ("S-1-5-21-..."), or
+// "" if the token cannot say.
+std::wstring CurrentUserSid() {
+  HANDLE token = nullptr;
+  if (!::OpenProcessToken(::GetCurrentProcess(), TOKEN_QUERY, &token)) return {};
+  WinHandle owned(token);
+  DWORD n = 0;
+  ::GetTokenInformation(token, TokenUser, nullptr, 0, &n);
+  std::vector<BYTE> buf(n);
+  if (n == 0 || !::GetTokenInformation(token, TokenUser, buf.data(), n, &n)) return {};
+  LPWSTR text = nullptr;
+  if (!::ConvertSidToStringSidW(reinterpret_cast<TOKEN_USER*>(buf.data())->User.Sid, &text)) return {};
+  std::wstring out = text;
+  ::LocalFree(text);
+  return out;
+}
+
+// What mode 0600 (a file) or 0700 (a directory) is on POSIX: a protected
+// DACL ("P": nothing inherited from the folder) that allows the current
+// user, SYSTEM and Administrators, and nobody else. A file's entries allow
+// reading, writing, deleting and changing its ACL, not executing (wine maps
+// exactly this to mode 0600); a directory's allow everything and are
+// inherited by what is made in it.
+class PrivateAcl {
+ public:
+  PrivateAcl(bool private_mode, bool directory) {
+    if (!private_mode) return;
+    const std::wstring user = CurrentUserSid();
+    if (user.empty()) return;
+    const std::wstring ace = directory ? L"(A;OICI;FA;;;" : L"(A;;FRFWSDWDWO;;;";
+    const std::wstring sddl = L"D:P" + ace + L"SY)" + ace + L"BA)" + ace + user + L")";
+    if (::ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl.c_str(), SDDL_REVISION_1, &sd_, nullptr)) {
+      attributes_ = {sizeof attributes_, sd_, FALSE};
+    }
+  }
+  ~PrivateAcl() {
+    if (sd_ != nullptr) ::LocalFree(sd_);
+  }
+  PrivateAcl(const PrivateAcl&) = delete;
+  PrivateAcl& operator=(const PrivateAcl&) = delete;
+
+  // For CreateFileW/CreateDirectoryW: null (the inherited ACL) unless private.
+  SECURITY_ATTRIBUTES* get() { return sd_ != nullptr ? &attributes_ : nullptr; }
+
+ private:
+  PSECURITY_DESCRIPTOR sd_ = nullptr;
+  SECURITY_ATTRIBUTES attributes_{};
+};
+
+bool IsPrivateMode(mode_t mode) { return (mode & 077) == 0; }
 
 }  // namespace
 
@@ -103,19 +155,20 @@ enum class Publish { kReplace, kNoReplace };
 // POSIX-semantics rename by handle where the system has it, else
 // MoveFileExW with MOVEFILE_WRITE_THROUGH (and MOVEFILE_REPLACE_EXISTING to
 // replace; without it the file is created exactly once).
-Status WriteAndPublish(const std::string& path, const std::string& contents, Publish how) {
+Status WriteAndPublish(const std::string& path, const std::string& contents, Publish how, mode_t mode) {
   size_t slash = path.find_last_of("/\\");
   const std::string base = path.substr(slash == std::string::npos ? 0 : slash + 1);
   const std::string prefix = slash == std::string::npos ? std::string() : path.substr(0, slash + 1);
   std::random_device rd;
   std::string tmp;
   HANDLE raw = INVALID_HANDLE_VALUE;
+  PrivateAcl acl(IsPrivateMode(mode), /*directory=*/false);
   for (int attempt = 0; attempt < 16 && raw == INVALID_HANDLE_VALUE; ++attempt) {
     static const char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     std::string suffix(6, 'X');
     for (char& c : suffix) c = kAlphabet[rd() % (sizeof kAlphabet - 1)];
     tmp = prefix + "." + base + ".tmp-" + suffix;
-    raw = ::CreateFileW(Wide(tmp).c_str(), GENERIC_WRITE | DELETE, 0, nullptr, CREATE_NEW,
+    raw = ::CreateFileW(Wide(tmp).c_str(), GENERIC_WRITE | DELETE, 0, acl.get(), CREATE_NEW,
                         FILE_ATTRIBUTE_NORMAL | FILE_FLAG_WRITE_THROUGH, nullptr);
     if (raw == INVALID_HANDLE_VALUE && ::GetLastError() != ERROR_FILE_EXISTS) break;
   }
@@ -180,18 +233,27 @@ Status WriteAndPublish(const std::string& path, const std::string& contents, Pub
 
 }  // namespace
 
-Status WriteFileAtomic(const std::string& path, const std::string& contents, mode_t /*mode*/) {
-  return WriteAndPublish(path, contents, Publish::kReplace);
+Status WriteFileAtomic(const std::string& path, const std::string& contents, mode_t mode) {
+  return WriteAndPublish(path, contents, Publish::kReplace, mode);
 }
 
-Status WriteFileExclusive(const std::string& path, const std::string& contents, mode_t /*mode*/) {
-  return WriteAndPublish(path, contents, Publish::kNoReplace);
+Status WriteFileExclusive(const std::string& path, const std::string& contents, mode_t mode) {
+  return WriteAndPublish(path, contents, Publish::kNoReplace, mode);
 }
 
-Status MakeDirectories(const std::string& path, mode_t /*mode*/) {
+Status MakeDirectories(const std::string& path, mode_t mode) {
   if (path.empty()) return Status::Ok();
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::u8path(path), ec);
+  // The missing directories, outermost first, each made with `mode`'s ACL.
+  std::vector<std::filesystem::path> missing;
+  for (auto p = std::filesystem::u8path(path); !p.empty() && p != p.root_path(); p = p.parent_path()) {
+    if (::GetFileAttributesW(p.c_str()) != INVALID_FILE_ATTRIBUTES) break;
+    missing.push_back(p);
+    if (p.parent_path() == p) break;
+  }
+  PrivateAcl acl(IsPrivateMode(mode), /*directory=*/true);
+  for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+    ::CreateDirectoryW(it->c_str(), acl.get());  // a concurrent maker is fine: checked below
+  }
   const DWORD attrs = ::GetFileAttributesW(Wide(path).c_str());
   if (attrs == INVALID_FILE_ATTRIBUTES) return Win32Error("cannot create directory " + path, ::GetLastError());
   if ((attrs & FILE_ATTRIBUTE_DIRECTORY) == 0) return InvalidArgument(path + " exists and is not a directory");
