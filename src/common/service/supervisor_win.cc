@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <thread>
+#include <vector>
 
 #include "common/base/file_util.h"
 #include "common/base/net.h"
@@ -185,19 +186,36 @@ Result<int> StartService(const ServiceProcess& service, std::chrono::millisecond
 
   std::wstring command_line = CommandLine(service.argv);
   std::wstring env = ServiceEnvironment(write_end);
-  STARTUPINFOW si{};
-  si.cb = sizeof si;
-  si.dwFlags = STARTF_USESTDHANDLES;
-  si.hStdInput = nul.valid() ? nul.get() : nullptr;
-  si.hStdOutput = log.get();
-  si.hStdError = log.get();
-  PROCESS_INFORMATION pi{};
-  const std::wstring exe = Wide(service.argv.at(0));
-  if (!::CreateProcessW(exe.c_str(), command_line.data(), nullptr, nullptr, TRUE,
-                        CREATE_UNICODE_ENVIRONMENT | DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP, env.data(), nullptr,
-                        &si, &pi)) {
+  STARTUPINFOEXW si{};
+  si.StartupInfo.cb = sizeof si;
+  si.StartupInfo.dwFlags = STARTF_USESTDHANDLES;
+  si.StartupInfo.hStdInput = nul.valid() ? nul.get() : nullptr;
+  si.StartupInfo.hStdOutput = log.get();
+  si.StartupInfo.hStdError = log.get();
+  // Only these handles are inherited, not every inheritable one this
+  // process has: its own standard handles among them would keep a caller's
+  // pipe open for as long as the service runs, and a script reading
+  // `service --start`'s output would wait for it forever.
+  std::vector<HANDLE> handles = {write_end, log.get()};
+  if (nul.valid()) handles.push_back(nul.get());
+  SIZE_T size = 0;
+  ::InitializeProcThreadAttributeList(nullptr, 1, 0, &size);
+  std::vector<char> attributes(size);
+  si.lpAttributeList = reinterpret_cast<LPPROC_THREAD_ATTRIBUTE_LIST>(attributes.data());
+  if (!::InitializeProcThreadAttributeList(si.lpAttributeList, 1, 0, &size) ||
+      !::UpdateProcThreadAttribute(si.lpAttributeList, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST, handles.data(),
+                                   handles.size() * sizeof(HANDLE), nullptr, nullptr)) {
     return Win32Error("cannot run " + service.argv[0], ::GetLastError());
   }
+  PROCESS_INFORMATION pi{};
+  const std::wstring exe = Wide(service.argv.at(0));
+  const BOOL created = ::CreateProcessW(
+      exe.c_str(), command_line.data(), nullptr, nullptr, TRUE,
+      CREATE_UNICODE_ENVIRONMENT | DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP | EXTENDED_STARTUPINFO_PRESENT,
+      env.data(), nullptr, &si.StartupInfo, &pi);
+  const DWORD create_error = ::GetLastError();
+  ::DeleteProcThreadAttributeList(si.lpAttributeList);
+  if (!created) return Win32Error("cannot run " + service.argv[0], create_error);
   WinHandle process(pi.hProcess);
   ::CloseHandle(pi.hThread);
   writer.close();
