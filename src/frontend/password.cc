@@ -124,10 +124,12 @@ void NeverPrompt() { g_never_prompt = true; }
 
 std::optional<Secret> PromptPassword(const std::string& prompt) {
   if (g_never_prompt || !InteractiveStdin()) return std::nullopt;
-  std::cerr << prompt << std::flush;
   Secret line;
   {
+    // Echo off before the prompt shows: what is typed once it shows is
+    // never echoed (and wine's console drops what came before the change).
     QuietInput quiet;
+    std::cerr << prompt << std::flush;
     line = ReadSecretLine(kStdin);
   }
   std::cerr << std::endl;
