@@ -152,8 +152,8 @@ TEST_F(Compatibility, TentacleNewCertificateExportWritesTheFileAndInstallsNothin
   EXPECT_NE(r.OutLines()[1], before);
   EXPECT_EQ(HashFile(TentacleConfig()), config);
   EXPECT_EQ(TentacleThumbprint(), before);
-  EXPECT_EQ(std::filesystem::status(Path("new.pfx")).permissions() & std::filesystem::perms::all,
-            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  const auto pfx_mode = static_cast<unsigned>(std::filesystem::status(Path("new.pfx")).permissions());
+  EXPECT_TRUE(IsPrivateFileMode(pfx_mode & 0777u)) << std::oct << pfx_mode;
   // It imports as the real procedure does.
   auto i = MustTentacle({"import-certificate", "--from-file", Path("new.pfx"), "--pfx-password", "pw"});
   EXPECT_EQ(i.OutLines()[0], "Certificate with thumbprint " + r.OutLines()[1] + " imported successfully.");
@@ -214,10 +214,10 @@ TEST_F(Compatibility, TentacleShowThumbprintForms) {
 
 TEST_F(Compatibility, TentacleConfigureAliasesAndListenAddresses) {
   auto r = MustTentacle({"configure", "--homedir", Path("home"), "--appdir", Path("apps")});
-  EXPECT_THAT(r.OutLines(), ElementsAre("Home directory set to: " + Path("home"),
-                                        "Application directory set to: " + Path("apps"), kRestart));
-  EXPECT_EQ(TentacleJson()["Octopus.Home"], Path("home"));
-  EXPECT_EQ(TentacleJson()["Tentacle.Deployment.ApplicationDirectory"], Path("apps"));
+  EXPECT_THAT(r.OutLines(), ElementsAre("Home directory set to: " + Shown(Path("home")),
+                                        "Application directory set to: " + Shown(Path("apps")), kRestart));
+  EXPECT_EQ(TentacleJson()["Octopus.Home"], Shown(Path("home")));
+  EXPECT_EQ(TentacleJson()["Tentacle.Deployment.ApplicationDirectory"], Shown(Path("apps")));
   EXPECT_TRUE(std::filesystem::is_directory(Path("home")));  // made, as the real command makes them
   EXPECT_TRUE(std::filesystem::is_directory(Path("apps")));
   struct Case {
@@ -373,30 +373,30 @@ TEST_F(Compatibility, CreateInstanceRunAgainWithTheSameConfigSucceeds) {
   const std::string hash = HashFile(config);
   auto again = MustTentacle({"create-instance", "--instance", "Web", "--config", config});
   EXPECT_THAT(again.OutLines(), ElementsAre("Creating installation for instance 'Web'...", "Saving instance: Web",
-                                            "Using the existing configuration file " + config + "."));
+                                            "Using the existing configuration file " + Shown(config) + "."));
   EXPECT_EQ(HashFile(config), hash);
   // Another configuration under a registered name is still refused.
   auto other = Tentacle({"create-instance", "--instance", "Web", "--config", Path("other.config")});
   EXPECT_EQ(other.exit_code, 1);
   EXPECT_EQ(other.ErrLines().back(),
-            "Error: the Tentacle instance 'Web' already exists with the configuration file " + config);
+            "Error: the Tentacle instance 'Web' already exists with the configuration file " + Shown(config));
 }
 
 TEST_F(Compatibility, CreateInstanceWarnsWhenTheAdoptedConfigsKeyIsMissing) {
   MustServer({"delete-instance", "--instance", "OctopusServer"});
   std::filesystem::rename(ServerKey(), Path("saved.masterkey"));
   auto r = MustServer({"create-instance", "--instance", "OctopusServer", "--config", ServerConfig()});
-  EXPECT_EQ(r.err, "Warning: the Octopus Master Key of this configuration, " + ServerKey() +
+  EXPECT_EQ(r.err, "Warning: the Octopus Master Key of this configuration, " + Shown(ServerKey()) +
                        ", is missing: its certificate cannot be read until the key file is restored\n");
   auto d = MustServer({"delete-instance", "--instance", "OctopusServer"});
   EXPECT_THAT(d.OutLines(), ElementsAre("Deleted instance: OctopusServer",
-                                        "The configuration file " + ServerConfig() + " was kept; its key file " +
-                                            ServerKey() + " is missing; remove it yourself once it is no longer "
+                                        "The configuration file " + Shown(ServerConfig()) + " was kept; its key file " +
+                                            Shown(ServerKey()) + " is missing; remove it yourself once it is no longer "
                                                           "needed."));
   std::filesystem::rename(Path("saved.masterkey"), ServerKey());
   MustServer({"create-instance", "--instance", "OctopusServer", "--config", ServerConfig()});
   auto kept = MustServer({"delete-instance", "--instance", "OctopusServer"});
-  EXPECT_EQ(kept.OutLines().back(), "The configuration file " + ServerConfig() + " and its key file " + ServerKey() +
+  EXPECT_EQ(kept.OutLines().back(), "The configuration file " + Shown(ServerConfig()) + " and its key file " + Shown(ServerKey()) +
                                         " were kept; remove them yourself once they are no longer needed.");
 }
 
@@ -405,14 +405,14 @@ TEST_F(Compatibility, TentacleCreateInstanceWarnsWhenTheAdoptedConfigsKeyIsMissi
   std::filesystem::rename(TentacleKey(), Path("saved.machinekey"));
   auto r = MustTentacle({"create-instance", "--instance", "Tentacle", "--config", TentacleConfig()});
   EXPECT_THAT(r.OutLines(), ElementsAre("Creating installation for instance 'Tentacle'...", "Saving instance: Tentacle",
-                                        "Using the existing configuration file " + TentacleConfig() + "."));
-  EXPECT_EQ(r.err, "Warning: the Tentacle machine key of this configuration, " + TentacleKey() +
+                                        "Using the existing configuration file " + Shown(TentacleConfig()) + "."));
+  EXPECT_EQ(r.err, "Warning: the Tentacle machine key of this configuration, " + Shown(TentacleKey()) +
                        ", is missing: its certificate cannot be read until the key file is restored\n");
   EXPECT_FALSE(std::filesystem::exists(TentacleKey()));  // never silently regenerated
   auto d = MustTentacle({"delete-instance", "--instance", "Tentacle"});
   EXPECT_THAT(d.OutLines(), ElementsAre("Deleted instance: Tentacle",
-                                        "The configuration file " + TentacleConfig() + " was kept; its key file " +
-                                            TentacleKey() + " is missing; remove it yourself once it is no longer "
+                                        "The configuration file " + Shown(TentacleConfig()) + " was kept; its key file " +
+                                            Shown(TentacleKey()) + " is missing; remove it yourself once it is no longer "
                                                             "needed."));
   // With the key back, no warning.
   std::filesystem::rename(Path("saved.machinekey"), TentacleKey());

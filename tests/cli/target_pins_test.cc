@@ -209,7 +209,7 @@ TEST_F(TargetPins, DamagedPinsAreReportedAndKept) {
           std::vector<std::string>{"remove-target", "--name", "web"}}) {
       auto r = Server(args);
       EXPECT_EQ(r.exit_code, 1) << args[0];
-      EXPECT_EQ(r.err, "Error: " + ServerConfig() + c.error + "\n") << args[0];
+      EXPECT_EQ(r.err, "Error: " + Shown(ServerConfig()) + c.error + "\n") << args[0];
       EXPECT_EQ(r.out, "") << args[0];
       EXPECT_EQ(HashFile(ServerConfig()), config) << args[0];
     }

@@ -146,13 +146,13 @@ TEST_F(TentacleCli, ConfigureListeningSettings) {
   auto r = MustTentacle({"configure", "--listenIpAddress", "127.0.0.1", "--noListen=true", "--home", Path("h"),
                          "--app", Path("apps")});
   EXPECT_THAT(r.OutLines(), ElementsAre("Listen on IP address: 127.0.0.1", "Tentacle will not listen on a port",
-                                        "Home directory set to: " + Path("h"),
-                                        "Application directory set to: " + Path("apps"), kRestart));
+                                        "Home directory set to: " + Shown(Path("h")),
+                                        "Application directory set to: " + Shown(Path("apps")), kRestart));
   auto c = Config();
   EXPECT_EQ(c["Tentacle.Services.ListenIP"], "127.0.0.1");
   EXPECT_EQ(c["Tentacle.Services.NoListen"], true);
-  EXPECT_EQ(c["Octopus.Home"], Path("h"));
-  EXPECT_EQ(c["Tentacle.Deployment.ApplicationDirectory"], Path("apps"));
+  EXPECT_EQ(c["Octopus.Home"], Shown(Path("h")));
+  EXPECT_EQ(c["Tentacle.Deployment.ApplicationDirectory"], Shown(Path("apps")));
   MustTentacle({"configure", "--noListen", "false"});
   EXPECT_EQ(Config()["Tentacle.Services.NoListen"], false);
 }
@@ -263,7 +263,7 @@ TEST_F(TentacleCli, ConfigThatIsNotJsonIsReportedAndNeverOverwritten) {
   const std::string config = HashFile(TentacleConfig());
   auto r = Tentacle({"configure", "--trust", kA});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_THAT(r.err, HasSubstr("Error: " + TentacleConfig() + ": line 3, column 3: not valid JSON"));
+  EXPECT_THAT(r.err, HasSubstr("Error: " + Shown(TentacleConfig()) + ": line 3, column 3: not valid JSON"));
   EXPECT_EQ(HashFile(TentacleConfig()), config);
 }
 
@@ -318,10 +318,12 @@ TEST_F(TentacleCli, ADamagedRegistryEntryHidesNoOtherAndCanBeDeleted) {
   WriteTestFile(root() + "/Tentacle/Instances/Broken.config", "{bad");
   auto list = Tentacle({"list-instances"});
   EXPECT_EQ(list.exit_code, 1);
-  EXPECT_THAT(list.OutLines(), ElementsAre("Instance 'Second' uses configuration '" + TentacleConfig("Second") + "'.",
-                                           "Instance 'Tentacle' uses configuration '" + TentacleConfig() + "'."));
-  EXPECT_THAT(list.err, HasSubstr("Warning: instance 'Broken' cannot be listed: " + root() +
-                                  "/Tentacle/Instances/Broken.config: line 1, column 2: not valid JSON"));
+  EXPECT_THAT(list.OutLines(),
+              ElementsAre("Instance 'Second' uses configuration '" + Shown(TentacleConfig("Second")) + "'.",
+                          "Instance 'Tentacle' uses configuration '" + Shown(TentacleConfig()) + "'."));
+  EXPECT_THAT(list.err, HasSubstr("Warning: instance 'Broken' cannot be listed: " +
+                                  Shown(root() + "/Tentacle/Instances/Broken.config") +
+                                  ": line 1, column 2: not valid JSON"));
   auto del = MustTentacle({"delete-instance", "--instance", "Broken"});
   EXPECT_EQ(del.out, "Deleted instance: Broken\n");
   EXPECT_EQ(MustTentacle({"list-instances"}).OutLines().size(), 2u);
@@ -335,7 +337,7 @@ TEST_F(TentacleCli, CreateInstanceAdoptsTheConfigOfADeletedInstance) {
   EXPECT_EQ(Tentacle({"show-thumbprint"}).exit_code, 1);
   auto r = MustTentacle({"create-instance", "--config", TentacleConfig()});
   EXPECT_THAT(r.OutLines(), ElementsAre("Creating installation for instance 'Tentacle'...", "Saving instance: Tentacle",
-                                        "Using the existing configuration file " + TentacleConfig() + "."));
+                                        "Using the existing configuration file " + Shown(TentacleConfig()) + "."));
   EXPECT_EQ(TentacleThumbprint(), tp);
   EXPECT_EQ(Trusted(), std::vector<std::string>{kA});
   EXPECT_EQ(HashFile(TentacleConfig()), config);

@@ -21,7 +21,7 @@ struct BadInput {
   int exit_code;
   std::string error;  // a substring of the first "Error: " line
   // Where the Windows executables say it otherwise (run under wine by
-  // tests/windows/bad_inputs_under_wine.sh); empty: the same as `error`.
+  // tests/windows/linux_test_under_wine.sh); empty: the same as `error`.
   std::string windows_error = {};
 };
 

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,25 @@ class CliTest : public ::testing::Test {
     auto r = Tentacle(args, std::move(options));
     EXPECT_EQ(r.exit_code, 0) << "Tentacle failed:\n" << r.out << r.err;
     return r;
+  }
+
+  // The Windows executables under wine (OCTO_TEST_PROGRAM_WRAPPER).
+  static bool UnderWine() { return !ProgramWrapper().empty(); }
+  // `path` as the program under test prints it: itself on Linux; under
+  // wine, a Windows path on the drive wine maps / to ("Z:\\tmp\\...").
+  static std::string Shown(const std::string& path) {
+    if (!UnderWine() || path.empty() || path[0] != '/') return path;
+    std::string out = "Z:" + path;
+    std::replace(out.begin(), out.end(), '/', '\\');
+    return out;
+  }
+  // Whether `mode` is what a file written with mode 0600 shows: 0600 on
+  // Linux. Under wine the file has a DACL that allows only the user, SYSTEM
+  // and Administrators; wine 8.0 keeps no DACL but a Unix mode made from it:
+  // the user's bits, given to the group too, less the wineserver's umask,
+  // and no bits for others ("Everyone"), which is what this checks there.
+  static bool IsPrivateFileMode(unsigned mode) {
+    return UnderWine() ? (mode & 0606u) == 0600u && (mode & 0111u) == 0 : mode == 0600u;
   }
 
   const std::string& root() const { return root_.path(); }

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -112,16 +113,30 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const ProcessOpti
     ::fcntl(in_fd, F_SETFL, O_NONBLOCK);
   }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options.timeout_seconds);
+  // Under wine, a process the program starts (a service) keeps the unix
+  // standard error wine gives every process for its own messages, so the
+  // pipes may stay open after the program exits: there, once it has exited,
+  // read what it wrote and stop. Elsewhere, an output still open after the
+  // exit is a leak the tests must see, so they wait for the end of both.
+  const bool under_wine = !ProgramWrapper().empty();
+  bool exited = false;
+  int status = 0;
   int open_outputs = 2;
   while (open_outputs > 0) {
+    if (under_wine && !exited && ::waitpid(pid, &status, WNOHANG) == pid) {
+      exited = true;
+      deadline = std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(500));
+    }
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
+      if (exited) break;  // under wine: it exited, and what it wrote has been read
       result.timed_out = true;
       ::kill(-pid, SIGKILL);
       break;
     }
     pollfd fds[3] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}, {in_fd, POLLOUT, 0}};
-    int n = ::poll(fds, in_fd >= 0 ? 3 : 2, static_cast<int>(std::min<long long>(left.count(), 1000)));
+    const long long wait_ms = under_wine && !exited ? 50 : 1000;  // under wine: look for the exit often
+    int n = ::poll(fds, in_fd >= 0 ? 3 : 2, static_cast<int>(std::min<long long>(left.count(), wait_ms)));
     if (n < 0 && errno != EINTR) break;
     for (int i = 0; i < 2; ++i) {
       if (fds[i].fd >= 0 && (fds[i].revents & (POLLIN | POLLHUP | POLLERR))) {
@@ -150,8 +165,7 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const ProcessOpti
   if (in_fd >= 0) ::close(in_fd);
   if (out_pipe[0] >= 0) ::close(out_pipe[0]);
   if (err_pipe[0] >= 0) ::close(err_pipe[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
+  if (!exited) ::waitpid(pid, &status, 0);
   if (!result.timed_out && WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
   if (!result.timed_out && WIFSIGNALED(status)) result.term_signal = WTERMSIG(status);
   return result;
