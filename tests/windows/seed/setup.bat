@@ -1,5 +1,5 @@
 @echo off
-rem Set-up for seed.bat: one Octopus Server and one listening Tentacle on
+rem Set-up for main.bat: one Octopus Server and one listening Tentacle on
 rem loopback, installed where the real products install, each running as a
 rem Windows service (the Service Control Manager's). The ports come from
 rem the environment (COMMS_PORT, TENTACLE_PORT).

@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
-# The seed procedure's Windows lines as batch files under wine: setup.bat
-# then seed.bat, each run by `wine64 cmd /c`, with Octopus.Server.exe and
-# Tentacle.exe copied where the real products install them, in a wine
-# prefix of its own under a temporary directory (so C:\PathToCertificate,
-# %ProgramData%\Octopus and the Windows services are all hermetic).
+# A scenario's batch files under wine: SCENARIO/setup.bat then
+# SCENARIO/main.bat, each run by `wine64 cmd /c`, with Octopus.Server.exe and
+# Tentacle.exe copied where the real products install them, in a wine prefix
+# of its own under a temporary directory (so C:\PathToCertificate,
+# %ProgramData%\Octopus and the Windows services are all hermetic). The
+# scenarios: seed/ (the seed procedure's Windows lines as written) and
+# rotation/ (the one-command rotations, listening and polling Tentacles).
 #
 # Checks: both batch files exit 0; every line either prints is the expected
-# transcript (expected.txt, with thumbprints, pids and ports replaced by
-# names); every line ends with CRLF; the exported PFX files open with
-# openssl and hold the certificates the transcript names.
-# Usage: run_seed_test.sh BIN_DIR [WINE]     Prints a diff on failure.
+# transcript (SCENARIO/expected.txt, with thumbprints, pids, ports,
+# subscription ids, times and durations replaced by names); every line ends
+# with CRLF; and what SCENARIO/check.sh checks, if there is one (it gets the
+# raw transcript and the prefix as $1 and $2, and fails with a line saying why).
+# Usage: run_batch_test.sh SCENARIO_DIR BIN_DIR [WINE]   Prints a diff on failure.
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-bin="$(cd "$1" && pwd)"
-wine="${2:-/usr/lib/wine/wine64}"
+here="$(cd "$1" && pwd)"
+bin="$(cd "$2" && pwd)"
+wine="${3:-/usr/lib/wine/wine64}"
 wineserver="$(dirname "$wine")/wineserver64"
 [[ -x "$wineserver" ]] || wineserver="$(dirname "$wine")/wineserver"
 work="$(mktemp -d)"
@@ -38,10 +41,11 @@ timeout 120 "$wine" cmd /c exit >/dev/null 2>&1  # creates the prefix
 mkdir -p "$(dirname "$server")" "$(dirname "$tentacle")"
 cp "$bin/Octopus.Server.exe" "$server"
 cp "$bin/Tentacle.exe" "$tentacle"
-cp "$here/setup.bat" "$here/seed.bat" "$WINEPREFIX/drive_c/"
+cp "$here/setup.bat" "$WINEPREFIX/drive_c/setup.bat"
+cp "$here/main.bat" "$WINEPREFIX/drive_c/main.bat"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-export COMMS_PORT="$(free_port)" TENTACLE_PORT="$(free_port)"
-export WINEPATH=  # nothing of the build machine on the path
+export COMMS_PORT="$(free_port)" TENTACLE_PORT="$(free_port)" TENTACLE2_PORT="$(free_port)"
+unset WINEPATH  # the prefix's own path (an empty WINEPATH loses C:\windows\system32)
 
 raw="$work/transcript.raw"
 set +e
@@ -49,9 +53,9 @@ set +e
   echo "> setup.bat"
   timeout 300 "$wine" cmd /c 'C:\setup.bat'
   echo "setup.bat exit code: $?"
-  echo "> seed.bat"
-  timeout 600 "$wine" cmd /c 'C:\seed.bat'
-  echo "seed.bat exit code: $?"
+  echo "> main.bat"
+  timeout 600 "$wine" cmd /c 'C:\main.bat'
+  echo "main.bat exit code: $?"
 } > "$raw" 2>&1
 set -e
 
@@ -71,32 +75,27 @@ def name(kind, value):
     return names[key]
 text = re.sub(r"\b[0-9A-F]{40}\b", lambda m: name("THUMBPRINT", m.group(0)), text)
 text = re.sub(r"\(pid \d+\)", "(pid {PID})", text)
-text = text.replace(os.environ["COMMS_PORT"], "{COMMS_PORT}").replace(os.environ["TENTACLE_PORT"], "{TENTACLE_PORT}")
+for port in ("COMMS_PORT", "TENTACLE_PORT", "TENTACLE2_PORT"):
+    text = re.sub(r"\b%s\b" % os.environ[port], "{%s}" % port, text)
+text = re.sub(r"poll://[a-z0-9]+/", lambda m: name("SUBSCRIPTION", m.group(0)), text)
+text = re.sub(r"\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\b", "{TIME}", text)
+text = re.sub(r"\(\d+\.\d s\)", "({SECONDS} s)", text)
 text = re.sub(r"C:\\users\\[^\\]+\\Temp", "%TEMP%", text, flags=re.I)
 open(sys.argv[2], "w").write(text)
 PY
 
 status=0
 if ! diff -u "$here/expected.txt" "$work/transcript.txt"; then
-  echo "FAIL: the transcript differs from tests/windows/seed/expected.txt (above)"
+  echo "FAIL: the transcript differs from $here/expected.txt (above)"
   status=1
 fi
 if [[ "$bad_endings" != 0 ]]; then
   echo "FAIL: $bad_endings printed lines do not end with CRLF"
   status=1
 fi
-# The backup holds the old certificate, the new PFX the new one.
-fingerprint() {
-  openssl pkcs12 -in "$1" -passin pass:MySecretPassword -nokeys 2>/dev/null | openssl x509 -noout -fingerprint -sha1 |
-    sed 's/.*=//; s/://g'
-}
-dir="$WINEPREFIX/drive_c/PathToCertificate"
-old="$(fingerprint "$dir/oldcert.pfx" || true)"
-new="$(fingerprint "$dir/newcert.pfx" || true)"
-if [[ -z "$old" || -z "$new" || "$old" == "$new" ]] || ! grep -q "$old" "$raw" || ! grep -q "$new" "$raw"; then
-  echo "FAIL: oldcert.pfx ($old) and newcert.pfx ($new) are not the certificates the transcript names"
+if [[ -f "$here/check.sh" ]] && ! bash "$here/check.sh" "$raw" "$WINEPREFIX"; then
   status=1
 fi
 if [[ "${KEEP_TRANSCRIPT:-}" != "" ]]; then cp "$work/transcript.txt" "$KEEP_TRANSCRIPT"; fi
-[[ $status == 0 ]] && echo "PASS: the seed's Windows lines ran as batch files under wine"
+[[ $status == 0 ]] && echo "PASS: $(basename "$here")'s batch files ran as written under wine"
 exit $status
