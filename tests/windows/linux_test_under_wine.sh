@@ -2,9 +2,10 @@
 # One of the Linux build's test programs driving Octopus.Server.exe and
 # Tentacle.exe under wine (OCTO_TEST_PROGRAM_WRAPPER), in a wine prefix of its
 # own with one wineserver for every command, so the same expectations are
-# checked on both platforms: the CLI suite (tests/cli) and the bad-input
-# table (tests/reliability/bad_input_test.cc). Where Windows prints a path or
-# a system message differently, the test says so (CliTest::Shown, UnderWine).
+# checked on both platforms: the CLI suite (tests/cli), the interop tests
+# (tests/interop) and the bad-input table (tests/reliability/bad_input_test.cc).
+# Where Windows prints a path or a system message differently, the test says
+# so (CliTest::Shown, UnderWine).
 # Usage: linux_test_under_wine.sh WINDOWS_BIN_DIR LINUX_BUILD_DIR TEST GTEST_FILTER [WINE]
 set -euo pipefail
 win_bin="$(cd "$1" && pwd)"
