@@ -215,30 +215,6 @@ Json TentacleAgent::Health(const ChannelCall& call) const {
   return response;
 }
 
-Status TentacleAgent::SetIdentity(const Identity& identity) {
-  auto next = MakePresentedIdentity(TlsRole::kServer, identity);
-  if (!next.ok()) return next.status();
-  auto client = MakePresentedIdentity(TlsRole::kClient, identity);
-  if (!client.ok()) return client.status();
-  // What was presented before, on either side (a Tentacle that only polls
-  // never made a listening context).
-  std::shared_ptr<const PresentedIdentity> before = client_presented_.load();
-  if (!before) before = presented_.load();
-  const bool changed = before && before->thumbprint != (*next)->thumbprint;
-  const std::string now = (*next)->thumbprint;
-  presented_.store(std::move(next).value());
-  client_presented_.store(std::move(client).value());
-  if (changed) {
-    polling_->IdentityChanged();
-    // Idle connections were made with the old certificate: the Server's next
-    // request must see the one presented now (connections busy with a
-    // request close after their answer, in ServeRequests).
-    const size_t closed = CloseIdle([&](const std::string& presented) { return presented != now; });
-    if (closed > 0) log_->info("Closed {} idle connection(s) made with the previous certificate", closed);
-  }
-  return Status::Ok();
-}
-
 // Registers an authenticated connection for as long as it is served; the
 // registration ends before the socket is closed, so SetTrusted never shuts
 // down a descriptor that was reused.
@@ -270,18 +246,60 @@ class TentacleAgent::Registration {
   bool trusted_ = false;
 };
 
+// An authenticated connection between requests, or while one is served.
+struct TentacleAgent::Connection {
+  Connection(TlsStream s, std::shared_ptr<const PresentedIdentity> p, std::string addr)
+      : stream(std::move(s)), presented(std::move(p)), peer(std::move(addr)) {}
+  TlsStream stream;
+  std::shared_ptr<const PresentedIdentity> presented;  // what it was accepted with
+  std::string peer;
+  std::optional<Registration> registration;
+  uint64_t parked_id = 0;  // while parked; guarded by parked_mu_
+  uint64_t token = 0;      // its reactor watch while parked; guarded by parked_mu_
+};
+
+Status TentacleAgent::SetIdentity(const Identity& identity) {
+  auto next = MakePresentedIdentity(TlsRole::kServer, identity);
+  if (!next.ok()) return next.status();
+  auto client = MakePresentedIdentity(TlsRole::kClient, identity);
+  if (!client.ok()) return client.status();
+  // What was presented before, on either side (a Tentacle that only polls
+  // never made a listening context).
+  std::shared_ptr<const PresentedIdentity> before = client_presented_.load();
+  if (!before) before = presented_.load();
+  const bool changed = before && before->thumbprint != (*next)->thumbprint;
+  const std::string now = (*next)->thumbprint;
+  presented_.store(std::move(next).value());
+  client_presented_.store(std::move(client).value());
+  if (changed) {
+    polling_->IdentityChanged();
+    // Idle connections were made with the old certificate: the Server's next
+    // request must see the one presented now (connections busy with a
+    // request close after their answer, in ServeRequests).
+    const size_t closed = CloseIdle([&](const Connection& c) { return c.presented->thumbprint != now; });
+    if (closed > 0) log_->info("Closed {} idle connection(s) made with the previous certificate", closed);
+  }
+  return Status::Ok();
+}
+
 size_t TentacleAgent::SetTrusted(std::set<std::string> thumbprints) {
   auto next = std::make_shared<const std::set<std::string>>(std::move(thumbprints));
-  std::lock_guard<std::mutex> lock(connections_mu_);
-  trusted_.store(next);
   size_t closed = 0;
-  for (auto& [id, c] : connections_) {
-    if (next->count(c.thumbprint) == 0 && c.fd >= 0) {
-      ShutdownSocket(c.fd);  // its thread sees the connection end and closes it
-      c.fd = -1;
-      ++closed;
+  {
+    std::lock_guard<std::mutex> lock(connections_mu_);
+    trusted_.store(next);
+    for (auto& [id, c] : connections_) {
+      if (next->count(c.thumbprint) == 0 && c.fd >= 0) {
+        ShutdownSocket(c.fd);  // a thread reading it sees the connection end and closes it
+        c.fd = -1;
+        ++closed;
+      }
     }
   }
+  // An idle one is closed here: its end is not news to every poller (a
+  // WSAPoll under way, or one made later, need not report a socket this
+  // side shut down). Outside the lock: closing one takes it.
+  CloseIdle([&](const Connection& c) { return next->count(c.stream.peer_thumbprint()) == 0; });
   return closed;
 }
 
@@ -338,18 +356,6 @@ void TentacleAgent::LogUntrusted(const std::string& peer, const std::string& thu
       "the thumbprint '{}' which is not in the list of thumbprints that we trust",
       peer, thumbprint);
 }
-
-// An authenticated connection between requests, or while one is served.
-struct TentacleAgent::Connection {
-  Connection(TlsStream s, std::shared_ptr<const PresentedIdentity> p, std::string addr)
-      : stream(std::move(s)), presented(std::move(p)), peer(std::move(addr)) {}
-  TlsStream stream;
-  std::shared_ptr<const PresentedIdentity> presented;  // what it was accepted with
-  std::string peer;
-  std::optional<Registration> registration;
-  uint64_t parked_id = 0;  // while parked; guarded by parked_mu_
-  uint64_t token = 0;      // its reactor watch while parked; guarded by parked_mu_
-};
 
 void TentacleAgent::Serve(Fd fd, std::string peer) {
   // Counted in active_ by AcceptReady; counted out here unless the
@@ -546,12 +552,12 @@ void TentacleAgent::Finish(const std::shared_ptr<Connection>& conn) {
   ConnectionEnded();
 }
 
-size_t TentacleAgent::CloseIdle(const std::function<bool(const std::string&)>& which) {
+size_t TentacleAgent::CloseIdle(const std::function<bool(const Connection&)>& which) {
   std::vector<std::shared_ptr<Connection>> closing;
   {
     std::lock_guard<std::mutex> lock(parked_mu_);
     for (auto it = parked_.begin(); it != parked_.end();) {
-      if (which(it->second->presented->thumbprint)) {
+      if (which(*it->second)) {
         closing.push_back(std::move(it->second));
         it = parked_.erase(it);
       } else {
@@ -578,7 +584,7 @@ void TentacleAgent::Stop(std::chrono::milliseconds grace) {
     polling_->Stop();
     if (listener_token_ != 0) reactor_->Cancel(listener_token_);
     listener_.reset();
-    CloseIdle([](const std::string&) { return true; });
+    CloseIdle([](const Connection&) { return true; });
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait_for(lock, grace, [this] { return active_.load() == 0; });
     stopped_ = true;

@@ -148,9 +148,9 @@ class TentacleAgent {
   void Wake(uint64_t id, bool readable);
   // Closes `conn` and counts it out of active_.
   void Finish(const std::shared_ptr<Connection>& conn);
-  // Closes the idle connections for which `which(thumbprint they present)`
-  // is true; returns how many.
-  size_t CloseIdle(const std::function<bool(const std::string&)>& which);
+  // Closes the idle connections for which `which(connection)` is true;
+  // returns how many.
+  size_t CloseIdle(const std::function<bool(const Connection&)>& which);
   void ConnectionEnded();
   void LogUntrusted(const std::string& peer, const std::string& thumbprint);
   // The channel methods: MakeMethods() lists them, one handler each.
