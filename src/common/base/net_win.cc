@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cstring>
 #include <mutex>
+#include <set>
 
 #include "common/base/file_util.h"
 
@@ -44,6 +45,21 @@ Status SocketError(const std::string& what, int err) {
   return Win32Error(what, static_cast<unsigned long>(err));
 }
 
+// The sockets this process has shut down (ShutdownSocket) and not yet
+// closed. A WSAPoll need not report a socket shut down on this side, where
+// poll on Linux does at once (wine 8.0's never does; Windows documents no
+// such event), so WaitFd looks here between its slices: a thread waiting to
+// read a connection another thread ended sees the end within a slice.
+std::mutex g_shut_mu;
+std::set<SOCKET>& ShutHere() {
+  static std::set<SOCKET> shut;  // guarded by g_shut_mu
+  return shut;
+}
+bool WasShutHere(SOCKET s) {
+  std::lock_guard<std::mutex> lock(g_shut_mu);
+  return ShutHere().count(s) != 0;
+}
+
 }  // namespace
 
 Fd& Fd::operator=(Fd&& o) noexcept {
@@ -52,7 +68,14 @@ Fd& Fd::operator=(Fd&& o) noexcept {
 }
 
 void Fd::reset(int fd) {
-  if (fd_ >= 0) ::closesocket(S(fd_));
+  if (fd_ >= 0) {
+    {
+      // Before closesocket: a new socket may get the same handle at once.
+      std::lock_guard<std::mutex> lock(g_shut_mu);
+      ShutHere().erase(S(fd_));
+    }
+    ::closesocket(S(fd_));
+  }
   fd_ = fd;
 }
 
@@ -83,7 +106,13 @@ std::optional<Fd> AcceptSocket(int listener) {
   return fd;
 }
 
-void ShutdownSocket(int fd) { ::shutdown(S(fd), SD_BOTH); }
+void ShutdownSocket(int fd) {
+  {
+    std::lock_guard<std::mutex> lock(g_shut_mu);
+    ShutHere().insert(S(fd));
+  }
+  ::shutdown(S(fd), SD_BOTH);
+}
 
 Result<Fd> ListenTcp(const std::string& ip, int port, int backlog) {
   StartWinsock();
@@ -127,10 +156,12 @@ Status WaitFd(int fd, short events, Deadline deadline) {
   const short want = static_cast<short>(((events & POLLIN) != 0 ? POLLRDNORM : 0) |
                                         ((events & POLLOUT) != 0 ? POLLWRNORM : 0));
   for (;;) {
+    // Ended on this side: what the caller does next fails at once, saying so.
+    if (WasShutHere(S(fd))) return Status::Ok();
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
     if (left <= 0) return DeadlineExceeded("timed out");
     WSAPOLLFD p{S(fd), want, 0};
-    int n = ::WSAPoll(&p, 1, static_cast<INT>(std::min<long long>(left, 1000)));
+    int n = ::WSAPoll(&p, 1, static_cast<INT>(std::min<long long>(left, 100)));
     if (n > 0) return Status::Ok();
     if (n < 0) return SocketError("poll", ::WSAGetLastError());
   }
