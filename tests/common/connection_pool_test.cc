@@ -19,7 +19,9 @@ namespace octo {
 namespace {
 
 [[maybe_unused]] const bool kSigpipeIgnored = [] {
+#ifdef SIGPIPE  // Windows has none: a send on a closed socket fails there
   ::signal(SIGPIPE, SIG_IGN);
+#endif
   return true;
 }();
 
@@ -316,7 +318,11 @@ TEST(FleetSweep, AThousandAgentsInOneProcessAreAllHealthyWithBoundedThreads) {
   EXPECT_EQ(served, kAgents);  // one handshake each: the second and third sweeps reused them
   EXPECT_EQ(o.pool->stats().idle, kAgents);
   EXPECT_EQ(o.pool->stats().reused, 2 * kAgents);
+#ifndef _WIN32
+  // (On Windows sockets are handles, and wine keeps unix descriptors of its
+  // own for each: the thread bound above is what is checked there.)
   EXPECT_LT(CountEntries("/proc/self/fd"), 3 * kAgents + 256);
+#endif
   EXPECT_TRUE(Eventually([&] { return reactor->watching() == 2 * kAgents; }));  // listeners + idle connections
   o.pool->Clear();
   for (auto& a : agents) a->Stop();
