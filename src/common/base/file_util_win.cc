@@ -59,20 +59,26 @@ std::wstring CurrentUserSid() {
 // What mode 0600 (a file) or 0700 (a directory) is on POSIX: a protected
 // DACL ("P": nothing inherited from the folder) that allows the current
 // user, SYSTEM and Administrators, and nobody else. A file's entries allow
-// reading, writing, deleting and changing its ACL, not executing (wine maps
-// exactly this to mode 0600); a directory's allow everything and are
-// inherited by what is made in it.
+// reading, writing, deleting and changing its ACL, not executing; a
+// directory's allow everything and are inherited by what is made in it.
+// When it cannot be made, status() says why, and nothing is written: a
+// private file never falls back to its folder's ACL.
 class PrivateAcl {
  public:
   PrivateAcl(bool private_mode, bool directory) {
     if (!private_mode) return;
     const std::wstring user = CurrentUserSid();
-    if (user.empty()) return;
+    if (user.empty()) {
+      status_ = Internal("cannot make a private ACL: the process token does not name its user");
+      return;
+    }
     const std::wstring ace = directory ? L"(A;OICI;FA;;;" : L"(A;;FRFWSDWDWO;;;";
     const std::wstring sddl = L"D:P" + ace + L"SY)" + ace + L"BA)" + ace + user + L")";
-    if (::ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl.c_str(), SDDL_REVISION_1, &sd_, nullptr)) {
-      attributes_ = {sizeof attributes_, sd_, FALSE};
+    if (!::ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl.c_str(), SDDL_REVISION_1, &sd_, nullptr)) {
+      status_ = Win32Error("cannot make a private ACL", ::GetLastError());
+      return;
     }
+    attributes_ = {sizeof attributes_, sd_, FALSE};
   }
   ~PrivateAcl() {
     if (sd_ != nullptr) ::LocalFree(sd_);
@@ -82,8 +88,10 @@ class PrivateAcl {
 
   // For CreateFileW/CreateDirectoryW: null (the inherited ACL) unless private.
   SECURITY_ATTRIBUTES* get() { return sd_ != nullptr ? &attributes_ : nullptr; }
+  const Status& status() const { return status_; }
 
  private:
+  Status status_ = Status::Ok();
   PSECURITY_DESCRIPTOR sd_ = nullptr;
   SECURITY_ATTRIBUTES attributes_{};
 };
@@ -163,6 +171,7 @@ Status WriteAndPublish(const std::string& path, const std::string& contents, Pub
   std::string tmp;
   HANDLE raw = INVALID_HANDLE_VALUE;
   PrivateAcl acl(IsPrivateMode(mode), /*directory=*/false);
+  if (!acl.status().ok()) return acl.status();
   for (int attempt = 0; attempt < 16 && raw == INVALID_HANDLE_VALUE; ++attempt) {
     static const char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     std::string suffix(6, 'X');
@@ -251,6 +260,7 @@ Status MakeDirectories(const std::string& path, mode_t mode) {
     if (p.parent_path() == p) break;
   }
   PrivateAcl acl(IsPrivateMode(mode), /*directory=*/true);
+  if (!acl.status().ok()) return acl.status();
   for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
     ::CreateDirectoryW(it->c_str(), acl.get());  // a concurrent maker is fine: checked below
   }
