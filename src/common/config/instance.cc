@@ -25,12 +25,6 @@ constexpr ProductTraits kTentacleTraits{
     "Tentacle.CertificateThumbprint", "Tentacle.PublicCertificate",
     "Tentacle", "OctopusTentacle.txt", "tentacle-", "json-hierarchical"};
 
-bool EqualsIgnoringCase(const std::string& a, const std::string& b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 Result<InstanceRecord> ReadRecord(const std::string& path, const std::string& name) {
   auto cfg = ConfigFile::Load(path);
   if (!cfg.ok()) return cfg.status();
@@ -114,7 +108,7 @@ Result<InstanceRecord> InstanceRegistry::Find(const std::string& name) const {
   auto rec = ReadRecord(path, name);
   if (!rec.ok() && rec.status().code() == StatusCode::kNotFound) return not_found();
   // "My Tentacle" and "my-tentacle" share a file: it is the other one's.
-  if (rec.ok() && !EqualsIgnoringCase(rec->name, name)) return not_found();
+  if (rec.ok() && !EqualsIgnoreCase(rec->name, name)) return not_found();
   return rec;
 }
 
