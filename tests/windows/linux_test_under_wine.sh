@@ -16,17 +16,8 @@ if [[ ! -x "$test_bin" ]]; then
   echo "FAIL: $test_bin is missing: build the Linux tests first (cmake --workflow --preset ci)"
   exit 1
 fi
-wineserver="$(dirname "$wine")/wineserver64"
-[[ -x "$wineserver" ]] || wineserver="$(dirname "$wine")/wineserver"
-work="$(mktemp -d)"
-export WINEPREFIX="$work/prefix" WINEDEBUG=-all
-cleanup() {
-  timeout 30 "$wineserver" -k >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-mkdir -p "$WINEPREFIX"
-"$wineserver" -p  # one wineserver for every command, not one each
-timeout 120 "$wine" cmd /c exit >/dev/null 2>&1
+source "$(dirname "$0")/private_wine.sh"
+trap stop_private_wine EXIT
+start_private_wine
 OCTO_TEST_PROGRAM_WRAPPER="$wine" OCTO_TEST_SERVER_BIN="$win_bin/Octopus.Server.exe" \
   OCTO_TEST_TENTACLE_BIN="$win_bin/Tentacle.exe" "$test_bin" --gtest_filter="$filter"

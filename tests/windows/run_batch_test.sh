@@ -17,10 +17,7 @@ set -euo pipefail
 here="$(cd "$1" && pwd)"
 bin="$(cd "$2" && pwd)"
 wine="${3:-/usr/lib/wine/wine64}"
-wineserver="$(dirname "$wine")/wineserver64"
-[[ -x "$wineserver" ]] || wineserver="$(dirname "$wine")/wineserver"
-work="$(mktemp -d)"
-export WINEPREFIX="$work/prefix" WINEDEBUG=-all
+source "$(dirname "$0")/private_wine.sh"
 server="$WINEPREFIX/drive_c/Program Files/Octopus Deploy/Octopus/Octopus.Server.exe"
 tentacle="$WINEPREFIX/drive_c/Program Files/OctopusDeploy/Tentacle/Tentacle.exe"
 cleanup() {
@@ -28,16 +25,11 @@ cleanup() {
     timeout 60 "$wine" "$server" service --instance '*' --stop >/dev/null 2>&1 || true
     timeout 60 "$wine" "$tentacle" service --instance '*' --stop >/dev/null 2>&1 || true
   fi
-  timeout 30 "$wineserver" -k >/dev/null 2>&1 || true
-  rm -rf "$work"
+  stop_private_wine
 }
 trap cleanup EXIT
 
-# Services run under wine's services.exe, which ends with the wineserver
-# when no other program runs: one that stays until the end, started first.
-mkdir -p "$WINEPREFIX"
-"$wineserver" -p
-timeout 120 "$wine" cmd /c exit >/dev/null 2>&1  # creates the prefix
+start_private_wine
 mkdir -p "$(dirname "$server")" "$(dirname "$tentacle")"
 cp "$bin/Octopus.Server.exe" "$server"
 cp "$bin/Tentacle.exe" "$tentacle"
@@ -45,7 +37,6 @@ cp "$here/setup.bat" "$WINEPREFIX/drive_c/setup.bat"
 cp "$here/main.bat" "$WINEPREFIX/drive_c/main.bat"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 export COMMS_PORT="$(free_port)" TENTACLE_PORT="$(free_port)" TENTACLE2_PORT="$(free_port)"
-unset WINEPATH  # the prefix's own path (an empty WINEPATH loses C:\windows\system32)
 
 raw="$work/transcript.raw"
 set +e
